@@ -1,0 +1,222 @@
+"""The Python API: ``YOLO(model, weights=...)`` and ``.predict(...)``.
+
+>>> from yolo9000 import YOLO
+>>> yolo = YOLO("yolov2-voc", weights="yolov2-voc.weights")
+>>> for r in yolo.predict("images/", conf=0.25):
+...     print(r.path, r.xyxy, r.class_names)
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .cfg import config_to_cfg_text, parse_cfg, parse_cfg_text
+from .errors import Yolo9000Error, file_error
+from .inference import fuse_for_inference, weights_version
+from .models.darknet import Darknet, DarknetConfig
+from .models.zoo import ZOO, zoo_config
+from .names import default_names, read_names
+from .ops.region import decode_region, region_detections
+from .ops.letterbox import letterbox
+from .results import Results
+from .sources import Frame, Source, count_frames, expand, iter_frames
+from .weights import (
+    WeightsHeader, checkpoint_header, load_checkpoint, load_darknet_weights, load_state, save_checkpoint,
+    save_darknet_weights,
+)
+from .wordtree import WordTree, group_softmax, load_tree
+
+CHECKPOINT_EXTS = (".pt", ".pth", ".ckpt")
+
+
+def resolve_config(model: str | Path) -> DarknetConfig:
+    """A zoo name, a darknet ``.cfg`` path, or a checkpoint path -> the network's config."""
+    s = str(model)
+    if s in ZOO:
+        return zoo_config(s)
+    p = Path(s)
+    if p.suffix.lower() == ".cfg":
+        return parse_cfg(p)
+    if p.suffix.lower() in CHECKPOINT_EXTS:
+        ckpt = load_checkpoint(p)
+        return _checkpoint_config(ckpt, p)
+    if p.suffix.lower() == ".weights":
+        raise Yolo9000Error(f"{p}: a .weights file holds no architecture; pass it as weights= with a model "
+                            f"name or .cfg")
+    raise Yolo9000Error(f"{s}: not a zoo model ({', '.join(ZOO)}), a .cfg file or a checkpoint")
+
+
+def _checkpoint_config(ckpt: dict[str, Any], path: Path) -> DarknetConfig:
+    config = parse_cfg_text(ckpt["cfg"], f"{path} (embedded cfg)", name=path.stem)
+    names = tuple(ckpt.get("names") or ())
+    return DarknetConfig(config.name, config.net, config.layers, names)
+
+
+def load_model(model: str | Path, weights: str | Path | None = None
+               ) -> tuple[Darknet, WeightsHeader, tuple[str, ...]]:
+    """Build a network and load its weights.
+
+    Args:
+        model: zoo name, darknet ``.cfg`` path, or one of our checkpoints (which carries its network).
+        weights: darknet ``.weights`` or one of our checkpoints; None keeps a checkpoint's own weights
+            (when ``model`` is one) or darknet's random initialisation.
+    Returns:
+        (model in eval mode, the darknet header to write back, class names).
+    """
+    config = resolve_config(model)
+    net = Darknet(config)
+    header = WeightsHeader()
+    names = config.names
+    if weights is None and Path(str(model)).suffix.lower() in CHECKPOINT_EXTS:
+        weights = model
+    if weights is not None:
+        w = Path(weights)
+        if w.suffix.lower() in CHECKPOINT_EXTS:
+            ckpt = load_checkpoint(w)
+            other = _checkpoint_config(ckpt, w)
+            if other.layers != config.layers:
+                raise file_error(w, f"checkpoint holds a different network ({other.name}) than {config.name}")
+            load_state(net, ckpt["model"], w)
+            header = checkpoint_header(ckpt)
+            names = other.names or names
+        else:
+            header = load_darknet_weights(net, w)
+    if not names or len(names) != config.num_classes:
+        names = default_names(config.num_classes)
+    return net.eval(), header, names
+
+
+class YOLO:
+    """A YOLOv2 / YOLO9000 detector or Darknet-19 classifier, ready to predict.
+
+    Args:
+        model: zoo name (``yolov2-voc``, ``yolo9000``, ...), darknet ``.cfg`` path, or checkpoint.
+        weights: darknet ``.weights`` or checkpoint (see :func:`load_model`).
+        names: optional names file; must list exactly one name per class.
+        device: torch device for inference.
+        fuse: predict with a copy that folds batch norm into the convolutions and uses channels-last
+            memory (faster; differs from the plain float32 forward by float rounding, ~1e-5).
+    """
+
+    def __init__(self, model: str | Path = "yolov2-voc", weights: str | Path | None = None,
+                 names: str | Path | None = None, device: str | torch.device = "cpu", fuse: bool = True) -> None:
+        self.model, self.header, self.names = load_model(model, weights)
+        self.config = self.model.config
+        if names is not None:
+            self.names = read_names(names, self.config.num_classes)
+        self.device = torch.device(device)
+        self.model.to(self.device)
+        self.tree: WordTree | None = load_tree(self.config.tree) if self.config.tree else None
+        region = self.config.region
+        self._anchors = torch.tensor(region.anchors_grid, dtype=torch.float32) if region else None
+        self.fuse = fuse
+        self._fused: tuple[tuple[int, ...], torch.nn.Module] | None = None
+
+    def inference_model(self) -> torch.nn.Module:
+        """The module ``predict`` runs: ``.model`` itself, or its fused copy, rebuilt whenever
+        ``.model``'s weights change."""
+        if not self.fuse:
+            return self.model.eval()
+        version = weights_version(self.model)
+        if self._fused is None or self._fused[0] != version:
+            self._fused = (version, fuse_for_inference(self.model))
+        return self._fused[1]
+
+    @property
+    def is_detector(self) -> bool:
+        return self.config.region is not None
+
+    def __call__(self, source: Source, **kwargs: Any) -> list[Results]:
+        return self.predict(source, **kwargs)
+
+    def predict(self, source: Source, imgsz: int = 416, conf: float = 0.25, nms: float = 0.45,
+                hier: float = 0.5, batch: int = 1, stream: bool = False, keep_images: bool = True,
+                progress: bool = False) -> list[Results] | Iterator[Results]:
+        """Predict on a path, folder, glob, video, list, PIL image or (H, W, 3) uint8 RGB array.
+
+        Args:
+            imgsz: square network input size in pixels, a multiple of 32.
+            conf: keep (box, class) pairs with objectness x P(class) above this (objectness for YOLO9000).
+            nms: IoU above which a lower-scored box of the same class is suppressed.
+            hier: YOLO9000's hierarchy threshold for the top-down walk.
+            batch: images per forward pass.
+            stream: return a generator (constant memory over long folders and videos).
+            keep_images: keep each decoded image on its Results (for ``draw``/``save``).
+            progress: show a progress bar.
+        Returns:
+            One :class:`Results` per image (per frame for videos).
+        """
+        stride = self.model.stride
+        if imgsz < stride or imgsz % stride:
+            raise Yolo9000Error(f"imgsz={imgsz}: must be a positive multiple of {stride}")
+        if not 0.0 <= conf < 1.0 or not 0.0 < nms <= 1.0:
+            raise Yolo9000Error(f"conf={conf}, nms={nms}: conf must be in [0, 1) and nms in (0, 1]")
+        if batch < 1:
+            raise Yolo9000Error(f"batch={batch}: must be at least 1")
+        items = expand(source)
+        gen = self._predict_items(items, imgsz, conf, nms, hier, batch, keep_images, progress)
+        return gen if stream else list(gen)
+
+    def _predict_items(self, items: list, imgsz: int, conf: float, nms: float, hier: float, batch: int,
+                       keep_images: bool, progress: bool) -> Iterator[Results]:
+        frames = iter_frames(items)
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=count_frames(items), unit="img", dynamic_ncols=True)
+        try:
+            chunk: list[Frame] = []
+            for frame in frames:
+                chunk.append(frame)
+                if len(chunk) == batch:
+                    yield from self._predict_batch(chunk, imgsz, conf, nms, hier, keep_images)
+                    if bar is not None:
+                        bar.update(len(chunk))
+                    chunk = []
+            if chunk:
+                yield from self._predict_batch(chunk, imgsz, conf, nms, hier, keep_images)
+                if bar is not None:
+                    bar.update(len(chunk))
+        finally:
+            if bar is not None:
+                bar.close()
+
+    @torch.inference_mode()
+    def _predict_batch(self, frames: list[Frame], imgsz: int, conf: float, nms: float, hier: float,
+                       keep_images: bool) -> list[Results]:
+        model = self.inference_model()
+        x = torch.stack([letterbox(f.image, imgsz) for f in frames]).to(self.device)
+        if self.fuse:
+            x = x.contiguous(memory_format=torch.channels_last)
+        raw = model(x).float().cpu()
+        out = []
+        if not self.is_detector:
+            probs = group_softmax(raw, self.tree) if self.tree is not None else torch.softmax(raw, dim=1)
+            for f, p in zip(frames, probs):
+                h, w = f.image.shape[:2]
+                empty = torch.zeros(0, dtype=torch.int64)
+                out.append(Results(torch.zeros(0, 4), torch.zeros(0), empty, self.names, f.path, (h, w),
+                                   f.frame, probs=p, orig_img=f.image if keep_images else None))
+            return out
+        pred = decode_region(raw, self._anchors, self.tree)
+        for i, f in enumerate(frames):
+            h, w = f.image.shape[:2]
+            d = region_detections(pred, i, w, h, imgsz, imgsz, conf, nms, self.tree, hier)
+            out.append(Results(d.boxes_xyxy, d.scores, d.class_ids, self.names, f.path, (h, w), f.frame,
+                               det_index=d.det_index, orig_img=f.image if keep_images else None))
+        return out
+
+    def save(self, path: str | Path) -> Path:
+        """Write the weights: darknet ``.weights`` (byte-compatible) or our checkpoint, by extension."""
+        p = Path(path)
+        if p.suffix.lower() == ".weights":
+            save_darknet_weights(self.model, p, self.header)
+        elif p.suffix.lower() in CHECKPOINT_EXTS:
+            save_checkpoint(p, self.model, config_to_cfg_text(self.config), self.names, self.header)
+        else:
+            raise Yolo9000Error(f"{p}: unknown weights extension (use .weights or .pt)")
+        return p

@@ -1,0 +1,178 @@
+"""The ``yolo9000`` command: predict, convert, info.
+
+Every user error ends as one line on stderr (``yolo9000: error: <file>: <problem>``) and exit code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import Yolo9000Error
+
+
+def _add_model_args(p: argparse.ArgumentParser, weights_required: bool = False) -> None:
+    p.add_argument("--model", required=True, help="zoo name, darknet .cfg, or a checkpoint (.pt)")
+    p.add_argument("--weights", required=weights_required, default=None,
+                   help="darknet .weights or checkpoint (.pt)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .models.zoo import ZOO
+
+    parser = argparse.ArgumentParser(prog="yolo9000", description="YOLOv2 and YOLO9000, exact to darknet.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("predict", help="detect objects in images, folders, globs and videos")
+    p.add_argument("source", nargs="+", help="image, folder, glob pattern or video file(s)")
+    _add_model_args(p)
+    p.add_argument("--imgsz", type=int, default=416, help="network input size, a multiple of 32")
+    p.add_argument("--conf", type=float, default=0.25, help="score threshold (objectness x P(class))")
+    p.add_argument("--nms", type=float, default=0.45, help="NMS IoU threshold")
+    p.add_argument("--hier", type=float, default=0.5, help="YOLO9000 hierarchy threshold")
+    p.add_argument("--names", default=None, help="class names file, one per line")
+    p.add_argument("--batch", type=int, default=4, help="images per forward pass")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--save-dir", default=None, help="write annotated images (and videos) here")
+    p.add_argument("--save-json", default=None, help="write all detections as a JSON list here")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("convert", help="convert between darknet .weights and yolo9000 checkpoints")
+    _add_model_args(p)
+    p.add_argument("-o", "--output", required=True, help="output file: .weights or .pt")
+    p.add_argument("--seed", type=int, default=0, help="seed of the fresh initialisation (no --weights)")
+
+    p = sub.add_parser("info", help="print a network's layers and darknet float count")
+    _add_model_args(p)
+    p.add_argument("--imgsz", type=int, default=416)
+
+    sub.add_parser("zoo", help="list the built-in networks").set_defaults(zoo=list(ZOO))
+    return parser
+
+
+def _unique_name(stem: str, suffix: str, used: set[str]) -> str:
+    name, k = f"{stem}{suffix}", 1
+    while name in used:
+        name, k = f"{stem}_{k}{suffix}", k + 1
+    used.add(name)
+    return name
+
+
+def cmd_predict(a: argparse.Namespace) -> int:
+    from .api import YOLO
+    from .weights import atomic_write
+
+    yolo = YOLO(a.model, a.weights, names=a.names, device=a.device)
+    save_dir = Path(a.save_dir) if a.save_dir else None
+    if save_dir:
+        save_dir.mkdir(parents=True, exist_ok=True)
+    sources: list[str] = a.source
+    records: list[dict] = []
+    used: set[str] = set()
+    writers: dict[str, object] = {}
+    n_images = n_dets = 0
+    try:
+        for r in yolo.predict(sources, imgsz=a.imgsz, conf=a.conf, nms=a.nms, hier=a.hier, batch=a.batch,
+                              stream=True, keep_images=save_dir is not None,
+                              progress=not a.quiet and sys.stderr.isatty()):
+            n_images += 1
+            n_dets += len(r)
+            if yolo.is_detector:
+                records += r.to_records()
+            else:
+                records += [{"image": r.path, "class_id": c, "class_name": n, "score": p} for c, n, p in r.top(5)]
+            if save_dir is None:
+                continue
+            if r.frame is None:
+                r.save(save_dir / _unique_name(Path(r.path).stem, ".jpg", used))
+            else:
+                _write_video_frame(writers, r, save_dir, used)
+    finally:
+        for w in writers.values():
+            w.release()  # type: ignore[attr-defined]
+    if a.save_json:
+        with atomic_write(a.save_json, "w") as f:
+            json.dump(records, f, indent=1)
+    what = "detections" if yolo.is_detector else "top-5 rows"
+    print(f"{n_images} images, {n_dets if yolo.is_detector else len(records)} {what}"
+          + (f"; annotated images in {save_dir}" if save_dir else "")
+          + (f"; JSON in {a.save_json}" if a.save_json else ""), file=sys.stderr)
+    return 0
+
+
+def _write_video_frame(writers: dict[str, object], r, save_dir: Path, used: set[str]) -> None:
+    import cv2
+    import numpy as np
+
+    if r.path not in writers:
+        cap = cv2.VideoCapture(r.path)
+        fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+        cap.release()
+        h, w = r.orig_shape
+        out = save_dir / _unique_name(Path(r.path).stem, ".mp4", used)
+        writers[r.path] = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    frame = np.asarray(r.draw())[:, :, ::-1]
+    writers[r.path].write(np.ascontiguousarray(frame))  # type: ignore[attr-defined]
+
+
+def cmd_convert(a: argparse.Namespace) -> int:
+    import torch
+
+    from .api import YOLO
+
+    if a.weights is None:
+        torch.manual_seed(a.seed)
+    yolo = YOLO(a.model, a.weights)
+    out = yolo.save(a.output)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def cmd_info(a: argparse.Namespace) -> int:
+    import torch
+
+    from .api import load_model
+    from .models.darknet import darknet_float_count
+
+    model, header, names = load_model(a.model, a.weights)
+    c = model.config
+    print(f"{c.name}: {len(c.layers)} layers, {darknet_float_count(model):,} darknet floats, "
+          f"{c.num_classes} classes, stride {model.stride}")
+    if c.region is not None:
+        print("anchors (grid cells): " + "  ".join(f"{w:g}x{h:g}" for w, h in c.region.anchors_grid))
+    x = torch.zeros(1, c.net.channels, a.imgsz, a.imgsz)
+    shapes: list[tuple[int, ...]] = []
+    hooks = [m.register_forward_hook(lambda _m, _i, o: shapes.append(tuple(o.shape))) for m in model.layers]
+    with torch.inference_mode():
+        model(x)
+    for h in hooks:
+        h.remove()
+    for i, (spec, shape) in enumerate(zip(c.layers, shapes)):
+        kind = type(spec).__name__[:-4].lower()
+        print(f"{i:3d} {kind:<8} {' x '.join(map(str, shape[1:]))}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    a = build_parser().parse_args(argv)
+    try:
+        if a.command == "predict":
+            return cmd_predict(a)
+        if a.command == "convert":
+            return cmd_convert(a)
+        if a.command == "info":
+            return cmd_info(a)
+        print("\n".join(a.zoo))
+        return 0
+    except Yolo9000Error as e:
+        print(f"yolo9000: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("yolo9000: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

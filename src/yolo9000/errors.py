@@ -1,0 +1,27 @@
+"""One exception type for every problem caused by the user's input.
+
+The CLI prints these as a single line (``yolo9000: error: <message>``); the message always names the
+file (and, where it helps, the line) and the problem.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class Yolo9000Error(Exception):
+    """A bad input: a missing or malformed file, a mismatched size, an unsupported option."""
+
+
+def file_error(path: str | Path, problem: str) -> Yolo9000Error:
+    """Build the error ``'<path>: <problem>'``."""
+    return Yolo9000Error(f"{path}: {problem}")
+
+
+def require_file(path: str | Path, what: str = "file") -> Path:
+    """Return ``path`` as a Path, or raise a one-line error if it is not an existing file."""
+    p = Path(path)
+    if not p.exists():
+        raise file_error(p, f"no such {what}")
+    if not p.is_file():
+        raise file_error(p, f"not a {what} (it is a directory or a special file)")
+    return p

@@ -1,0 +1,1 @@
+"""Tensor operations: letterbox, region decoding, detections (pure functions)."""

@@ -1,0 +1,147 @@
+"""Where images come from: files, folders, globs, lists, PIL images, arrays and video files.
+
+Every source becomes a stream of :class:`Frame` (an RGB uint8 array and where it came from). Images
+decode with Pillow (no EXIF rotation, as darknet); videos with OpenCV.
+"""
+from __future__ import annotations
+
+import glob
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from PIL import Image
+
+from .errors import Yolo9000Error, file_error
+
+IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".gif"})
+VIDEO_EXTS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
+
+Source = Union[str, Path, Image.Image, np.ndarray, Sequence]
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One image to predict on: (H, W, 3) uint8 RGB, its file (or a label), and its video frame index."""
+
+    image: np.ndarray
+    path: str
+    frame: int | None = None
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """Decode an image file to (H, W, 3) uint8 RGB (greyscale, palette, CMYK and alpha converted).
+
+    Raises a one-line error naming the file if it is missing, not an image, or corrupt.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise file_error(p, "no such image file" if not p.exists() else "not a file")
+    try:
+        with Image.open(p) as im:
+            im.load()
+            rgb = im.convert("RGB")
+    except Image.DecompressionBombError as e:
+        raise file_error(p, f"image too large to decode safely ({e})") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        reason = "not an image file" if isinstance(e, Image.UnidentifiedImageError) else f"corrupt image ({e})"
+        raise file_error(p, reason) from None
+    return np.array(rgb, dtype=np.uint8)
+
+
+def as_rgb_array(image: Image.Image | np.ndarray, label: str = "<array>") -> np.ndarray:
+    """A PIL image, or an (H, W, 3) / (H, W) uint8 array taken as RGB, -> (H, W, 3) uint8."""
+    if isinstance(image, Image.Image):
+        return np.array(image.convert("RGB"), dtype=np.uint8)
+    a = np.asarray(image)
+    if a.ndim == 2:
+        a = np.repeat(a[:, :, None], 3, axis=2)
+    if a.ndim != 3 or a.shape[2] != 3 or a.dtype != np.uint8 or min(a.shape[:2]) < 1:
+        raise Yolo9000Error(f"{label}: expected an (H, W, 3) uint8 RGB array, got {a.dtype} {a.shape}")
+    return np.ascontiguousarray(a)  # views such as bgr[:, :, ::-1] have negative strides torch cannot take
+
+
+def is_video(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in VIDEO_EXTS
+
+
+def expand(source: Source) -> list[str | Path | Image.Image | np.ndarray]:
+    """Flatten a source into single items: folders list their images and videos (sorted), globs expand,
+    lists are expanded element by element. Raises a one-line error for a path that does not exist."""
+    if isinstance(source, (Image.Image, np.ndarray)):
+        return [source]
+    if isinstance(source, (str, Path)):
+        s = str(source)
+        p = Path(s)
+        if p.is_dir():
+            items = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_EXTS | VIDEO_EXTS)
+            if not items:
+                raise file_error(p, "folder holds no images or videos")
+            return list(items)
+        if p.exists():
+            return [p]
+        if any(ch in s for ch in "*?["):
+            matches = sorted(Path(m) for m in glob.glob(s, recursive=True) if Path(m).is_file())
+            if not matches:
+                raise Yolo9000Error(f"{s}: the pattern matches no files")
+            return list(matches)
+        raise file_error(p, "no such file or folder")
+    if isinstance(source, Sequence):
+        out: list[str | Path | Image.Image | np.ndarray] = []
+        for item in source:
+            out += expand(item)
+        return out
+    raise Yolo9000Error(f"unsupported source type {type(source).__name__}")
+
+
+def video_frame_count(path: str | Path) -> int:
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    try:
+        return max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT)))
+    finally:
+        cap.release()
+
+
+def iter_video(path: str | Path) -> Iterator[Frame]:
+    """Frames of a video file as RGB, with their index."""
+    import cv2
+
+    p = Path(path)
+    if not p.is_file():
+        raise file_error(p, "no such video file")
+    cap = cv2.VideoCapture(str(p))
+    if not cap.isOpened():
+        raise file_error(p, "cannot open video (unknown format or corrupt)")
+    try:
+        i = 0
+        while True:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            yield Frame(np.ascontiguousarray(bgr[:, :, ::-1]), str(p), i)
+            i += 1
+        if i == 0:
+            raise file_error(p, "video has no readable frames")
+    finally:
+        cap.release()
+
+
+def iter_frames(items: Sequence[str | Path | Image.Image | np.ndarray]) -> Iterator[Frame]:
+    """Decode the items of :func:`expand` one after another."""
+    for k, item in enumerate(items):
+        if isinstance(item, (Image.Image, np.ndarray)):
+            label = getattr(item, "filename", "") or f"image{k}"
+            yield Frame(as_rgb_array(item, label), label)
+        elif is_video(item):
+            yield from iter_video(item)
+        else:
+            yield Frame(load_image(item), str(item))
+
+
+def count_frames(items: Sequence[str | Path | Image.Image | np.ndarray]) -> int:
+    """How many frames :func:`iter_frames` will yield (video lengths as their containers report them)."""
+    return sum(video_frame_count(i) if isinstance(i, (str, Path)) and is_video(i) else 1 for i in items)

@@ -1,0 +1,112 @@
+"""The zoo, the layer semantics (reorg, tiny max pool) and the model's forward contract."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from yolo9000.models import ZOO, Darknet, darknet_float_count, zoo_config
+from yolo9000.models.darknet import MaxPoolDarknet, MaxPoolSpec, reorg
+
+FLOATS = {"yolov2-voc": 50_676_061, "yolov2-coco": 50_983_561, "yolov2-tiny-voc": 15_867_885,
+          "yolov2-tiny-coco": 11_237_145, "yolo9000": 48_807_501, "darknet19": 20_856_776,
+          "darknet19-448": 20_856_776, "yolov2-paper-voc": 67_158_109}
+
+
+@pytest.mark.parametrize("name", sorted(FLOATS))
+def test_darknet_float_counts(name: str) -> None:
+    assert darknet_float_count(Darknet(zoo_config(name))) == FLOATS[name]
+
+
+def test_zoo_has_every_network() -> None:
+    assert set(FLOATS) == set(ZOO)
+
+
+def test_paper_architecture_concatenates_3072_channels() -> None:
+    m = Darknet(zoo_config("yolov2-paper-voc"))
+    assert m.layers[28].conv.in_channels == 3072
+    released = Darknet(zoo_config("yolov2-voc"))
+    assert released.layers[29].conv.in_channels == 1280
+    r = zoo_config("yolov2-paper-voc").region
+    assert r.anchors == (1.08, 1.19, 3.42, 4.41, 6.63, 11.38, 9.42, 5.11, 16.62, 10.52)
+
+
+def test_yolo9000_head() -> None:
+    c = zoo_config("yolo9000")
+    assert c.region.num == 3 and c.region.classes == 9418 and c.layers[-2].filters == 3 * 9423
+    assert c.tree is not None and len(c.names) == 9418
+
+
+@pytest.mark.parametrize("name,size,out", [("yolov2-voc", (320, 320), (125, 10, 10)),
+                                           ("yolov2-tiny-voc", (608, 416), (125, 19, 13)),
+                                           ("yolov2-paper-voc", (352, 352), (125, 11, 11))])
+def test_any_multiple_of_32(name: str, size: tuple[int, int], out: tuple[int, int, int]) -> None:
+    m = Darknet(zoo_config(name)).eval()
+    with torch.inference_mode():
+        y = m(torch.rand(2, 3, *size))
+    assert y.shape == (2, *out)
+
+
+def test_classifier_returns_logits() -> None:
+    m = Darknet(zoo_config("darknet19")).eval()
+    with torch.inference_mode():
+        assert m(torch.rand(1, 3, 224, 224)).shape == (1, 1000)
+        assert m(torch.rand(1, 3, 448, 448)).shape == (1, 1000)
+
+
+def test_reorg_is_not_pixel_unshuffle() -> None:
+    x = torch.arange(2 * 8 * 4 * 4, dtype=torch.float32).view(2, 8, 4, 4)
+    y = reorg(x, 2)
+    assert y.shape == (2, 32, 2, 2)
+    assert not torch.equal(y, F.pixel_unshuffle(x, 2))
+    assert torch.equal(torch.sort(y.flatten()).values, torch.sort(x.flatten()).values)
+    # darknet's reorg_cpu(forward=0 path as called): out[b, c2, h2, w2] from in index
+    b, c, h, w, s = 2, 8, 4, 4, 2
+    out_c = c // (s * s)
+    ref = torch.empty(b * c * h * w)
+    flat_in = x.flatten()
+    for bb in range(b):
+        for k in range(c):
+            for j in range(h):
+                for i in range(w):
+                    in_index = i + w * (j + h * (k + c * bb))
+                    c2 = k % out_c
+                    offset = k // out_c
+                    w2 = i * s + offset % s
+                    h2 = j * s + offset // s
+                    out_index = w2 + w * s * (h2 + h * s * (c2 + out_c * bb))
+                    ref[in_index] = flat_in[out_index]
+    assert torch.equal(y.flatten(), ref)
+
+
+def test_reorg_against_darknet_layer(reference_dir, weights_dir) -> None:
+    d = reference_dir / "cases" / "yolov2-voc_416_dog"
+    x = torch.from_numpy(np.load(d / "layer_26_conv.npy"))
+    assert torch.equal(reorg(x, 2), torch.from_numpy(np.load(d / "layer_27_reorg.npy")))
+
+
+def test_maxpool_size2_stride1_pads_bottom_right() -> None:
+    pool = MaxPoolDarknet(MaxPoolSpec(size=2, stride=1, padding=1))
+    x = torch.tensor([[[[1.0, 5.0], [3.0, -2.0]]]])
+    assert torch.equal(pool(x), torch.tensor([[[[5.0, 5.0], [3.0, -2.0]]]]))
+    x = -torch.rand(1, 4, 13, 13) - 1  # all negative: padding must be -inf, not 0
+    y = pool(x)
+    assert y.shape == x.shape and (y < 0).all()
+
+
+def test_maxpool_against_darknet_layer(reference_dir) -> None:
+    d = reference_dir / "cases" / "yolov2-tiny-voc_416_dog"
+    x = torch.from_numpy(np.load(d / "layer_10_conv.npy"))
+    y = MaxPoolDarknet(MaxPoolSpec(2, 1, 1))(x)
+    assert torch.equal(y, torch.from_numpy(np.load(d / "layer_11_maxpool.npy")))
+
+
+def test_fresh_init_is_seeded_and_darknet_scaled() -> None:
+    torch.manual_seed(0)
+    a = Darknet(zoo_config("yolov2-tiny-voc"))
+    torch.manual_seed(0)
+    b = Darknet(zoo_config("yolov2-tiny-voc"))
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    w = a.layers[12].conv.weight.detach()
+    assert abs(float(w.std()) - (2 / w[0].numel()) ** 0.5) < 0.01 * (2 / w[0].numel()) ** 0.5 + 1e-4
