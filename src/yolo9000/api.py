@@ -167,7 +167,7 @@ class YOLO:
         if progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=count_frames(items), unit="img", dynamic_ncols=True)
+            bar = tqdm(total=count_frames(items), unit="img", dynamic_ncols=True, leave=False)
         try:
             chunk: list[Frame] = []
             for frame in frames:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -156,6 +157,8 @@ def cmd_info(a: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # errors must stay one line: keep FFmpeg (inside OpenCV) from printing its own complaints
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     a = build_parser().parse_args(argv)
     try:
         if a.command == "predict":

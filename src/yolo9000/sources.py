@@ -42,6 +42,9 @@ def load_image(path: str | Path) -> np.ndarray:
     try:
         with Image.open(p) as im:
             im.load()
+            if im.mode.startswith("I;16"):  # 16-bit greyscale: Pillow's convert would saturate it to white;
+                grey = (np.asarray(im).astype(np.uint16) >> 8).astype(np.uint8)  # keep the high byte, as stb_image
+                return np.repeat(grey[:, :, None], 3, axis=2)
             rgb = im.convert("RGB")
     except Image.DecompressionBombError as e:
         raise file_error(p, f"image too large to decode safely ({e})") from None
