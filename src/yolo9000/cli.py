@@ -62,7 +62,7 @@ def _unique_name(stem: str, suffix: str, used: set[str]) -> str:
 
 
 def cmd_predict(a: argparse.Namespace) -> int:
-    from .api import YOLO
+    from .api import CHECKPOINT_EXTS, YOLO
     from .weights import atomic_write
 
     yolo = YOLO(a.model, a.weights, names=a.names, device=a.device)
@@ -100,6 +100,8 @@ def cmd_predict(a: argparse.Namespace) -> int:
     print(f"{n_images} images, {n_dets if yolo.is_detector else len(records)} {what}"
           + (f"; annotated images in {save_dir}" if save_dir else "")
           + (f"; JSON in {a.save_json}" if a.save_json else ""), file=sys.stderr)
+    if a.weights is None and Path(a.model).suffix.lower() not in CHECKPOINT_EXTS:
+        print("yolo9000: warning: no --weights given: these are the predictions of random weights", file=sys.stderr)
     return 0
 
 

@@ -114,7 +114,8 @@ class Results:
         labels = [f"{n} {s:.2f}" for n, s in zip(self.class_names, self.scores.tolist())]
         colors = [class_color(c) for c in self.class_ids.tolist()]
         width = line_width or max(1, round(max(self.orig_shape) / 300))
-        drawn = torchvision.utils.draw_bounding_boxes(t, self.xyxy_clipped, labels=labels, colors=colors, width=width)
+        drawn = torchvision.utils.draw_bounding_boxes(t, self.xyxy_clipped, labels=labels, colors=colors, width=width,
+                                                     fill_labels=True, label_colors=(0, 0, 0))
         return Image.fromarray(drawn.permute(1, 2, 0).numpy())
 
     def save(self, path: str | Path) -> Path:
