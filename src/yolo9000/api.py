@@ -89,6 +89,18 @@ def load_model(model: str | Path, weights: str | Path | None = None
     return net.eval(), header, names
 
 
+def _chunks(frames: Iterator[Frame], size: int) -> Iterator[list[Frame]]:
+    """Consecutive lists of ``size`` frames (the last one shorter)."""
+    chunk: list[Frame] = []
+    for frame in frames:
+        chunk.append(frame)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 class YOLO:
     """A YOLOv2 / YOLO9000 detector or Darknet-19 classifier, ready to predict.
 
@@ -169,15 +181,7 @@ class YOLO:
 
             bar = tqdm(total=count_frames(items), unit="img", dynamic_ncols=True, leave=False)
         try:
-            chunk: list[Frame] = []
-            for frame in frames:
-                chunk.append(frame)
-                if len(chunk) == batch:
-                    yield from self._predict_batch(chunk, imgsz, conf, nms, hier, keep_images)
-                    if bar is not None:
-                        bar.update(len(chunk))
-                    chunk = []
-            if chunk:
+            for chunk in _chunks(frames, batch):
                 yield from self._predict_batch(chunk, imgsz, conf, nms, hier, keep_images)
                 if bar is not None:
                     bar.update(len(chunk))

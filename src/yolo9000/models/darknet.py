@@ -325,7 +325,9 @@ class Darknet(nn.Module):
     @property
     def stride(self) -> int:
         """Total down-sampling factor: input sizes must be multiples of it."""
-        return int(1 / downsample_factor(self.config))
+        spatial = [s for s, spec in zip(spatial_scales(self.config), self.config.layers)
+                   if not isinstance(spec, (AvgPoolSpec, SoftmaxSpec, CostSpec, RegionSpec))]
+        return int(1 / spatial[-1])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) float in [0, 1] -> raw head (B, A*(5+C), H/32, W/32), or (B, C) logits."""
@@ -346,30 +348,34 @@ def route_sources(spec: RouteSpec, index: int) -> tuple[int, ...]:
     return tuple(index + j if j < 0 else j for j in spec.layers)
 
 
-def check_config(config: DarknetConfig) -> None:
-    """Validate layer wiring; raises ``ValueError`` naming the layer index and the problem."""
+def spatial_scales(config: DarknetConfig) -> list[Fraction]:
+    """Each layer's output size as a fraction of the input size (1/32 at a YOLOv2 head)."""
     scale = Fraction(1)
     scales: list[Fraction] = []
+    for i, spec in enumerate(config.layers):
+        if isinstance(spec, (ConvSpec, MaxPoolSpec, ReorgSpec)):
+            scale /= spec.stride
+        elif isinstance(spec, RouteSpec):
+            scale = scales[route_sources(spec, i)[0]]
+        scales.append(scale)
+    return scales
+
+
+def check_config(config: DarknetConfig) -> None:
+    """Validate layer wiring; raises ``ValueError`` naming the layer index and the problem."""
     for i, spec in enumerate(config.layers):
         if isinstance(spec, ConvSpec):
             if spec.filters < 1 or spec.size < 1 or spec.stride < 1:
                 raise ValueError(f"layer {i} (convolutional): filters, size and stride must be positive")
             if spec.activation not in ACTIVATIONS:
                 raise ValueError(f"layer {i} (convolutional): unsupported activation {spec.activation!r}")
-            scale /= spec.stride
-        elif isinstance(spec, MaxPoolSpec):
-            if spec.size < 1 or spec.stride < 1:
-                raise ValueError(f"layer {i} (maxpool): size and stride must be positive")
-            scale /= spec.stride
-        elif isinstance(spec, ReorgSpec):
-            scale /= spec.stride
+        elif isinstance(spec, (MaxPoolSpec, ReorgSpec)):
+            if spec.stride < 1 or getattr(spec, "size", 1) < 1:
+                raise ValueError(f"layer {i} ({type(spec).__name__[:-4].lower()}): size and stride must be positive")
         elif isinstance(spec, RouteSpec):
             sources = route_sources(spec, i)
             if not sources or any(j < 0 or j >= i for j in sources):
                 raise ValueError(f"layer {i} (route): layers {spec.layers} must name earlier layers")
-            if len({scales[j] for j in sources}) != 1:
-                raise ValueError(f"layer {i} (route): layers {spec.layers} have different spatial sizes")
-            scale = scales[sources[0]]
         elif isinstance(spec, (SoftmaxSpec, RegionSpec)) and i != len(config.layers) - 1:
             if not isinstance(config.layers[-1], CostSpec):
                 raise ValueError(f"layer {i}: {type(spec).__name__[:-4].lower()} must be the last layer")
@@ -383,22 +389,10 @@ def check_config(config: DarknetConfig) -> None:
                 got = prev.filters if prev else 0
                 raise ValueError(f"layer {i} (region): the last convolution has {got} filters, "
                                  f"num*(coords+1+classes) = {want}")
-        scales.append(scale)
-
-
-def downsample_factor(config: DarknetConfig) -> Fraction:
-    """Output size / input size of the last spatial layer (1/32 for every YOLOv2)."""
-    scale = Fraction(1)
-    scales: list[Fraction] = []
+    scales = spatial_scales(config)
     for i, spec in enumerate(config.layers):
-        if isinstance(spec, (ConvSpec, MaxPoolSpec, ReorgSpec)):
-            scale /= spec.stride
-        elif isinstance(spec, RouteSpec):
-            scale = scales[route_sources(spec, i)[0]]
-        elif isinstance(spec, AvgPoolSpec):
-            break
-        scales.append(scale)
-    return scale
+        if isinstance(spec, RouteSpec) and len({scales[j] for j in route_sources(spec, i)}) != 1:
+            raise ValueError(f"layer {i} (route): layers {spec.layers} have different spatial sizes")
 
 
 def conv_blocks(model: nn.Module) -> list[ConvBlock]:
