@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -28,6 +28,9 @@ from .weights import (
     save_darknet_weights,
 )
 from .wordtree import WordTree, group_softmax, load_tree
+
+if TYPE_CHECKING:
+    from .validate import ValResult
 
 CHECKPOINT_EXTS = (".pt", ".pth", ".ckpt")
 
@@ -213,6 +216,12 @@ class YOLO:
             out.append(Results(d.boxes_xyxy, d.scores, d.class_ids, self.names, f.path, (h, w), f.frame,
                                det_index=d.det_index, orig_img=f.image if keep_images else None))
         return out
+
+    def val(self, data: str | Path, **kwargs: Any) -> "ValResult":
+        """Score this detector on a dataset split; see :func:`yolo9000.validate.validate` for options."""
+        from .validate import validate
+
+        return validate(self, data, **kwargs)
 
     def save(self, path: str | Path) -> Path:
         """Write the weights: darknet ``.weights`` (byte-compatible) or our checkpoint, by extension."""

@@ -49,6 +49,36 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(p)
     p.add_argument("--imgsz", type=int, default=416)
 
+    p = sub.add_parser("score", help="score detections (COCO results JSON) against ground truth (COCO JSON)")
+    p.add_argument("--gt", required=True, help="COCO instances JSON (an extra 'difficult' 0/1 is honoured by VOC)")
+    p.add_argument("--dets", required=True, help="COCO results JSON list")
+    p.add_argument("--metric", choices=("voc07", "voc", "coco"), default="voc07")
+    p.add_argument("--iou", type=float, default=0.5, help="IoU threshold of the VOC metrics (strictly above)")
+    p.add_argument("--no-plus1", action="store_true", help="VOC metrics: widths x2 - x1 instead of x2 - x1 + 1")
+    p.add_argument("--json", default=None, help="write the result as JSON here")
+
+    p = sub.add_parser("val", help="predict on a dataset split and score it (darknet's validation settings)")
+    p.add_argument("--data", required=True, help="dataset YAML")
+    _add_model_args(p)
+    p.add_argument("--metric", choices=("voc07", "voc", "coco"), default="voc07")
+    p.add_argument("--split", default="val")
+    p.add_argument("--imgsz", type=int, default=416)
+    p.add_argument("--conf", type=float, default=0.005, help="objectness threshold (darknet's validation: 0.005)")
+    p.add_argument("--nms", type=float, default=0.45)
+    p.add_argument("--iou", type=float, default=0.5, help="IoU threshold of the VOC metrics")
+    p.add_argument("--no-plus1", action="store_true")
+    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--skip-bad", action="store_true", help="drop bad dataset records instead of stopping")
+    p.add_argument("--json", default=None, help="write the scores as JSON here")
+    p.add_argument("--save-dir", default=None, help="write plots (PR curves, confusion matrix, recall) here")
+    p.add_argument("--save-coco", default=None, help="write the detections as COCO results JSON here")
+    p.add_argument("--save-voc", default=None, help="write darknet/VOC comp4_det_test_<class>.txt files here")
+    p.add_argument("--quiet", action="store_true")
+
+    from .datasets.check import add_check_data_parser
+
+    add_check_data_parser(sub)
     sub.add_parser("zoo", help="list the built-in networks").set_defaults(zoo=list(ZOO))
     return parser
 
@@ -133,6 +163,34 @@ def cmd_convert(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_score(a: argparse.Namespace) -> int:
+    from .metrics import load_detections, load_ground_truth
+    from .metrics.report import evaluate, format_table, write_json
+
+    gt = load_ground_truth(a.gt)
+    dets = load_detections(a.dets, gt)
+    result = evaluate(gt, dets, a.metric, a.iou, not a.no_plus1)
+    print(format_table(result))
+    if a.json:
+        write_json(result, a.json)
+    return 0
+
+
+def cmd_val(a: argparse.Namespace) -> int:
+    from .api import YOLO
+    from .metrics.report import write_json
+
+    yolo = YOLO(a.model, a.weights, device=a.device)
+    v = yolo.val(a.data, split=a.split, metric=a.metric, imgsz=a.imgsz, conf=a.conf, nms=a.nms, iou=a.iou,
+                 plus1=not a.no_plus1, batch=a.batch, skip_bad=a.skip_bad, save_dir=a.save_dir,
+                 save_json=a.save_coco, save_voc=a.save_voc, progress=not a.quiet and sys.stderr.isatty())
+    print(v.table())
+    print(f"{v.settings['images']} images in {v.seconds:.1f} s", file=sys.stderr)
+    if a.json:
+        write_json(v.result, a.json, protocol=v.protocol, settings=v.settings)
+    return 0
+
+
 def cmd_info(a: argparse.Namespace) -> int:
     import torch
 
@@ -169,6 +227,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_convert(a)
         if a.command == "info":
             return cmd_info(a)
+        if a.command == "score":
+            return cmd_score(a)
+        if a.command == "val":
+            return cmd_val(a)
+        if a.command == "check-data":
+            from .datasets.check import cmd_check_data
+
+            return cmd_check_data(a)
         print("\n".join(a.zoo))
         return 0
     except Yolo9000Error as e:

@@ -1,0 +1,15 @@
+"""Detection datasets: one YAML (VOC XML, COCO JSON or YOLO txt on disk) -> one representation.
+
+>>> ds = load_dataset("data/raccoon.yaml", "val")           # DetectionDataset
+>>> ds.records[0].boxes_xyxy, ds.records[0].labels           # pixels (N, 4), class indices (N,)
+>>> report = check_dataset("data/raccoon.yaml")              # counts per class and every bad record
+"""
+from __future__ import annotations
+
+from .check import DatasetReport, SplitReport, check_dataset
+from .config import FORMATS, DatasetConfig, load_dataset_config
+from .loader import TOLERANCE, SplitScan, load_dataset, scan_split
+from .records import DetectionDataset, ImageRecord, Issue
+
+__all__ = ["FORMATS", "TOLERANCE", "DatasetConfig", "DatasetReport", "DetectionDataset", "ImageRecord", "Issue",
+           "SplitReport", "SplitScan", "check_dataset", "load_dataset", "load_dataset_config", "scan_split"]

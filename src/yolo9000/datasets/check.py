@@ -1,0 +1,161 @@
+"""``check-data``: per-split, per-class counts of a dataset and every bad record, with file and reason."""
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import load_dataset_config
+from .loader import scan_split
+from .records import Issue
+
+
+@dataclass(frozen=True)
+class SplitReport:
+    """One split: the images it lists, the images and boxes that are good (what ``skip_bad`` loads),
+    per-class counts of those, and the problems.
+
+    ``class_boxes[k]`` / ``class_images[k]``: good boxes of class k / images holding one. ``negatives``:
+    good images without objects. ``issues``: bad records and boxes; ``warnings``: notes that spoil nothing
+    (images without annotation files in flat VOC and YOLO layouts, images listed twice, ``<size>`` differing
+    from the image).
+    """
+
+    split: str
+    listed: int
+    images: int
+    boxes: int
+    negatives: int
+    class_boxes: tuple[int, ...]
+    class_images: tuple[int, ...]
+    issues: tuple[Issue, ...]
+    warnings: tuple[Issue, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+
+@dataclass(frozen=True)
+class DatasetReport:
+    yaml: Path
+    format: str
+    root: Path
+    names: tuple[str, ...]
+    splits: tuple[SplitReport, ...]
+
+    @property
+    def issues(self) -> tuple[Issue, ...]:
+        return tuple(i for s in self.splits for i in s.issues)
+
+    @property
+    def warnings(self) -> tuple[Issue, ...]:
+        return tuple(w for s in self.splits for w in s.warnings)
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+    def split(self, name: str) -> SplitReport:
+        for s in self.splits:
+            if s.split == name:
+                return s
+        raise KeyError(name)
+
+    def table(self) -> str:
+        """The per-split summary and the per-class table (images / boxes per split)."""
+        lines = [f"{self.yaml}: {self.format} dataset in {self.root}, {len(self.names)} "
+                 f"class{'es' if len(self.names) != 1 else ''}"]
+        for s in self.splits:
+            bad_records = s.listed - s.images
+            bad_boxes = sum(1 for i in s.issues if i.scope == "box")
+            lines.append(f"  {s.split}: {s.images} images ({s.negatives} without objects), {s.boxes} boxes; "
+                         f"{len(s.issues)} problems ({bad_records} bad images dropped, {bad_boxes} bad boxes)")
+        w = max([len("class"), len("all")] + [len(n) for n in self.names])
+        head1 = f"{'':{w}}" + "".join(f"  {s.split:>17}" for s in self.splits)
+        head2 = f"{'class':{w}}" + "".join(f"  {'images':>8} {'boxes':>8}" for _ in self.splits)
+        lines += ["", head1, head2]
+        for k, n in enumerate(self.names):
+            lines.append(f"{n:{w}}" + "".join(f"  {s.class_images[k]:>8} {s.class_boxes[k]:>8}" for s in self.splits))
+        lines.append(f"{'all':{w}}" + "".join(f"  {s.images:>8} {s.boxes:>8}" for s in self.splits))
+        return "\n".join(lines)
+
+    def format_problems(self, max_warnings: int = 20) -> str:
+        """Every bad record (one a line, ``[split] file[:line]: reason``), then the warnings (the first
+        ``max_warnings`` of each kind)."""
+        out = []
+        issues = self.issues
+        if issues:
+            out.append(f"{len(issues)} bad record{'s' if len(issues) != 1 else ''}:")
+            out += [f"  [{i.split}] {i}" for i in issues]
+        warnings = self.warnings
+        if warnings:
+            out.append(f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''}:")
+            by_kind: dict[str, list[Issue]] = {}
+            for x in warnings:
+                by_kind.setdefault(x.kind, []).append(x)
+            for kind, ws in by_kind.items():
+                out += [f"  [{x.split}] {x}" for x in ws[:max_warnings]]
+                if len(ws) > max_warnings:
+                    out.append(f"  ... and {len(ws) - max_warnings} more {kind} warnings")
+        return "\n".join(out)
+
+
+def check_dataset(yaml_path: str | Path, splits: list[str] | tuple[str, ...] | str | None = None,
+                  decode: bool = True) -> DatasetReport:
+    """Check the splits (all the YAML has, by default) of a dataset: counts per class and every bad record.
+
+    Bad records: an image missing or unreadable (``decode``: every image fully decoded with
+    :func:`yolo9000.sources.load_image`; else only its header read), a malformed XML / JSON / txt line, an
+    object of a class not in ``names``, a box outside the image (beyond 1 pixel) or with no area, an
+    annotation without its image, and (VOCdevkit layout only) a listed image without its XML. Config
+    problems (YAML, missing folders) raise a one-line :class:`~yolo9000.errors.Yolo9000Error`.
+    """
+    cfg = load_dataset_config(yaml_path)
+    if splits is None:
+        names = list(cfg.splits)
+    else:
+        names = [splits] if isinstance(splits, str) else list(splits)
+        for s in names:
+            cfg.entries(s)  # a one-line error for a split the YAML lacks
+    reports = []
+    k = len(cfg.names)
+    for s in names:
+        scan = scan_split(cfg, s, decode=decode)
+        boxes = np.zeros(k, np.int64)
+        images = np.zeros(k, np.int64)
+        for r in scan.records:
+            boxes += np.bincount(r.labels, minlength=k)[:k]
+            images[np.unique(r.labels)] += 1
+        reports.append(SplitReport(s, scan.listed, len(scan.records), int(boxes.sum()),
+                                   sum(1 for r in scan.records if len(r) == 0), tuple(int(x) for x in boxes),
+                                   tuple(int(x) for x in images), scan.issues, scan.warnings))
+    return DatasetReport(cfg.yaml, cfg.format, cfg.root, cfg.names, tuple(reports))
+
+
+def add_check_data_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``check-data DATA.yaml [--split S ...] [--fast]`` to a CLI's subparsers."""
+    p = subparsers.add_parser("check-data", help="check a dataset: counts per class and split, and every bad record",
+                              description="Check a dataset YAML: per-split, per-class counts and every bad record "
+                                          "(exit 0 when clean, 1 when bad records were found).")
+    p.add_argument("data", help="dataset YAML")
+    p.add_argument("--split", action="extend", nargs="+", default=None, metavar="SPLIT",
+                   help="splits to check (default: all the YAML has)")
+    p.add_argument("--fast", action="store_true", help="read image headers only instead of decoding every image")
+    p.add_argument("--max-warnings", type=int, default=20, help="warnings printed per kind (default 20)")
+    return p
+
+
+def cmd_check_data(args: argparse.Namespace) -> int:
+    """Print the table and the problems; 0 if no bad records, 1 otherwise (config errors raise)."""
+    report = check_dataset(args.data, args.split, decode=not getattr(args, "fast", False))
+    print(report.table())
+    problems = report.format_problems(getattr(args, "max_warnings", 20))
+    if problems:
+        print()
+        print(problems)
+    print()
+    print("OK: no bad records" if report.ok else f"FAILED: {len(report.issues)} bad records")
+    return 0 if report.ok else 1

@@ -1,0 +1,196 @@
+"""Reading a split of any format into :class:`DetectionDataset`, checking every record on the way."""
+from __future__ import annotations
+
+import math
+import os
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..errors import Yolo9000Error, file_error
+from ..sources import load_image
+from . import coco, voc, yolo
+from ._raw import BadRecord, RawBox, RawRecord
+from .config import DatasetConfig, load_dataset_config
+from .records import DetectionDataset, ImageRecord, Issue
+
+TOLERANCE = 1.0  # pixels a box may reach beyond the image before it is "outside"
+_SCANNERS = {"voc": voc.scan, "coco": coco.scan, "yolo": yolo.scan}
+
+
+@dataclass(frozen=True)
+class SplitScan:
+    """Everything found in one split: the records that survive (with their good boxes only), the bad
+    records and boxes (``issues``) and notes that spoil nothing (``warnings``)."""
+
+    split: str
+    records: tuple[ImageRecord, ...]
+    issues: tuple[Issue, ...]
+    warnings: tuple[Issue, ...]
+    listed: int  # images the split lists (before bad records are dropped)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _fmt_box(b: tuple[float, ...]) -> str:
+    return "(" + ", ".join(f"{v:g}" for v in b) + ")"
+
+
+def _image_size(path: Path, decode: bool) -> tuple[int, int] | tuple[str, str]:
+    """(width, height) from the image header (and a full decode when ``decode``), or (kind, reason)."""
+    if not path.is_file():
+        return ("missing-image", "no such image file" if not path.exists() else "not a file")
+    if decode:
+        try:
+            a = load_image(path)
+        except Yolo9000Error as e:
+            msg = str(e)
+            prefix = f"{path}: "
+            return ("unreadable-image", _one_line(msg[len(prefix):] if msg.startswith(prefix) else msg))
+        return (int(a.shape[1]), int(a.shape[0]))
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+    except Image.UnidentifiedImageError:
+        return ("unreadable-image", "not an image file")
+    except Exception as e:  # noqa: BLE001 - PIL raises many kinds for corrupt headers
+        return ("unreadable-image", _one_line(f"unreadable image ({e})"))
+    if w < 1 or h < 1:
+        return ("unreadable-image", f"image has size {w}x{h}")
+    return (int(w), int(h))
+
+
+def _finish(raw: RawRecord, split: str, decode: bool) -> tuple[ImageRecord | None, list[Issue], list[Issue]]:
+    """Read the annotation and the image header, check every box: (record or None if the whole record is
+    bad, issues, warnings). The record holds only the good boxes."""
+    warnings = list(raw.warnings)
+    if raw.problem is not None:
+        kind, reason, file = raw.problem
+        return None, [Issue(file, reason, kind, "record", split=split)], warnings
+    boxes, declared = raw.boxes, None
+    if raw.parse is not None:
+        try:
+            boxes, declared = raw.parse()
+        except BadRecord as e:
+            return None, [Issue(raw.ann or raw.image, _one_line(e.reason), e.kind, "record", split=split)], warnings
+    size = _image_size(raw.image, decode)
+    if isinstance(size[0], str):
+        kind, reason = size  # type: ignore[misc]
+        ann = f"; annotated in {raw.ann}" if raw.ann is not None and raw.ann.suffix != ".json" else ""
+        src = f"; {raw.source}" if raw.source and not raw.source.startswith("in folder") else ""
+        return None, [Issue(raw.image, f"{reason}{ann}{src}", kind, "record", split=split)], warnings
+    w, h = size  # type: ignore[misc]
+    if declared is not None and declared != (w, h):
+        warnings.append(Issue(raw.ann or raw.image, f"<size> says {declared[0]}x{declared[1]}, the image is {w}x{h} "
+                                                    f"(the image's size is used)", "size-mismatch", "none", split=split))
+    issues: list[Issue] = []
+    keep: list[tuple[RawBox, tuple[float, float, float, float]]] = []
+    file = raw.ann or raw.image
+    for b in boxes:
+        if b.problem is not None:
+            issues.append(Issue(file, _one_line(b.problem[1]), b.problem[0], "box", b.line, split))
+            continue
+        assert b.values is not None
+        if b.relative:
+            cx, cy, bw, bh = b.values
+            xyxy = ((cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h)
+        else:
+            xyxy = b.values
+        x1, y1, x2, y2 = xyxy
+        pre = f"{b.where}: " if b.where and b.line is None else ""
+        if not all(math.isfinite(v) for v in xyxy):
+            issues.append(Issue(file, f"{pre}box {_fmt_box(xyxy)} is not finite", "malformed", "box", b.line, split))
+        elif x2 <= x1 or y2 <= y1:
+            issues.append(Issue(file, f"{pre}degenerate box {_fmt_box(xyxy)} (x2 <= x1 or y2 <= y1)",
+                                "degenerate", "box", b.line, split))
+        elif x1 < -TOLERANCE or y1 < -TOLERANCE or x2 > w + TOLERANCE or y2 > h + TOLERANCE:
+            issues.append(Issue(file, f"{pre}box {_fmt_box(xyxy)} is outside the {w}x{h} image "
+                                      f"(beyond the {TOLERANCE:g}-pixel tolerance)", "outside", "box", b.line, split))
+        else:
+            keep.append((b, xyxy))
+    area = [b.area if b.area is not None else (x[2] - x[0]) * (x[3] - x[1]) for b, x in keep]
+    rec = ImageRecord(raw.image, w, h, np.array([x for _, x in keep], np.float64).reshape(-1, 4),
+                      np.array([b.label for b, _ in keep], np.int64), np.array([b.difficult for b, _ in keep], bool),
+                      np.array([b.iscrowd for b, _ in keep], bool), raw.image_id, np.array(area, np.float64))
+    return rec, issues, warnings
+
+
+def _dedupe(raws: list[RawRecord], split: str) -> tuple[list[RawRecord], list[Issue]]:
+    seen: dict[Path, RawRecord] = {}
+    out, warnings = [], []
+    for r in raws:
+        key = Path(os.path.normpath(r.image))
+        if key in seen:
+            warnings.append(Issue(r.image, f"listed twice ({seen[key].source}; {r.source}); used once", "duplicate",
+                                  "none", split=split))
+            continue
+        seen[key] = r
+        out.append(r)
+    return out, warnings
+
+
+def _image_ids(raws: list[RawRecord], root: Path) -> None:
+    """Fill missing ids with the file stem; where two files share an id, use their path below the root."""
+    for r in raws:
+        if r.image_id is None:
+            r.image_id = r.image.stem
+    counts = Counter(r.image_id for r in raws)
+    for r in raws:
+        if counts[r.image_id] > 1:
+            try:
+                rel = r.image.relative_to(root)
+            except ValueError:
+                rel = r.image
+            r.image_id = rel.with_suffix("").as_posix()
+
+
+def scan_split(cfg: DatasetConfig, split: str, decode: bool = False, workers: int | None = None) -> SplitScan:
+    """Read and check one split: every bad record and box, and the records that survive them."""
+    raws, issues = _SCANNERS[cfg.format](cfg, split)
+    issues = [Issue(i.file, i.reason, i.kind, i.scope, i.line, split) for i in issues]
+    raws, warnings = _dedupe(raws, split)
+    _image_ids(raws, cfg.root)
+    workers = workers or min(16, (os.cpu_count() or 4) + 4)
+    if len(raws) > 32 and workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            done = list(pool.map(lambda r: _finish(r, split, decode), raws, chunksize=16))
+    else:
+        done = [_finish(r, split, decode) for r in raws]
+    records = []
+    for rec, iss, warn in done:
+        if rec is not None:
+            records.append(rec)
+        issues += iss
+        warnings += warn
+    if not raws and not any(i.scope == "file" for i in issues):
+        warnings.append(Issue(cfg.yaml, f"split {split!r} lists no images", "empty", "none", split=split))
+    return SplitScan(split, tuple(records), tuple(issues), tuple(warnings), len(raws))
+
+
+def load_dataset(yaml_path: str | Path, split: str, skip_bad: bool = False) -> DetectionDataset:
+    """Load ``split`` (``train``, ``val`` or ``test``) of the dataset YAML ``yaml_path``.
+
+    Image sizes come from the image headers (no pixels are decoded). If any record is bad (see
+    :func:`yolo9000.datasets.check_dataset`), raises a one-line error naming the first and counting them,
+    unless ``skip_bad``: then bad boxes are dropped from their images, and images whose file or annotation
+    file is broken are dropped whole. A broken annotation file holding a whole split (a malformed COCO
+    JSON) is always an error.
+    """
+    cfg = load_dataset_config(yaml_path)
+    scan = scan_split(cfg, split)
+    fatal = [i for i in scan.issues if i.scope == "file"]
+    if fatal:
+        raise Yolo9000Error(f"{fatal[0].file}: {fatal[0].reason}")
+    if scan.issues and not skip_bad:
+        n = len(scan.issues)
+        records = len({i.file for i in scan.issues})
+        raise file_error(cfg.yaml, f"split {split!r} has {n} bad record{'s' if n > 1 else ''} "
+                                   f"(in {records} file{'s' if records > 1 else ''}); the first: {scan.issues[0]} "
+                                   f"(list them all with 'yolo9000 check-data {cfg.yaml}', or skip them with skip_bad)")
+    return DetectionDataset(cfg.names, split, cfg.root, scan.records, cfg.format)

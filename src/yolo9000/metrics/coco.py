@@ -1,0 +1,434 @@
+"""COCO bbox AP, bit for bit what pycocotools 2.0.11 ``COCOeval(iouType="bbox")`` gives, vectorised.
+
+:func:`evaluate_coco` scores a :class:`~yolo9000.metrics.structures.DetectionSet` against a
+:class:`~yolo9000.metrics.structures.GroundTruth` with COCO's default parameters and returns the 12
+summary numbers, per-class AP / AP50 / AR100 and the accumulate() precision and recall arrays.
+
+Engines (``engine=``):
+
+* ``"numpy"`` (what ``"auto"`` picks): an independent NumPy implementation of ``COCOeval.evaluate()``,
+  ``accumulate()`` and ``summarize()``. It reproduces pycocotools' arithmetic operation for operation,
+  so the precision/recall arrays and the 12 numbers are identical to the last bit; it makes no
+  per-annotation Python objects and is 25-30x faster than pycocotools (5,000 images, 500,000
+  detections: 2.7 s against 68-77 s on 2 CPU cores; ``benchmarks/eval_speed.py``).
+* ``"pycocotools"``: pycocotools itself (the reference), fed with ``ground_truth_to_coco`` /
+  ``detections_to_coco``.
+* ``"faster_coco_eval"``: faster-coco-eval 1.8.0's C++ ``COCOeval_faster``; it agrees with
+  pycocotools to ~1e-16 (its precision array is not bit-identical) and is ~5.5x faster than it.
+
+The rules reproduced (pycocotools' default ``Params`` for bbox):
+
+* Boxes are COCO ``[x, y, w, h]`` pixels, used exactly as held. IoU is maskApi's ``bbIou``:
+  ``iw = min(x+w) - max(x)``, ``ih`` alike (0 if either is <= 0), ``inter = iw * ih``,
+  ``union = (w_d*h_d + w_g*h_g) - inter``, for a crowd ground-truth box ``union = w_d*h_d`` (the
+  detection's area). Box areas here are ``w*h``, not the ``area`` field.
+* IoU thresholds ``numpy.linspace(.5, .95, 10)``, recall thresholds ``numpy.linspace(0, 1, 101)``
+  (exact NumPy values), maxDets ``(1, 10, 100)`` per image *and category*, area ranges all
+  ``[0, 1e10]``, small ``[0, 32**2]``, medium ``[32**2, 96**2]``, large ``[96**2, 1e10]``, both ends
+  inclusive. A ground-truth box is ignored when it is crowd or its ``area`` field lies outside the
+  range; an unmatched detection is ignored when its ``w*h`` lies outside the range.
+* Per image and category the detections are ranked by score with a stable sort (ties keep the
+  :class:`DetectionSet` order) and cut at 100. Each detection, in rank order, at each threshold ``t``,
+  takes among the not yet taken (crowd boxes may be taken again) non-ignored boxes with
+  ``IoU >= min(t, 1 - 1e-10)`` the one of highest IoU (the last of equal ones); only if there is none,
+  an ignored box the same way. A detection matched to an ignored box is ignored.
+* Per category, the detections of all images are merged with a stable sort on score, images taken in
+  order of sorted image id. ``recall = tp / npig`` and ``precision = tp / (fp + tp + eps)`` (``npig``:
+  ground-truth boxes not ignored), the precision envelope is sampled at the recall thresholds with
+  ``searchsorted(side="left")`` (0 beyond the last recall). Categories (or area ranges) without a
+  non-ignored ground-truth box get -1, and the 12 numbers are means over the entries > -1.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import Yolo9000Error
+from .structures import (
+    DetectionSet, GroundTruth, detections_to_coco, ground_truth_to_coco, load_detections, load_ground_truth,
+)
+
+#: The 12 summary numbers, in pycocotools' ``stats`` order.
+COCO_STAT_KEYS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
+#: pycocotools' ``Params.setDetParams`` values, built exactly as there.
+IOU_THRESHOLDS = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1, endpoint=True)
+RECALL_THRESHOLDS = np.linspace(.0, 1.00, int(np.round((1.00 - .0) / .01)) + 1, endpoint=True)
+MAX_DETS = (1, 10, 100)
+AREA_RANGES = ((0 ** 2, 1e5 ** 2), (0 ** 2, 32 ** 2), (32 ** 2, 96 ** 2), (96 ** 2, 1e5 ** 2))
+AREA_LABELS = ("all", "small", "medium", "large")
+ENGINES = ("auto", "numpy", "pycocotools", "faster_coco_eval")
+
+_MAX_PAIRS = 1 << 20  # detection/box pairs whose IoU is computed at once (bounds memory)
+
+
+@dataclass(frozen=True, eq=False)
+class COCOResult:
+    """COCO bbox evaluation of a detection set.
+
+    Attributes:
+        stats: the 12 summary numbers, keyed and ordered as :data:`COCO_STAT_KEYS` (AP, AP50, AP75,
+            APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl); -1 where nothing is defined (as
+            pycocotools prints).
+        per_class_ap: (K,) float64 AP@[.50:.95] of each category (area all, maxDets 100); -1 for a
+            category without (non-crowd) ground truth.
+        per_class_ap50: (K,) float64 AP@.50, -1 likewise.
+        per_class_ar100: (K,) float64 AR@[.50:.95] with maxDets 100, -1 likewise.
+        names: (K,) category names; categories are in the ground truth's order (``GroundTruth.names``).
+        precision: (T, R, K, A, M) = (10, 101, K, 4, 3) float64, accumulate()'s ``precision``: the
+            interpolated precision at IoU threshold ``IOU_THRESHOLDS[t]``, recall ``RECALL_THRESHOLDS[r]``,
+            category k (in the ground truth's order, not sorted by id as in pycocotools), area range
+            ``AREA_LABELS[a]`` and maxDets ``MAX_DETS[m]``; -1 where undefined. ``precision[0, :, k, 0, 2]``
+            against ``RECALL_THRESHOLDS`` is category k's PR curve at IoU .5.
+        recall: (T, K, A, M) float64, accumulate()'s ``recall`` (same axes), -1 where undefined.
+        engine: the engine that computed it ("numpy", "pycocotools" or "faster_coco_eval").
+    """
+
+    stats: dict[str, float]
+    per_class_ap: np.ndarray
+    per_class_ap50: np.ndarray
+    per_class_ar100: np.ndarray
+    names: tuple[str, ...]
+    precision: np.ndarray
+    recall: np.ndarray
+    engine: str = "numpy"
+
+    def per_class(self) -> dict[str, float]:
+        """``{category name: AP@[.50:.95]}`` (-1 for a category without ground truth)."""
+        return {n: float(v) for n, v in zip(self.names, self.per_class_ap)}
+
+
+def evaluate_coco(gt: GroundTruth, dets: DetectionSet, engine: str = "auto") -> COCOResult:
+    """COCO bbox evaluation of ``dets`` against ``gt``, identical to pycocotools ``COCOeval(iouType="bbox")``.
+
+    Args:
+        gt: ground truth; boxes (G, 4) COCO ``[x, y, w, h]`` pixels, ``area`` (G,) the COCO area field
+            (used for the small/medium/large ranges), ``iscrowd`` (G,) crowd boxes.
+        dets: detections; boxes (D, 4) ``[x, y, w, h]`` pixels, scores (D,); ties in score keep this
+            order. Any number of detections, none included.
+        engine: "auto" (= "numpy"), "numpy", "pycocotools" or "faster_coco_eval" (see the module
+            docstring). No engine prints anything.
+
+    Returns:
+        :class:`COCOResult`.
+    """
+    if engine not in ENGINES:
+        raise Yolo9000Error(f"COCO engine {engine!r}: choose one of {', '.join(ENGINES)}")
+    if engine in ("auto", "numpy"):
+        precision, recall = _accumulate_numpy(gt, dets)
+        return _result(gt, precision, recall, "numpy", sorted_order=False)
+    precision, recall = _accumulate_library(gt, dets, engine)
+    return _result(gt, precision, recall, engine, sorted_order=True)
+
+
+def evaluate_coco_files(gt_json_path: str | Path, dets_json_path: str | Path, engine: str = "auto") -> COCOResult:
+    """:func:`evaluate_coco` of a COCO instances JSON and a COCO results JSON (list of detections).
+
+    Detections of categories absent from the ground truth are dropped (pycocotools never scores
+    them); a detection of an image absent from the ground truth is an error.
+    """
+    gt = load_ground_truth(gt_json_path)
+    return evaluate_coco(gt, load_detections(dets_json_path, gt), engine)
+
+
+# ------------------------------------------------------------------------------------------------
+# summarize()
+
+
+def _summarize(precision: np.ndarray, recall: np.ndarray) -> dict[str, float]:
+    """pycocotools' ``summarize()`` on (T,R,K,A,M) / (T,K,A,M) arrays with K sorted by category id."""
+    def one(ap: int, iou_thr: float | None = None, area: str = "all", max_dets: int = 100) -> float:
+        aind = [i for i, lbl in enumerate(AREA_LABELS) if lbl == area]
+        mind = [i for i, m in enumerate(MAX_DETS) if m == max_dets]
+        s = precision if ap == 1 else recall
+        if iou_thr is not None:
+            s = s[np.where(iou_thr == IOU_THRESHOLDS)[0]]
+        s = s[:, :, :, aind, mind] if ap == 1 else s[:, :, aind, mind]
+        return -1.0 if len(s[s > -1]) == 0 else float(np.mean(s[s > -1]))
+
+    values = (one(1), one(1, iou_thr=.5), one(1, iou_thr=.75), one(1, area="small"), one(1, area="medium"),
+              one(1, area="large"), one(0, max_dets=1), one(0, max_dets=10), one(0), one(0, area="small"),
+              one(0, area="medium"), one(0, area="large"))
+    return dict(zip(COCO_STAT_KEYS, values))
+
+
+def _per_class_mean(s: np.ndarray) -> np.ndarray:
+    """(..., K) -> (K,): per category, the mean of the entries > -1 (as summarize() takes it), else -1."""
+    out = np.full(s.shape[-1], -1.0)
+    for k in range(s.shape[-1]):
+        v = s[..., k]
+        if (v > -1).any():
+            out[k] = np.mean(v[v > -1])
+    return out
+
+
+def _result(gt: GroundTruth, precision: np.ndarray, recall: np.ndarray, engine: str,
+            sorted_order: bool) -> COCOResult:
+    """Stats on the id-sorted category axis (pycocotools' summation order), arrays in ``gt`` order."""
+    by_id = np.argsort(np.asarray(gt.category_ids), kind="stable")
+    if sorted_order:  # the engine's K axis is sorted by id: put it in the ground truth's order
+        inverse = np.empty_like(by_id)
+        inverse[by_id] = np.arange(by_id.size)
+        stats = _summarize(precision, recall)
+        precision, recall = precision[:, :, inverse], recall[:, inverse]
+    else:
+        stats = _summarize(precision[:, :, by_id], recall[:, by_id])
+    precision.setflags(write=False)
+    recall.setflags(write=False)
+    return COCOResult(stats=stats,
+                      per_class_ap=_per_class_mean(precision[:, :, :, 0, -1]),
+                      per_class_ap50=_per_class_mean(precision[0, :, :, 0, -1]),
+                      per_class_ar100=_per_class_mean(recall[:, :, 0, -1]),
+                      names=tuple(gt.names), precision=precision, recall=recall, engine=engine)
+
+
+# ------------------------------------------------------------------------------------------------
+# the NumPy engine: evaluate() + accumulate()
+
+
+def _image_rank(keys: tuple[Any, ...]) -> np.ndarray:
+    """(I,) position of each image among the sorted image ids (pycocotools walks images sorted)."""
+    try:
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+    except TypeError:  # ids of mixed types: pycocotools could not sort them either; keep the given order
+        order = list(range(len(keys)))
+    rank = np.empty(len(keys), np.int64)
+    rank[np.asarray(order, np.int64)] = np.arange(len(keys))
+    return rank
+
+
+def _bb_iou(d: np.ndarray, g: np.ndarray, crowd: np.ndarray) -> np.ndarray:
+    """maskApi.c ``bbIou`` for pairs: ``d``, ``g`` (P, 4) xywh, ``crowd`` (P,) bool -> (P,) IoU.
+
+    Same operations in the same order as the C code, hence the same float64 results.
+    """
+    iw = np.minimum(d[:, 2] + d[:, 0], g[:, 2] + g[:, 0]) - np.maximum(d[:, 0], g[:, 0])
+    ih = np.minimum(d[:, 3] + d[:, 1], g[:, 3] + g[:, 1]) - np.maximum(d[:, 1], g[:, 1])
+    inter = iw * ih
+    da = d[:, 2] * d[:, 3]
+    union = np.where(crowd, da, (da + g[:, 2] * g[:, 3]) - inter)
+    ok = (iw > 0) & (ih > 0)
+    out = np.zeros(d.shape[0])
+    np.divide(inter, union, out=out, where=ok)
+    return out
+
+
+def _segment_last_argmax(values: np.ndarray, mask: np.ndarray, starts: np.ndarray,
+                         seg: np.ndarray) -> np.ndarray:
+    """Per segment and lane, the index of the last masked pair of highest value, -1 if none masked.
+
+    ``values`` (P,) >= 0, ``mask`` (..., P) bool, ``starts`` (S,) first pair of each (non-empty)
+    segment, ``seg`` (P,) segment of each pair -> (..., S) int64 pair index.
+    """
+    v = np.where(mask, values, -1.0)
+    best = np.maximum.reduceat(v, starts, axis=-1)
+    at_best = mask & (v == best[..., seg])
+    pos = np.where(at_best, np.arange(values.size), -1)
+    return np.maximum.reduceat(pos, starts, axis=-1)
+
+
+def _count_before(flag: np.ndarray, seg_first: np.ndarray) -> np.ndarray:
+    """(P,) how many of the earlier entries of each one's segment are flagged (``seg_first``: its start)."""
+    c = np.cumsum(flag) - flag
+    return c - c[seg_first]
+
+
+def _accumulate_numpy(gt: GroundTruth, dets: DetectionSet) -> tuple[np.ndarray, np.ndarray]:
+    """(T,R,K,A,M) precision and (T,K,A,M) recall, K in the ground truth's category order."""
+    T, R, K, A, M = len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS), gt.num_classes, len(AREA_RANGES), len(MAX_DETS)
+    precision = -np.ones((T, R, K, A, M))
+    recall = -np.ones((T, K, A, M))
+    lo = np.array([r[0] for r in AREA_RANGES], np.float64)[:, None]
+    hi = np.array([r[1] for r in AREA_RANGES], np.float64)[:, None]
+
+    # ground truth: ignored per area range (crowd, or the area field outside the range)
+    g_img = np.asarray(gt.image_index, np.int64)
+    g_lab = np.asarray(gt.label, np.int64)
+    g_box = np.asarray(gt.boxes_xywh, np.float64).reshape(-1, 4)
+    g_area = np.asarray(gt.area, np.float64)
+    g_crowd = np.asarray(gt.iscrowd, bool)
+    g_ign = g_crowd[None, :] | (g_area[None, :] < lo) | (g_area[None, :] > hi)  # (A, G)
+    npig = np.stack([np.bincount(g_lab[~g_ign[a]], minlength=K) for a in range(A)], 1)  # (K, A)
+    if not (npig > 0).any():
+        return precision, recall
+
+    # detections: rank by score inside each (image, category), keep the first maxDets[-1]
+    d_img = np.asarray(dets.image_index, np.int64)
+    d_lab = np.asarray(dets.label, np.int64)
+    d_box = np.asarray(dets.boxes_xywh, np.float64).reshape(-1, 4)
+    d_score = np.asarray(dets.scores, np.float64)
+    D = d_score.size
+    d_key = d_img * K + d_lab
+    order = np.lexsort((np.arange(D), -d_score, d_key))
+    key_sorted = d_key[order]
+    starts = np.flatnonzero(np.diff(key_sorted, prepend=-1) != 0)
+    rank_sorted = np.arange(D) - np.repeat(starts, np.diff(np.append(starts, D)))
+    keep = order[rank_sorted < MAX_DETS[-1]]
+    d_rank = np.empty(D, np.int64)
+    d_rank[order] = rank_sorted
+    # the kept detections are numbered in accumulate()'s order from here on: by category, then merged
+    # over images by score with a stable sort (images in sorted-id order, then rank in the image)
+    img_rank = _image_rank(gt.image_keys)[d_img[keep]]
+    keep = keep[np.lexsort((keep, img_rank, -d_score[keep], d_lab[keep]))]
+    d_img, d_lab, d_box, d_score, d_key, d_rank = (x[keep] for x in (d_img, d_lab, d_box, d_score, d_key, d_rank))
+    Dk = keep.size
+
+    # candidate (detection, box) pairs of the same image and category with IoU >= the lowest threshold
+    thr = np.minimum(IOU_THRESHOLDS, 1 - 1e-10)
+    g_key = g_img * K + g_lab
+    g_order = np.argsort(g_key, kind="stable")  # boxes grouped by (image, category), given order inside
+    g_key_sorted = g_key[g_order]
+    g_start = np.searchsorted(g_key_sorted, d_key, side="left")
+    g_count = np.searchsorted(g_key_sorted, d_key, side="right") - g_start
+    cand_det, cand_gt, cand_iou = [], [], []
+    cum = np.cumsum(g_count)
+    lo_det = 0
+    while lo_det < Dk:  # chunks of detections with at most ~_MAX_PAIRS pairs
+        base = cum[lo_det - 1] if lo_det else 0
+        hi_det = max(int(np.searchsorted(cum, base + _MAX_PAIRS, side="right")), lo_det + 1)
+        cnt = g_count[lo_det:hi_det]
+        n_pairs = int(cnt.sum())
+        if n_pairs:
+            p_det = np.repeat(np.arange(lo_det, hi_det), cnt)
+            offs = np.arange(n_pairs) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+            p_gt = g_order[g_start[p_det] + offs]
+            iou = _bb_iou(d_box[p_det], g_box[p_gt], g_crowd[p_gt])
+            sel = iou >= thr[0]
+            cand_det.append(p_det[sel])
+            cand_gt.append(p_gt[sel])
+            cand_iou.append(iou[sel])
+        lo_det = hi_det
+
+    # evaluateImg(): greedy matching, detections in rank order, every area range and threshold at once
+    d_matched = np.zeros((A, T, Dk), bool)
+    d_ign = np.zeros((A, T, Dk), bool)
+    if cand_det:
+        c_det = np.concatenate(cand_det)
+        c_gt = np.concatenate(cand_gt)
+        c_iou = np.concatenate(cand_iou)
+        by_rank = np.argsort(d_rank[c_det], kind="stable")  # a detection's pairs stay together, in box order
+        c_det, c_gt, c_iou = c_det[by_rank], c_gt[by_rank], c_iou[by_rank]
+        c_rank = d_rank[c_det]
+        bounds = np.searchsorted(c_rank, np.arange(MAX_DETS[-1] + 1), side="left")
+        taken = np.zeros((A, T, g_box.shape[0]), bool)
+        for r in range(MAX_DETS[-1]):
+            s, e = bounds[r], bounds[r + 1]
+            if s == e:
+                continue
+            pd, pg, piou = c_det[s:e], c_gt[s:e], c_iou[s:e]
+            new = np.r_[True, pd[1:] != pd[:-1]]
+            seg_start = np.flatnonzero(new)
+            seg = np.cumsum(new) - 1
+            eligible = (~taken[:, :, pg] | g_crowd[pg]) & (piou >= thr[:, None])  # (A, T, P)
+            ign = g_ign[:, pg][:, None, :]  # (A, 1, P)
+            m1 = _segment_last_argmax(piou, eligible & ~ign, seg_start, seg)  # non-ignored boxes first
+            m2 = _segment_last_argmax(piou, eligible & ign, seg_start, seg)  # used where m1 found none
+            m = np.where(m1 >= 0, m1, m2)  # (A, T, S)
+            ai, ti, si = np.nonzero(m >= 0)
+            pi = m[ai, ti, si]
+            det = pd[seg_start[si]]
+            d_matched[ai, ti, det] = True
+            d_ign[ai, ti, det] = g_ign[ai, pg[pi]]
+            taken[ai, ti, pg[pi]] = True
+    # (an unmatched detection whose w*h is outside the range is ignored: counted below)
+    d_area = d_box[:, 2] * d_box[:, 3]
+    d_out = (d_area[None, :] < lo) | (d_area[None, :] > hi)  # (A, Dk)
+
+    # accumulate(): per category the detections of all images merged by score (stable: images in
+    # sorted-id order, then rank). Per area range a, threshold t, category k and maxDets m, pycocotools
+    # walks that list with tp / fp counts; precision changes only at true positives (up at each, down
+    # in between), so the envelope sampled at a recall threshold is the highest precision over the
+    # true positives from the c-th on, c = the least count with c / npig >= the threshold. Only the
+    # matched detections are visited one by one; the fp count at each true positive comes from counts.
+    start_of = np.searchsorted(d_lab, np.arange(K), side="left")[d_lab]  # first index of each one's category
+    ev_a, ev_t, ev_i = np.nonzero(d_matched)  # matches, by (a, t) then category then merged order
+    ev_gi = d_ign[ev_a, ev_t, ev_i]  # matched to an ignored box: an ignored detection
+    ev_out = d_out[ev_a, ev_i]
+    ev_k = d_lab[ev_i]
+    valid = npig > 0  # (K, A)
+    c_thr = np.zeros((K, A, R), np.int64)
+    for k, a in zip(*np.nonzero(valid)):
+        n = int(npig[k, a])
+        c_thr[k, a] = np.searchsorted(np.arange(n + 1) / n, RECALL_THRESHOLDS, side="left")
+    c_seg = np.broadcast_to(c_thr.transpose(1, 0, 2)[:, None], (A, T, K, R)).reshape(-1, R)  # (S, R)
+    S = A * T * K
+    npig_f = npig.T.astype(np.float64)  # (A, K)
+    for mi, max_det in enumerate(MAX_DETS):
+        incl = d_rank < max_det
+        before = np.cumsum(incl) - incl
+        pos = before - before[start_of]  # index in the category's list for this maxDets
+        out_in = d_out & incl
+        out_before = np.cumsum(out_in, axis=1) - out_in
+        out_before -= out_before[:, start_of]
+        sel = incl[ev_i]
+        a, t, i, gi, eo = ev_a[sel], ev_t[sel], ev_i[sel], ev_gi[sel], ev_out[sel]
+        seg = (a * T + t) * K + ev_k[sel]  # non-decreasing
+        first = np.flatnonzero(np.diff(seg, prepend=-1) != 0)
+        seg_first = np.repeat(first, np.diff(np.append(first, seg.size)))  # each match's segment start
+        tp_before = _count_before(~gi, seg_first)
+        ign_before = out_before[a, i] - _count_before(eo, seg_first) + _count_before(gi, seg_first)
+        is_tp = ~gi
+        tp = (tp_before[is_tp] + 1).astype(np.float64)
+        fp = (pos[i] - tp_before - ign_before)[is_tp].astype(np.float64)
+        pr = tp / (fp + tp + np.spacing(1))  # pycocotools' precision at each true positive
+        J = np.bincount(seg[is_tp], minlength=S)[:, None]  # true positives per (a, t, k)
+        off = np.cumsum(J)[:, None] - J
+        b = np.where(c_seg <= J, off + np.maximum(c_seg, 1) - 1, off + J).ravel()  # block starts
+        nonempty = np.append(b[1:], pr.size) > b
+        block = np.zeros(b.size)
+        if pr.size:
+            block[nonempty] = np.maximum.reduceat(pr, np.minimum(b, pr.size - 1))[nonempty]
+        q = np.maximum.accumulate(block.reshape(S, R)[:, ::-1], axis=1)[:, ::-1].reshape(A, T, K, R)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rc = J.reshape(A, T, K) / npig_f[:, None, :]
+        precision[..., mi] = np.where(valid[None, None], q.transpose(1, 3, 2, 0), -1.0)
+        recall[..., mi] = np.where(valid[None], rc.transpose(1, 2, 0), -1.0)
+    return precision, recall
+
+
+# ------------------------------------------------------------------------------------------------
+# the library engines
+
+
+def _accumulate_library(gt: GroundTruth, dets: DetectionSet, engine: str) -> tuple[np.ndarray, np.ndarray]:
+    """(T,R,K,A,M) precision and (T,K,A,M) recall from pycocotools or faster-coco-eval, K sorted by id."""
+    gt_dict = ground_truth_to_coco(gt)
+    results = detections_to_coco(dets, gt)
+    quiet = contextlib.redirect_stdout(io.StringIO())
+    if engine == "pycocotools":
+        from pycocotools.coco import COCO
+        from pycocotools.cocoeval import COCOeval
+
+        with quiet:
+            coco_gt = COCO()
+            coco_gt.dataset = gt_dict
+            coco_gt.createIndex()
+            if results:
+                coco_dt = coco_gt.loadRes(results)
+            else:  # loadRes cannot take an empty list
+                coco_dt = COCO()
+                coco_dt.dataset = {"images": list(gt_dict["images"]), "annotations": [],
+                                   "categories": copy.deepcopy(gt_dict["categories"])}
+                coco_dt.createIndex()
+            ev = COCOeval(coco_gt, coco_dt, iouType="bbox")
+            ev.evaluate()
+            ev.accumulate()
+    else:
+        from faster_coco_eval import COCO, COCOeval_faster
+
+        def silent(*_: Any, **__: Any) -> None:
+            return None
+
+        with quiet:
+            coco_gt = COCO(gt_dict, print_function=silent)
+            coco_dt = coco_gt.loadRes(results)
+            coco_dt.print_function = silent
+            ev = COCOeval_faster(coco_gt, coco_dt, iouType="bbox", print_function=silent)
+            ev.evaluate()
+            ev.accumulate()
+    return np.array(ev.eval["precision"], np.float64), np.array(ev.eval["recall"], np.float64)

@@ -1,0 +1,176 @@
+"""``val``: predict over a dataset split with darknet's validation settings and score the result.
+
+Darknet's ``validate_detector`` settings are the defaults: letterbox, objectness threshold 0.005, NMS
+0.45. Boxes are written and scored the way darknet writes them: for VOC-format data, 1-based pixel
+corners clipped to [1, size] (``print_detector_detections``, matching the XML's 1-based corners); for
+other formats, 0-based corners clipped to [0, size] (``print_cocos``).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import Yolo9000Error
+from .metrics.report import Result, evaluate, format_table, protocol, write_json
+from .metrics.structures import DetectionSet, GroundTruth, detections_to_coco
+
+if TYPE_CHECKING:
+    from .api import YOLO
+
+
+@dataclass(frozen=True)
+class ValResult:
+    """What ``val`` measured: the metric's result object, the detections and ground truth it scored."""
+
+    result: Result
+    gt: GroundTruth
+    dets: DetectionSet
+    settings: dict[str, Any]
+    seconds: float
+
+    @property
+    def mAP(self) -> float:
+        """The headline number: VOC mAP over classes with ground truth, or COCO AP@[.5:.95]."""
+        r = self.result
+        return float(r.stats["AP"]) if hasattr(r, "stats") else float(r.mAP)
+
+    @property
+    def protocol(self) -> str:
+        s = self.settings
+        return (f"{protocol(self.result)}; darknet validation settings: letterbox {s['imgsz']}, "
+                f"objectness > {s['conf']}, NMS {s['nms']}, {s['split']} split ({s['images']} images)")
+
+    def table(self) -> str:
+        return f"{self.protocol}\n{format_table(self.result)}"
+
+
+def ground_truth_from_dataset(ds: Any) -> GroundTruth:
+    """:class:`GroundTruth` of a loaded dataset split (boxes xyxy -> xywh, category index = name index,
+    COCO's annotation ``area`` where the dataset has one)."""
+    img, lab, boxes, diff, crowd, area = [], [], [], [], [], []
+    for i, rec in enumerate(ds.records):
+        n = len(rec.labels)
+        img.append(np.full(n, i, np.int64))
+        lab.append(np.asarray(rec.labels, np.int64))
+        b = np.asarray(rec.boxes_xyxy, np.float64).reshape(-1, 4)
+        boxes.append(np.concatenate([b[:, :2], b[:, 2:] - b[:, :2]], axis=1))
+        diff.append(np.asarray(rec.difficult, bool))
+        crowd.append(np.asarray(rec.iscrowd, bool))
+        area.append(np.asarray(rec.area, np.float64) if rec.area is not None else boxes[-1][:, 2] * boxes[-1][:, 3])
+    xywh = np.concatenate(boxes) if boxes else np.zeros((0, 4))
+    return GroundTruth(tuple(r.image_id for r in ds.records), tuple(str(r.image) for r in ds.records),
+                       tuple(range(len(ds.names))), tuple(ds.names), np.concatenate(img) if img else np.zeros(0, np.int64),
+                       np.concatenate(lab) if lab else np.zeros(0, np.int64), xywh,
+                       np.concatenate(area) if area else np.zeros(0),
+                       np.concatenate(diff) if diff else np.zeros(0, bool),
+                       np.concatenate(crowd) if crowd else np.zeros(0, bool))
+
+
+def darknet_output_boxes(xyxy: np.ndarray, width: int, height: int, voc: bool) -> np.ndarray:
+    """(N, 4) predicted corners -> the corners darknet writes: +1 and clipped to [1, size] for VOC,
+    clipped to [0, size] otherwise."""
+    b = xyxy.astype(np.float64) + (1.0 if voc else 0.0)
+    lo = 1.0 if voc else 0.0
+    b[:, [0, 2]] = np.clip(b[:, [0, 2]], lo, width)
+    b[:, [1, 3]] = np.clip(b[:, [1, 3]], lo, height)
+    return b
+
+
+def validate(yolo: YOLO, data: str | Path, split: str = "val", metric: str = "voc07", imgsz: int = 416,
+             conf: float = 0.005, nms: float = 0.45, iou: float = 0.5, plus1: bool = True, batch: int = 4,
+             skip_bad: bool = False, save_dir: str | Path | None = None, save_json: str | Path | None = None,
+             save_voc: str | Path | None = None, progress: bool = False) -> ValResult:
+    """Predict on ``split`` of dataset YAML ``data`` and score it with ``metric`` (voc07, voc or coco).
+
+    ``save_dir`` receives the plots (precision-recall curves, confusion matrix, recall at N proposals)
+    and ``results.json``; ``save_json`` the detections as COCO results; ``save_voc`` a folder of
+    darknet/VOC ``comp4_det_test_<class>.txt`` files.
+    """
+    from .datasets import load_dataset, load_dataset_config
+
+    if metric not in ("voc07", "voc", "coco"):
+        raise Yolo9000Error(f"metric {metric!r}: choose voc07, voc or coco")
+    if metric != "coco" and not 0.0 < iou < 1.0:
+        raise Yolo9000Error(f"IoU threshold {iou}: must be between 0 and 1")
+    if not yolo.is_detector:
+        raise Yolo9000Error(f"{yolo.config.name}: val needs a detector")
+    voc_format = load_dataset_config(data).format == "voc"
+    ds = load_dataset(data, split, skip_bad=skip_bad)
+    if len(ds.names) != yolo.config.num_classes:
+        raise Yolo9000Error(f"{data}: {len(ds.names)} classes in the dataset, the model predicts "
+                            f"{yolo.config.num_classes}")
+    if not ds.records:
+        raise Yolo9000Error(f"{data}: split {split!r} has no images")
+    gt = ground_truth_from_dataset(ds)
+    start = time.perf_counter()
+    img, lab, boxes, scores = [], [], [], []
+    results = yolo.predict([r.image for r in ds.records], imgsz=imgsz, conf=conf, nms=nms, batch=batch,
+                           stream=True, keep_images=False, progress=progress)
+    for i, r in enumerate(results):
+        h, w = r.orig_shape
+        b = darknet_output_boxes(r.xyxy.numpy(), w, h, voc_format)
+        img.append(np.full(len(r), i, np.int64))
+        lab.append(r.class_ids.numpy())
+        boxes.append(np.concatenate([b[:, :2], b[:, 2:] - b[:, :2]], axis=1))
+        scores.append(r.scores.numpy().astype(np.float64))
+    seconds = time.perf_counter() - start
+    dets = DetectionSet(np.concatenate(img), np.concatenate(lab), np.concatenate(boxes).reshape(-1, 4),
+                        np.concatenate(scores))
+    result = evaluate(gt, dets, metric, iou, plus1)
+    settings = {"imgsz": imgsz, "conf": conf, "nms": nms, "split": split, "images": len(ds.records),
+                "metric": metric, "data": str(data)}
+    out = ValResult(result, gt, dets, settings, seconds)
+    if save_json:
+        import json
+
+        from .weights import atomic_write
+
+        with atomic_write(save_json, "w") as f:
+            json.dump(detections_to_coco(dets, gt), f)
+    if save_voc:
+        write_comp4(dets, gt, save_voc)
+    if save_dir:
+        save_plots(out, save_dir)
+        write_json(result, Path(save_dir) / "results.json", protocol=out.protocol, settings=settings)
+    return out
+
+
+def write_comp4(dets: DetectionSet, gt: GroundTruth, folder: str | Path) -> list[Path]:
+    """Darknet's VOC output: ``comp4_det_test_<class>.txt``, lines ``<image stem> <score> x1 y1 x2 y2``."""
+    from .weights import atomic_write
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    stems = [Path(f).stem for f in gt.file_names]
+    xyxy = dets.xyxy
+    paths = []
+    for k, name in enumerate(gt.names):
+        rows = np.flatnonzero(dets.label == k)
+        p = folder / f"comp4_det_test_{name}.txt"
+        with atomic_write(p, "w") as f:
+            for d in rows:
+                x1, y1, x2, y2 = xyxy[d]
+                f.write(f"{stems[dets.image_index[d]]} {dets.scores[d]:f} {x1:f} {y1:f} {x2:f} {y2:f}\n")
+        paths.append(p)
+    return paths
+
+
+def save_plots(val: ValResult, folder: str | Path) -> list[Path]:
+    """PR curves (VOC area AP at IoU 0.5), confusion matrix (score >= 0.25) and recall at N proposals."""
+    from .metrics.analysis import confusion_matrix, recall_at_proposals
+    from .metrics.plots import plot_confusion_matrix, plot_pr_curves, plot_recall_at_proposals
+    from .metrics.voc import evaluate_voc
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    r = val.result if not hasattr(val.result, "stats") else evaluate_voc(val.gt, val.dets, 0.5, False, True)
+    out = [plot_pr_curves(r.recall, r.precision, r.ap, r.names, folder / "pr_curves.png",
+                          title=f"{protocol(r)}: mAP {r.mAP:.4f}")]
+    out.append(plot_confusion_matrix(confusion_matrix(val.gt, val.dets), val.gt.names, folder / "confusion_matrix.png"))
+    counts, recall = recall_at_proposals(val.gt, val.dets)
+    out.append(plot_recall_at_proposals(counts, recall, folder / "recall_at_proposals.png"))
+    return out
