@@ -118,10 +118,15 @@ class YOLO:
 
     def __init__(self, model: str | Path = "yolov2-voc", weights: str | Path | None = None,
                  names: str | Path | None = None, device: str | torch.device = "cpu", fuse: bool = True) -> None:
-        self.model, self.header, self.names = load_model(model, weights)
-        self.config = self.model.config
+        net, header, model_names = load_model(model, weights)
         if names is not None:
-            self.names = read_names(names, self.config.num_classes)
+            model_names = read_names(names, net.config.num_classes)
+        self._attach(net, header, model_names, device, fuse)
+
+    def _attach(self, model: Darknet, header: WeightsHeader, names: tuple[str, ...], device: str | torch.device,
+                fuse: bool) -> None:
+        self.model, self.header, self.names = model, header, tuple(names)
+        self.config = model.config
         self.device = torch.device(device)
         self.model.to(self.device)
         self.tree: WordTree | None = load_tree(self.config.tree) if self.config.tree else None
@@ -129,6 +134,14 @@ class YOLO:
         self._anchors = torch.tensor(region.anchors_grid, dtype=torch.float32) if region else None
         self.fuse = fuse
         self._fused: tuple[tuple[int, ...], torch.nn.Module] | None = None
+
+    @classmethod
+    def from_module(cls, model: Darknet, names: tuple[str, ...] | list[str], device: str | torch.device = "cpu",
+                    header: WeightsHeader = WeightsHeader(), fuse: bool = True) -> "YOLO":
+        """Wrap an in-memory network (e.g. one being trained) without reading any file."""
+        self = cls.__new__(cls)
+        self._attach(model, header, tuple(names), device, fuse)
+        return self
 
     def inference_model(self) -> torch.nn.Module:
         """The module ``predict`` runs: ``.model`` itself, or its fused copy, rebuilt whenever

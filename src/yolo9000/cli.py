@@ -5,6 +5,7 @@ Every user error ends as one line on stderr (``yolo9000: error: <file>: <problem
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import Yolo9000Error
+from .train import TrainConfig
 
 
 def _add_model_args(p: argparse.ArgumentParser, weights_required: bool = False) -> None:
@@ -76,11 +78,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-voc", default=None, help="write darknet/VOC comp4_det_test_<class>.txt files here")
     p.add_argument("--quiet", action="store_true")
 
+    p = sub.add_parser("train", help="train a detector (no flags: the generated shapes demo)")
+    add_dataclass_args(p, TrainConfig)
+
     from .datasets.check import add_check_data_parser
 
     add_check_data_parser(sub)
     sub.add_parser("zoo", help="list the built-in networks").set_defaults(zoo=list(ZOO))
     return parser
+
+
+_ARG_TYPES = {"int": int, "float": float, "str": str, "str | None": str, "float | None": float}
+
+
+def add_dataclass_args(p: argparse.ArgumentParser, cls: type) -> None:
+    """One flag per field of a frozen config dataclass (``burn_in`` -> ``--burn-in``), same defaults."""
+    for f in dataclasses.fields(cls):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type == "bool":
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
+        elif f.type.startswith("tuple["):
+            p.add_argument(flag, type=float, nargs="+", default=list(f.default))
+        else:
+            p.add_argument(flag, type=_ARG_TYPES[f.type], default=f.default)
+
+
+def dataclass_from_args(cls: type, a: argparse.Namespace):
+    values = {f.name: getattr(a, f.name) for f in dataclasses.fields(cls)}
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
 def _unique_name(stem: str, suffix: str, used: set[str]) -> str:
@@ -191,6 +216,14 @@ def cmd_val(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(a: argparse.Namespace) -> int:
+    from .train import train
+
+    run = train(dataclass_from_args(TrainConfig, a))
+    print(f"weights in {run / 'weights'}; results in {run / 'results.csv'} and {run / 'results.png'}", file=sys.stderr)
+    return 0
+
+
 def cmd_info(a: argparse.Namespace) -> int:
     import torch
 
@@ -231,6 +264,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_score(a)
         if a.command == "val":
             return cmd_val(a)
+        if a.command == "train":
+            return cmd_train(a)
         if a.command == "check-data":
             from .datasets.check import cmd_check_data
 

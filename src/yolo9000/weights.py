@@ -123,6 +123,23 @@ def load_darknet_weights(model: nn.Module, path: str | Path, cutoff: int | None 
     return header
 
 
+def darknet_prefix_cutoff(model: nn.Module, path: str | Path) -> int:
+    """How many leading convolutions of ``model`` a ``.weights`` file holds exactly: all of them for a
+    whole file, fewer for darknet's partial files (``darknet19_448.conv.23`` holds 18 for a detector).
+    Raises a one-line error if no prefix fits the file size."""
+    p = require_file(path, "weights file")
+    with open(p, "rb") as f:
+        header = read_header(f, p)
+    size = p.stat().st_size
+    floats = 0
+    for n, block in enumerate(conv_blocks(model), 1):
+        floats += sum(t.numel() for t in _tensors_in_file_order(block))
+        if header.nbytes + 4 * floats == size:
+            return n
+    raise file_error(p, f"{size:,} bytes match no prefix of this network's convolutions "
+                        f"(the whole network needs {header.nbytes + 4 * floats:,})")
+
+
 def save_darknet_weights(model: nn.Module, path: str | Path, header: WeightsHeader = WeightsHeader()) -> None:
     """Write ``model`` as a darknet ``.weights`` file (atomically)."""
     with atomic_write(path) as f:

@@ -148,3 +148,19 @@ def zoo_config(name: str) -> DarknetConfig:
     if name not in ZOO:
         raise KeyError(f"unknown model {name!r}; the zoo has: {', '.join(ZOO)}")
     return ZOO[name]()
+
+
+def with_classes(config: DarknetConfig, classes: int, names: tuple[str, ...] = ()) -> DarknetConfig:
+    """The same detector predicting ``classes`` classes: the head conv's filters and the region follow."""
+    from dataclasses import replace
+
+    region = config.region
+    if region is None:
+        raise ValueError(f"{config.name} is not a detector")
+    if region.tree is not None:
+        raise ValueError(f"{config.name}: a WordTree head cannot change its class count")
+    head = [i for i, s in enumerate(config.layers) if isinstance(s, ConvSpec)][-1]
+    layers = list(config.layers)
+    layers[head] = replace(layers[head], filters=region.num * (region.coords + 1 + classes))
+    layers[-1] = replace(region, classes=classes)
+    return DarknetConfig(config.name, config.net, tuple(layers), names or default_names(classes))

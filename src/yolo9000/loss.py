@@ -1,0 +1,264 @@
+"""YOLOv2's region loss, as darknet's GPU training computes it (``forward_region_layer`` +
+``backward_region_layer_gpu``, pjreddie/darknet f6afaabc).
+
+Darknet does not write its loss down; it writes ``l.delta``, the negative gradient of the loss with
+respect to the region layer's *activated* outputs (x, y, objectness after the sigmoid; tw, th raw;
+the class logits for the softmax), and the GPU backward multiplies the x, y, objectness entries by
+``sigma * (1 - sigma)``. :func:`region_loss` is the function whose autograd gradient with respect to
+the raw head is exactly that update:
+
+* ``noobj``: ``0.5 * noobject_scale * obj**2`` on every prediction, unless its best IoU with any truth
+  of the image exceeds ``thresh`` (or it is responsible for a truth);
+* ``prior`` (only while ``seen < 12800``): ``0.5 * 0.01 * ((sx - .5)**2 + (sy - .5)**2 + tw**2 + th**2)``
+  on every prediction that is not responsible for a truth: each box is pulled toward its anchor, centred
+  in its cell;
+* per truth, the *responsible* prediction is the anchor in the truth's cell whose shape best matches the
+  truth's (IoU of the two boxes centred at the origin; with ``bias_match`` the anchor itself, otherwise
+  the anchor's predicted size). There:
+  ``coord``: ``0.5 * coord_scale * (2 - w*h) * ((sx - tx)**2 + (sy - ty)**2 + (tw - tw*)**2 + (th - th*)**2)``
+  with ``tx = x*W - col`` (sigmoid space), ``tw* = log(w*W / anchor_w)``;
+  ``obj``: ``0.5 * object_scale * (target - obj)**2``, target the IoU of the predicted box with the truth
+  (``rescore``) or 1;
+  ``cls``: ``class_scale`` x the softmax cross-entropy (its gradient w.r.t. the logits is darknet's
+  ``class_scale * (p - onehot)``); with ``softmax=0`` the logistic cross-entropy against the union of the
+  classes of the truths sharing the prediction, as darknet's ``delta_region_class`` accumulates them.
+  When several truths pick the same prediction, the last one (in row order) sets its coord, obj and
+  softmax class targets: darknet assigns those deltas, it does not accumulate them.
+
+Each term is summed over the predictions of an image and averaged over the batch (darknet sums the
+gradients of a batch and divides the learning rate by the batch size). Darknet's printed cost is
+``sum(delta**2)``, the squared norm of the gradient w.r.t. the activated outputs -- not a multiple of
+this loss, since the scales enter the gradient linearly and its square quadratically, and the class term
+is a cross-entropy.
+
+Targets are built without autograd, fully vectorised over the batch and the truth slots, with no host
+synchronisation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+import torch.nn.functional as F
+
+from .models.darknet import RegionSpec
+
+PRIOR_SEEN = 12800   # darknet: the anchor-prior term applies while *net.seen < 12800
+PRIOR_SCALE = 0.01
+
+TERMS = ("coord", "obj", "noobj", "cls", "prior")
+
+
+@dataclass(frozen=True)
+class RegionTargets:
+    """Dense targets for one batch, in the head's (B, A, ..., H, W) layout.
+
+    Attributes:
+        responsible: (B, A, H, W) bool, the predictions matched to a truth.
+        coord_target: (B, A, 4, H, W) sigmoid-space x, y and raw tw, th targets (0 where not responsible).
+        coord_weight: (B, A, H, W) ``coord_scale * (2 - w*h)`` where responsible, else 0.
+        obj_target: (B, A, H, W) objectness target where responsible (IoU with rescore, else 1), else 0.
+        noobj: (B, A, H, W) bool, the predictions that get the no-object penalty.
+        cls_target: softmax: (B, A, H, W) int64 class index (0 where not responsible);
+            logistic: (B, A, C, H, W) multi-hot float.
+    """
+
+    responsible: torch.Tensor
+    coord_target: torch.Tensor
+    coord_weight: torch.Tensor
+    obj_target: torch.Tensor
+    noobj: torch.Tensor
+    cls_target: torch.Tensor
+
+
+@lru_cache(maxsize=32)
+def _anchor_tensor(anchors: tuple[float, ...], device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """(A, 2) anchor (w, h) in grid cells, cached so the host-to-device copy happens once."""
+    return torch.tensor(anchors, dtype=dtype, device=device).view(-1, 2)
+
+
+def _check_supported(region: RegionSpec) -> None:
+    if region.tree is not None or region.map is not None:
+        raise NotImplementedError("region loss with a WordTree (tree=/map=) is not implemented yet")
+    if region.coords != 4:
+        raise NotImplementedError(f"region loss with coords={region.coords} (masks) is not implemented")
+
+
+def _iou_cxcywh(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Darknet's ``box_iou`` of broadcastable (..., 4) centre-size boxes -> (...)."""
+    iw = (torch.minimum(a[..., 0] + a[..., 2] / 2, b[..., 0] + b[..., 2] / 2)
+          - torch.maximum(a[..., 0] - a[..., 2] / 2, b[..., 0] - b[..., 2] / 2)).clamp(min=0)
+    ih = (torch.minimum(a[..., 1] + a[..., 3] / 2, b[..., 1] + b[..., 3] / 2)
+          - torch.maximum(a[..., 1] - a[..., 3] / 2, b[..., 1] - b[..., 3] / 2)).clamp(min=0)
+    inter = iw * ih
+    return inter / (a[..., 2] * a[..., 3] + b[..., 2] * b[..., 3] - inter)
+
+
+def _iou_wh(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """IoU of broadcastable (..., 2) (w, h) boxes centred at the same point -> (...)."""
+    inter = torch.minimum(a[..., 0], b[..., 0]) * torch.minimum(a[..., 1], b[..., 1])
+    return inter / (a[..., 0] * a[..., 1] + b[..., 0] * b[..., 1] - inter)
+
+
+@torch.no_grad()
+def build_region_targets(xy: torch.Tensor, wh: torch.Tensor, targets: torch.Tensor,
+                         region: RegionSpec) -> RegionTargets:
+    """Darknet's truth assignment, vectorised over the batch and the truth slots.
+
+    Args:
+        xy: (B, A, 2, H, W) sigmoid(tx), sigmoid(ty).
+        wh: (B, A, 2, H, W) raw tw, th.
+        targets: (B, T, 5) [cx, cy, w, h, class], cx..h as fractions of the network input; rows with
+            w <= 0 or h <= 0 are padding (each row is judged on its own; darknet stops at the first
+            padded row, which is the same when padding trails, as loaders write it).
+        region: the head's options (anchors in grid cells, scales, ``thresh``, ``rescore``, ...).
+    Returns:
+        :class:`RegionTargets` (no grad), in ``xy``'s dtype and device.
+    """
+    _check_supported(region)
+    bsz, a, _, h, w = xy.shape
+    n = a * h * w
+    dev, dt = xy.device, xy.dtype
+    xy, wh, targets = xy.detach(), wh.detach(), targets.detach().to(dt)
+    t = targets.shape[1]
+    anchors = _anchor_tensor(tuple(region.anchors[: 2 * a]), dev, dt)                   # (A, 2)
+    # ---- every prediction as a box, normalised to the input, darknet's index order d = a*H*W + row*W + col
+    rows = torch.arange(h, device=dev, dtype=dt).view(1, 1, h, 1)
+    cols = torch.arange(w, device=dev, dtype=dt).view(1, 1, 1, w)
+    px = (cols + xy[:, :, 0]) / w
+    py = (rows + xy[:, :, 1]) / h
+    pw = torch.exp(wh[:, :, 0]) * anchors[:, 0].view(1, a, 1, 1) / w
+    ph = torch.exp(wh[:, :, 1]) * anchors[:, 1].view(1, a, 1, 1) / h
+    pred = torch.stack([px, py, pw, ph], dim=-1).view(bsz, n, 4)                          # (B, N, 4)
+
+    box = targets[..., :4]                                                                # (B, T, 4)
+    valid = (box[..., 2] > 0) & (box[..., 3] > 0)                                         # (B, T)
+
+    # ---- no-object penalty unless some truth overlaps the prediction by more than thresh
+    overlap = _iou_cxcywh(pred.unsqueeze(2), box.unsqueeze(1))                           # (B, N, T)
+    covered = ((overlap > region.thresh) & valid.unsqueeze(1)).any(dim=2)                 # (B, N)
+
+    # ---- the responsible anchor in each truth's cell, by shape
+    safe = torch.where(valid.unsqueeze(-1), box, torch.full_like(box, 0.5))             # no log(0) below
+    col = (safe[..., 0] * w).floor().long().clamp(0, w - 1)                               # darknet: (int)(x*W)
+    row = (safe[..., 1] * h).floor().long().clamp(0, h - 1)
+    cell = row * w + col                                                                  # (B, T)
+    if region.bias_match:
+        shapes = torch.stack([anchors[:, 0] / w, anchors[:, 1] / h], dim=-1).expand(bsz, t, a, 2)
+    else:  # the anchors' predicted sizes in the truth's cell
+        pwh = torch.stack([pw, ph], dim=-1).view(bsz, a, h * w, 2).transpose(1, 2)       # (B, HW, A, 2)
+        shapes = pwh[torch.arange(bsz, device=dev).unsqueeze(1), cell]                   # (B, T, A, 2)
+    best = _iou_wh(shapes, safe[..., None, 2:4]).argmax(dim=-1)                          # first max, as darknet
+    slot = best * (h * w) + cell                                                          # (B, T) in [0, N)
+
+    # ---- per-truth targets
+    tx = safe[..., 0] * w - col
+    ty = safe[..., 1] * h - row
+    tw = torch.log(safe[..., 2] * w / anchors[best, 0])
+    th = torch.log(safe[..., 3] * h / anchors[best, 1])
+    tcoord = torch.stack([tx, ty, tw, th], dim=-1)                                        # (B, T, 4)
+    weight = region.coord_scale * (2 - safe[..., 2] * safe[..., 3])
+    if region.rescore:
+        tobj = _iou_cxcywh(pred.gather(1, slot.unsqueeze(-1).expand(bsz, t, 4)), safe)
+    else:
+        tobj = torch.ones_like(weight)
+    cls = targets[..., 4].long()
+
+    # ---- last truth wins: a truth is overwritten by any later valid truth with the same slot
+    later = torch.ones(t, t, dtype=torch.bool, device=dev).triu(diagonal=1)              # later[t, t'] = t' > t
+    shadowed = ((slot.unsqueeze(2) == slot.unsqueeze(1)) & valid.unsqueeze(1) & later).any(dim=2)
+    winner = valid & ~shadowed
+    dest = torch.where(winner, slot, torch.full_like(slot, n))                            # slot n: discarded
+
+    def scatter(values: torch.Tensor) -> torch.Tensor:
+        """(B, T, *rest) per-truth values -> (B, N, *rest), written at the winners' slots, 0 elsewhere."""
+        rest = values.shape[2:]
+        out = values.new_zeros((bsz, n + 1, *rest))
+        idx = dest.view(bsz, t, *([1] * len(rest))).expand_as(values)
+        return out.scatter_(1, idx, values)[:, :n]
+
+    responsible = scatter(winner).view(bsz, a, h, w)
+    coord_target = scatter(tcoord).view(bsz, a, h, w, 4).permute(0, 1, 4, 2, 3)
+    coord_weight = scatter(weight).view(bsz, a, h, w)
+    obj_target = scatter(tobj).view(bsz, a, h, w)
+    if region.softmax:
+        cls_target = scatter(cls).view(bsz, a, h, w)
+    else:  # logistic classes: every truth landing on a prediction adds its class (delta_region_class, tag)
+        c = region.classes
+        flat = torch.where(valid, slot, torch.full_like(slot, n)) * c + cls.clamp(0, c - 1)
+        hot = xy.new_zeros(bsz, (n + 1) * c).scatter_(1, flat, 1.0)[:, : n * c]
+        cls_target = hot.view(bsz, a, h, w, c).permute(0, 1, 4, 2, 3)
+    noobj = ~(covered.view(bsz, a, h, w) | responsible)
+    return RegionTargets(responsible, coord_target, coord_weight, obj_target, noobj, cls_target)
+
+
+def _region_loss_from_activated(xy: torch.Tensor, wh: torch.Tensor, obj: torch.Tensor, cls_logits: torch.Tensor,
+                                targets: torch.Tensor, region: RegionSpec, seen: int) -> dict[str, torch.Tensor]:
+    """The region loss from the activated head, so its gradients can be compared with darknet's delta.
+
+    Args:
+        xy: (B, A, 2, H, W) sigmoid(tx), sigmoid(ty).
+        wh: (B, A, 2, H, W) raw tw, th.
+        obj: (B, A, H, W) sigmoid(to).
+        cls_logits: (B, A, C, H, W) class logits (before the softmax / logistic).
+        targets: (B, T, 5) [cx, cy, w, h, class] normalised to the network input; w == 0 rows are padding.
+        region: the head's options.
+        seen: images seen so far (darknet's ``*net.seen``); the prior term applies while < 12800.
+    Returns:
+        dict of 0-d tensors 'coord', 'obj', 'noobj', 'cls', 'prior', 'total' (summed per image, mean over
+        the batch).
+    """
+    tg = build_region_targets(xy, wh, targets, region)
+    bsz = xy.shape[0]
+    dt = xy.dtype
+    resp = tg.responsible.to(dt)
+    coords = torch.cat([xy, wh], dim=2)                                                   # (B, A, 4, H, W)
+    out = {
+        "coord": 0.5 * (tg.coord_weight.unsqueeze(2) * (coords - tg.coord_target).square()).sum(),
+        "obj": 0.5 * region.object_scale * (resp * (tg.obj_target - obj).square()).sum(),
+        "noobj": 0.5 * region.noobject_scale * (tg.noobj.to(dt) * obj.square()).sum(),
+    }
+    if region.softmax:
+        ce = F.cross_entropy(cls_logits.flatten(0, 1), tg.cls_target.flatten(0, 1), reduction="none")
+        out["cls"] = region.class_scale * (resp * ce.view_as(resp)).sum()
+    else:
+        bce = F.binary_cross_entropy_with_logits(cls_logits, tg.cls_target, reduction="none").sum(dim=2)
+        out["cls"] = region.class_scale * (resp * bce).sum()
+    if seen < PRIOR_SEEN:
+        # target: the anchor centred in its cell, i.e. sigmoid(tx) = sigmoid(ty) = .5, tw = th = 0
+        free = (1 - resp).unsqueeze(2)
+        sq = torch.cat([(xy - 0.5).square(), wh.square()], dim=2)
+        out["prior"] = 0.5 * PRIOR_SCALE * (free * sq).sum()
+    else:
+        out["prior"] = coords.new_zeros(())
+    out = {k: v / bsz for k, v in out.items()}
+    out["total"] = sum(out[k] for k in TERMS)
+    return out
+
+
+def region_loss(raw: torch.Tensor, targets: torch.Tensor, region: RegionSpec, seen: int) -> dict[str, torch.Tensor]:
+    """YOLOv2's region loss (darknet's GPU training update), differentiable w.r.t. the raw head.
+
+    Args:
+        raw: (B, A*(5+C), H, W) raw head, channel ``a*(5+C) + k`` (k = tx, ty, tw, th, to, classes).
+        targets: (B, T, 5) [cx, cy, w, h, class]; cx, cy, w, h as fractions of the network input, class
+            an index (stored as a float); rows with w == 0 are padding. T may be 0.
+        region: the head's options (:class:`~yolo9000.models.darknet.RegionSpec`).
+        seen: images seen so far (darknet's ``*net.seen``); the anchor prior applies while < 12800.
+    Returns:
+        dict of 0-d tensors 'coord', 'obj', 'noobj', 'cls', 'prior' and their sum 'total': each summed over
+        the predictions of an image, averaged over the batch.
+    Raises:
+        NotImplementedError: WordTree heads (``tree``/``map``), ``coords != 4``.
+    """
+    _check_supported(region)
+    bsz, ch, h, w = raw.shape
+    a, c = region.num, region.classes
+    if ch != a * (5 + c):
+        raise ValueError(f"raw head has {ch} channels; region expects num*(5+classes) = {a * (5 + c)}")
+    if targets.dim() != 3 or targets.shape[0] != bsz or targets.shape[2] != 5:
+        raise ValueError(f"targets must be (B={bsz}, T, 5), got {tuple(targets.shape)}")
+    x = raw.view(bsz, a, 5 + c, h, w)
+    return _region_loss_from_activated(torch.sigmoid(x[:, :, 0:2]), x[:, :, 2:4], torch.sigmoid(x[:, :, 4]),
+                                       x[:, :, 5:], targets, region, seen)
