@@ -1,0 +1,258 @@
+"""The training data pipeline: a map-style dataset augmenting as darknet does, a padding collate, and
+darknet's multi-scale batches.
+
+>>> ds = load_dataset("data/raccoon.yaml", "train")
+>>> data = DetectionData(ds, train=True, seed=0)
+>>> sampler = MultiScaleBatchSampler(data, batch_size=16, seed=0)
+>>> loader = DataLoader(data, batch_sampler=sampler, collate_fn=collate, num_workers=4)
+>>> for epoch in range(start_epoch, epochs):
+...     sampler.set_epoch(epoch); data.set_epoch(epoch)
+...     for images, targets in loader:      # (B, 3, S, S) float32, (B, T, 5) [cx, cy, w, h, class]
+...         ...
+
+Every random number of an item comes from a generator seeded by (seed, epoch, index), and every
+random number of the sampler from one seeded by (seed, epoch): a run is reproducible whatever the number
+of workers, and a run resumed mid-epoch (``MultiScaleBatchSampler.state_dict`` / ``load_state_dict``)
+sees exactly the batches, sizes and augmentations it would have seen.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence, Sized
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from ..ops.letterbox import letterbox, letterbox_size
+from ..sources import load_image
+from .augment import MIN_BOX_SIDE, darknet_hsv, darknet_jitter_place
+from .records import DetectionDataset, ImageRecord
+
+__all__ = ["DEFAULT_SIZES", "DetectionData", "MultiScaleBatchSampler", "collate"]
+
+#: darknet's multi-scale sizes, ``(rand() % 10 + 10) * 32`` in ``train_detector`` (examples/detector.c)
+DEFAULT_SIZES = tuple(range(320, 609, 32))
+
+# domain tags keep the item and sampler random streams apart
+_ITEM, _ORDER, _SIZES = 0, 1, 2
+
+
+def item_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
+    """The generator of one item's augmentation: a function of (seed, epoch, index) only."""
+    return np.random.default_rng([_ITEM, seed, epoch, index])
+
+
+class DetectionData(Dataset):
+    """A :class:`DetectionDataset` as a torch map-style dataset of (image, targets).
+
+    ``data[key]``: ``key`` is an index, an ``(index, size)`` pair (``size``: this batch's square network
+    input, as :class:`MultiScaleBatchSampler` yields) or an ``(index, size, epoch)`` triple (for persistent
+    workers, whose copy of the dataset does not see :meth:`set_epoch`).
+
+    Train mode (darknet's ``load_data_detection``): decode, then with the item's generator
+    (:func:`item_rng`) flip with probability 1/2 (if ``flip``), jitter / scale / place / flip
+    (:func:`~yolo9000.datasets.augment.darknet_jitter_place`), and HSV distortion
+    (:func:`~yolo9000.datasets.augment.darknet_hsv`). Eval mode: darknet's letterbox only
+    (:func:`yolo9000.ops.letterbox.letterbox`, as at inference), boxes mapped through it.
+
+    Returns:
+        image: (3, S, S) float32 in [0, 1].
+        targets: (M, 5) float32 rows [cx, cy, w, h, class], box as fractions of the network input, clipped
+            to it; boxes narrower or lower than 0.001 of it dropped (darknet's ``fill_truth_detection``).
+
+    Args:
+        dataset: the split.
+        train: augment (True) or letterbox only (False).
+        size: the square input size used when a key gives none.
+        jitter, hue, saturation, exposure: darknet's cfg values (``[region] jitter``, ``[net] hue,
+            saturation, exposure``); defaults are yolov2-voc.cfg's.
+        scale_range: bounds of darknet's scale draw; (0.25, 2.0) as darknet 2017-03..2018-08, (1, 1) as
+            darknet HEAD (see :mod:`~yolo9000.datasets.augment`).
+        flip: mirror half of the images (darknet always does).
+        seed, epoch: the random streams' key (with the index).
+        keep_difficult: keep VOC ``difficult`` boxes in the targets (darknet's ``voc_label.py`` drops them).
+        max_boxes: at most this many boxes per image: darknet shuffles an image's boxes and keeps the first
+            ``max`` (``[region] max``, 30 by default) before dropping thin ones; None keeps all, unshuffled.
+    """
+
+    def __init__(self, dataset: DetectionDataset, train: bool = True, size: int = 416, *, jitter: float = 0.3,
+                 hue: float = 0.1, saturation: float = 1.5, exposure: float = 1.5,
+                 scale_range: tuple[float, float] = (0.25, 2.0), flip: bool = True, seed: int = 0,
+                 epoch: int = 0, keep_difficult: bool = False, max_boxes: int | None = None):
+        self.dataset = dataset
+        self.train = train
+        self.size = int(size)
+        self.jitter = float(jitter)
+        self.hue = float(hue)
+        self.saturation = float(saturation)
+        self.exposure = float(exposure)
+        self.scale_range = (float(scale_range[0]), float(scale_range[1]))
+        self.flip = flip
+        self.seed = int(seed)
+        self.epoch = int(epoch)
+        self.keep_difficult = keep_difficult
+        self.max_boxes = max_boxes
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Key the augmentation of the coming epoch (call before creating the epoch's DataLoader iterator)."""
+        self.epoch = int(epoch)
+
+    def record(self, key: int | tuple) -> ImageRecord:
+        """The record behind ``key``."""
+        return self.dataset.records[self._parse(key)[0]]
+
+    def _parse(self, key: Any) -> tuple[int, int, int]:
+        if isinstance(key, (tuple, list)):
+            index = int(key[0])
+            size = int(key[1]) if len(key) > 1 else self.size
+            epoch = int(key[2]) if len(key) > 2 else self.epoch
+        else:
+            index, size, epoch = int(key), self.size, self.epoch
+        n = len(self.dataset)
+        if not -n <= index < n:
+            raise IndexError(f"index {index} out of range for {n} images")
+        return index % n, size, epoch
+
+    def __getitem__(self, key: int | tuple) -> tuple[torch.Tensor, torch.Tensor]:
+        index, size, epoch = self._parse(key)
+        rec = self.dataset.records[index]
+        boxes = np.asarray(rec.boxes_xyxy, dtype=np.float64)
+        labels = np.asarray(rec.labels)
+        if not self.keep_difficult:
+            boxes, labels = boxes[~rec.difficult], labels[~rec.difficult]
+        image = load_image(rec.image)
+        h, w = image.shape[:2]
+        if not self.train:
+            return letterbox(image, size, size), _letterbox_targets(boxes, labels, w, h, size)
+        rng = item_rng(self.seed, epoch, index)
+        if self.max_boxes is not None and len(boxes) > self.max_boxes:
+            order = rng.permutation(len(boxes))[: self.max_boxes]  # darknet's randomize_boxes, then truncation
+            boxes, labels = boxes[order], labels[order]
+        flip = bool(self.flip and rng.random() < 0.5)
+        x, b, keep = darknet_jitter_place(image, boxes, size, size, self.jitter, rng, flip, self.scale_range)
+        x = darknet_hsv(x, self.hue, self.saturation, self.exposure, rng)
+        cls = torch.tensor(labels, dtype=torch.float32)[keep]
+        return x, torch.cat([b, cls[:, None]], 1)
+
+
+def _letterbox_targets(boxes: np.ndarray, labels: np.ndarray, w: int, h: int, size: int) -> torch.Tensor:
+    """(M, 5) [cx, cy, w, h, class] of ``boxes`` (pixels of a w x h image) in the letterboxed input."""
+    new_w, new_h = letterbox_size(w, h, size, size)
+    ox, oy = (size - new_w) // 2, (size - new_h) // 2
+    b = boxes * np.array([new_w / w, new_h / h] * 2) + np.array([ox, oy] * 2)
+    b = np.clip(b / size, 0, 1)
+    bw, bh = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+    keep = (bw >= MIN_BOX_SIDE) & (bh >= MIN_BOX_SIDE)
+    b, bw, bh = b[keep], bw[keep], bh[keep]
+    out = np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2, bw, bh, labels[keep]], 1)
+    return torch.as_tensor(out.reshape(-1, 5), dtype=torch.float32)
+
+
+def collate(batch: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack a batch of (image (3, S, S), targets (M_i, 5)).
+
+    Returns:
+        images: (B, 3, S, S) float32 (every image of a batch has one size).
+        targets: (B, T, 5) float32, T = max(1, max M_i); rows past an image's boxes are all zeros (w == 0
+            marks padding).
+    """
+    images = torch.stack([b[0] for b in batch])
+    t = max([1] + [len(b[1]) for b in batch])
+    targets = torch.zeros((len(batch), t, 5), dtype=torch.float32)
+    for i, (_, tg) in enumerate(batch):
+        targets[i, : len(tg)] = tg
+    return images, targets
+
+
+class MultiScaleBatchSampler(Sampler[list[tuple[int, int]]]):
+    """Batches of ``(index, size)`` keys, one random square size per ``every`` batches (darknet's ``random=1``).
+
+    Batch ``b`` of epoch ``e`` has size ``sizes[k]``, ``k`` drawn uniformly for its block ``b // every``
+    from a generator seeded by (seed, e) (consecutive blocks may draw the same size, as darknet's
+    ``rand() % 10`` may); blocks restart at each epoch. The order is a permutation from the same
+    (seed, e) when ``shuffle``, else 0..n-1.
+
+    Resuming: iteration starts at batch ``start_batch`` of ``epoch``; ``state_dict(batches_done)`` records
+    where a run stands and ``load_state_dict`` restores it, after which the remaining batches (indices and
+    sizes) are exactly those the uninterrupted epoch would have yielded. A DataLoader fetches batches
+    ahead of the training loop, so pass the number of batches the loop consumed; without it, the number
+    this sampler yielded is used (exact only without prefetching, e.g. ``num_workers=0``).
+
+    Args:
+        data_source: the dataset (its ``len``) or its length.
+        batch_size: images per batch.
+        sizes: the candidate sizes (default 320, 352, ..., 608).
+        every: batches per size.
+        shuffle, drop_last: as torch's samplers.
+        seed, epoch, start_batch: the stream's key and where to start.
+        with_epoch: yield ``(index, size, epoch)`` triples (for persistent DataLoader workers).
+    """
+
+    def __init__(self, data_source: Sized | int, batch_size: int, sizes: Sequence[int] = DEFAULT_SIZES,
+                 every: int = 10, shuffle: bool = True, drop_last: bool = False, seed: int = 0, epoch: int = 0,
+                 start_batch: int = 0, with_epoch: bool = False):
+        self.n = int(data_source) if isinstance(data_source, int) else len(data_source)
+        if batch_size < 1 or every < 1:
+            raise ValueError(f"batch_size and every must be >= 1, got {batch_size} and {every}")
+        self.sizes = tuple(int(s) for s in sizes)
+        if not self.sizes or min(self.sizes) < 1:
+            raise ValueError(f"sizes must be positive, got {sizes!r}")
+        self.batch_size = int(batch_size)
+        self.every = int(every)
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.seed = int(seed)
+        self.epoch = int(epoch)
+        self.start_batch = int(start_batch)
+        self.with_epoch = with_epoch
+        self._yielded = 0
+
+    def batches_per_epoch(self) -> int:
+        return self.n // self.batch_size if self.drop_last else -(-self.n // self.batch_size)
+
+    def __len__(self) -> int:
+        """Batches this iteration yields: the epoch's, less ``start_batch``."""
+        return max(0, self.batches_per_epoch() - self.start_batch)
+
+    def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
+        self.epoch = int(epoch)
+        self.start_batch = int(start_batch)
+        self._yielded = 0
+
+    def order(self) -> np.ndarray:
+        """The epoch's image order, (n,) int64."""
+        if not self.shuffle:
+            return np.arange(self.n, dtype=np.int64)
+        return np.random.default_rng([_ORDER, self.seed, self.epoch]).permutation(self.n)
+
+    def batch_sizes(self) -> list[int]:
+        """The input size of each batch of the epoch."""
+        nb = self.batches_per_epoch()
+        blocks = -(-nb // self.every)
+        k = np.random.default_rng([_SIZES, self.seed, self.epoch]).integers(len(self.sizes), size=blocks)
+        return [self.sizes[k[b // self.every]] for b in range(nb)]
+
+    def __iter__(self) -> Iterator[list[tuple[int, ...]]]:
+        order = self.order().tolist()
+        sizes = self.batch_sizes()
+        self._yielded = 0
+        for b in range(self.start_batch, len(sizes)):
+            idx = order[b * self.batch_size:(b + 1) * self.batch_size]
+            s = sizes[b]
+            self._yielded += 1
+            yield [(i, s, self.epoch) for i in idx] if self.with_epoch else [(i, s) for i in idx]
+
+    def state_dict(self, batches_done: int | None = None) -> dict[str, int]:
+        """Where the run stands: ``{"seed", "epoch", "batch"}``, ``batch`` = ``start_batch`` + the batches
+        consumed in this iteration (``batches_done``; default: those yielded)."""
+        done = self._yielded if batches_done is None else int(batches_done)
+        return {"seed": self.seed, "epoch": self.epoch, "batch": self.start_batch + done}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        """Continue from a :meth:`state_dict`: the next iteration starts at its batch of its epoch."""
+        self.seed = int(state.get("seed", self.seed))
+        self.set_epoch(int(state["epoch"]), int(state.get("batch", 0)))
