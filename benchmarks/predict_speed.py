@@ -1,8 +1,9 @@
 """Prediction speed: images/s at 416, batch 1, end to end from a decoded image to Results, float32.
 
 For each model, also the forward pass alone, the network's FLOPs, and the fraction of this machine's
-float32 GEMM throughput (measured in the same run with large torch.mm calls) that the end-to-end rate
-reaches. Weights: the darknet reference weights if ``--weights-dir`` holds them (so detections are
+float32 GEMM throughput (measured in the same run by ``yolo9000.benchmark.gemm_peak_gflops``: large
+torch.mm calls and oneDNN's GEMM) that the end-to-end rate reaches. ``yolo9000 benchmark`` measures
+one configuration (any precision, compile, batch) with the same functions. Weights: the darknet reference weights if ``--weights-dir`` holds them (so detections are
 realistic in number), else darknet's random initialisation.
 
 usage: python benchmarks/predict_speed.py [--models yolov2-voc yolov2-tiny-voc] [--seconds 15] [--json OUT]
@@ -19,58 +20,12 @@ import numpy as np
 import torch
 
 from yolo9000 import YOLO
-from yolo9000.inference import PackedConv
-from yolo9000.models.darknet import ConvBlock
+from yolo9000.benchmark import conv_gflops, gemm_peak_gflops
 from yolo9000.sources import load_image
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHT_FILE = {"yolov2-voc": "yolov2-voc", "yolov2-coco": "yolov2", "yolov2-tiny-voc": "yolov2-tiny-voc",
                "yolo9000": "yolo9000"}
-
-
-def _best_rate(fn, flops: float, seconds: float) -> float:
-    fn()
-    best, end = 0.0, time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        t = time.perf_counter()
-        fn()
-        best = max(best, flops / (time.perf_counter() - t) / 1e9)
-    return best
-
-
-def gemm_peak_gflops(seconds: float = 1.5) -> tuple[float, float]:
-    """Best float32 GEMM rate: (torch.mm over n x n x n, oneDNN's GEMM as a packed 1x1 convolution).
-
-    MKL's torch.mm falls short of the machine's float32 peak at 2 threads; oneDNN's kernels (the ones
-    the network's convolutions run on) reach it, so the fraction of peak is taken against the larger.
-    """
-    mm = 0.0
-    for n in (1024, 2048):
-        a, b = torch.randn(n, n), torch.randn(n, n)
-        mm = max(mm, _best_rate(lambda: torch.mm(a, b), 2 * n ** 3, seconds))
-    dnn = 0.0
-    with torch.inference_mode():
-        for c, hw in ((1024, 32), (1024, 64)):
-            conv = PackedConv(torch.nn.Conv2d(c, c, 1), "linear", (hw, hw))
-            x = torch.randn(1, c, hw, hw).contiguous(memory_format=torch.channels_last)
-            dnn = max(dnn, _best_rate(lambda: conv(x), 2 * c * c * hw * hw, seconds))
-    return mm, dnn
-
-
-def model_gflops(model: torch.nn.Module, size: int) -> float:
-    """Multiply-adds x 2 of every convolution at a square input."""
-    total = 0
-
-    def hook(mod: ConvBlock, _inp, out: torch.Tensor) -> None:
-        nonlocal total
-        c = mod.conv
-        total += 2 * out.numel() * c.in_channels * c.kernel_size[0] * c.kernel_size[1]
-    hooks = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, ConvBlock)]
-    with torch.inference_mode():
-        model(torch.zeros(1, 3, size, size))
-    for h in hooks:
-        h.remove()
-    return total / 1e9
 
 
 def rate(fn, seconds: float, warmup: int = 2) -> tuple[float, list[float]]:
@@ -97,8 +52,8 @@ def main() -> None:
 
     image = load_image(a.image) if Path(a.image).is_file() else np.random.default_rng(0).integers(
         0, 256, (576, 768, 3), dtype=np.uint8)
-    mm, dnn = gemm_peak_gflops()
-    peak = max(mm, dnn)
+    gemm = gemm_peak_gflops()
+    mm, dnn, peak = gemm.torch_mm, gemm.onednn or 0.0, gemm.best
     print(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads; float32 GEMM peak {peak:.0f} GFLOP/s "
           f"(torch.mm {mm:.0f}, oneDNN {dnn:.0f})")
@@ -106,7 +61,7 @@ def main() -> None:
     for name in a.models:
         w = Path(a.weights_dir) / f"{WEIGHT_FILE.get(name, name)}.weights"
         yolo = YOLO(name, weights=w if w.is_file() else None)
-        gflops = model_gflops(yolo.model, a.imgsz)
+        gflops = conv_gflops(yolo.config, a.imgsz)
         x = torch.rand(1, 3, a.imgsz, a.imgsz)
         fast = yolo.inference_model()
         x_cl = x.contiguous(memory_format=torch.channels_last)

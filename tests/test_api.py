@@ -381,3 +381,21 @@ def test_raw_forward_shape(tiny, hw, grid):
         out = tiny.model(x)
     assert tuple(out.shape) == (1, 125, *grid)
     assert torch.isfinite(out).all()
+
+
+def test_yolo9000_labels_at_a_depth_or_through_a_map(weights_dir: Path, reference_dir: Path) -> None:
+    from yolo9000.names import bundled
+    from yolo9000.wordtree import load_label_map
+
+    yolo = YOLO("yolo9000", weights_dir / "yolo9000.weights")
+    image = np.load(reference_dir / "cases" / "yolo9000_416_dog" / "image_u8.npy")
+    top = yolo.predict(image, imgsz=416, conf=0.05)[0]
+    depth1 = yolo.predict(image, imgsz=416, conf=0.05, tree_depth=1)[0]
+    assert len(top) > 0 and len(depth1) > 0
+    assert set(yolo.tree.depth[depth1.class_ids].tolist()) <= {0, 1}  # a leaf may stop shallower
+    inet = load_label_map(bundled("inet9k.map"), yolo.tree.num_nodes)
+    mapped = yolo.predict(image, imgsz=416, conf=1e-6, label_map=bundled("inet9k.map"))[0]  # random weights: small P(leaf)
+    assert len(mapped) > 0 and int(mapped.class_ids.max()) < 200
+    assert mapped.class_names[0] == yolo.names[inet[int(mapped.class_ids[0])]]
+    with pytest.raises(Yolo9000Error, match="node indices"):
+        yolo.predict(image, imgsz=416, label_map=[0, 10**6])

@@ -18,7 +18,6 @@ import dataclasses
 import time
 import warnings
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -293,13 +292,224 @@ def test_logistic_classes_gradient() -> None:
     assert g[0, 3].abs().sum() == 0                     # anchor 3 is responsible for nothing
 
 
-def test_tree_not_implemented() -> None:
+def test_map_without_tree_not_implemented() -> None:
+    region = dataclasses.replace(load_case("yolov2-voc_416_dog_seen0")["region"], map="coco9k.map")
+    with pytest.raises(NotImplementedError):
+        region_loss(torch.zeros(1, 125, 13, 13), torch.zeros(1, 0, 5), region, 0)
+
+
+# ---------------------------------------------------------------------------------------------------
+# WordTree heads: darknet's hierarchical delta_region_class and classification-only truths
+# ---------------------------------------------------------------------------------------------------
+# top level {polygon, round}; polygon -> {triangle, square, pentagon}; round -> {circle, ellipse}
+SHAPE_TREE = ["polygon -1", "round -1", "triangle 0", "square 0", "pentagon 0", "circle 1", "ellipse 1"]
+POLYGON, ROUND, TRIANGLE, SQUARE, PENTAGON, CIRCLE, ELLIPSE = range(7)
+
+
+@pytest.fixture(scope="module")
+def tree_region(tmp_path_factory) -> RegionSpec:
+    p = tmp_path_factory.mktemp("tree") / "shapes.tree"
+    p.write_text("\n".join(SHAPE_TREE) + "\n")
+    return RegionSpec(anchors=(1.0, 1.0, 2.0, 2.0, 3.0, 1.5), classes=7, num=3, softmax=True, tree=str(p),
+                      object_scale=5.0, noobject_scale=1.0, class_scale=2.0, coord_scale=1.0, rescore=True,
+                      bias_match=True, thresh=0.6)
+
+
+def _tree_raw(seed: int = 0, batch: int = 1, obj_logit: float | None = None) -> torch.Tensor:
+    """(batch, 3*12, 4, 4) float64 random head; objectness logits set to ``obj_logit`` when given."""
+    g = torch.Generator().manual_seed(seed)
+    raw = torch.randn(batch, 3, 12, 4, 4, generator=g, dtype=torch.float64)
+    if obj_logit is not None:
+        raw[:, :, 4] = obj_logit + 0.3 * torch.randn(batch, 3, 4, 4, generator=g, dtype=torch.float64)
+    return raw.view(batch, 36, 4, 4)
+
+
+def _darknet_tree_delta(p: torch.Tensor, node: int, tree, scale: float, delta: torch.Tensor) -> None:
+    """darknet's delta_region_class with a hierarchy, on one prediction's conditional probs p (C,)."""
+    while node >= 0:
+        g = int(tree.group[node])
+        off, size = int(tree.group_offset[g]), int(tree.group_size[g])
+        delta[off:off + size] = scale * (0 - p[off:off + size])
+        delta[node] = scale * (1 - p[node])
+        node = int(tree.parent[node])
+
+
+def _slot(box: tuple[float, float, float, float], region: RegionSpec, h: int = 4, w: int = 4) -> tuple[int, int, int]:
+    """(anchor, row, col) darknet makes responsible for a truth box (bias_match)."""
+    cx, cy, bw, bh = box
+    col, row = int(cx * w), int(cy * h)
+    ious = []
+    for aw, ah in region.anchors_grid:
+        aw, ah = aw / w, ah / h
+        inter = min(aw, bw) * min(ah, bh)
+        ious.append(inter / (aw * ah + bw * bh - inter))
+    return int(np.argmax(ious)), row, col
+
+
+def test_tree_class_gradient_is_darknet_hierarchical_delta(tree_region: RegionSpec) -> None:
+    """-d loss / d logits = class_scale * (target - p) in every group on the path of each truth's node,
+    0 in the other groups (below the node, off the path) and at every other prediction; an inner-node
+    label (``round``) trains only the top group."""
+    from yolo9000.wordtree import group_softmax, load_tree
+
+    tree = load_tree(tree_region.tree)
+    raw = _tree_raw(1)
+    boxes = [((0.30, 0.30, 0.20, 0.22), SQUARE), ((0.80, 0.60, 0.60, 0.30), ROUND)]
+    targets = torch.tensor([[*b, c] for b, c in boxes], dtype=torch.float64).unsqueeze(0)
+    xy, wh, obj, cls = activated_leaves(raw, tree_region)
+    out = _region_loss_from_activated(xy, wh, obj, cls, targets, tree_region, seen=0)
+    out["total"].backward()
+    p = group_softmax(cls.detach(), tree, dim=2)
+    expected = torch.zeros_like(cls)
+    for box, node in boxes:
+        a, r, c = _slot(box, tree_region)
+        d = torch.zeros(7, dtype=torch.float64)
+        _darknet_tree_delta(p[0, a, :, r, c], node, tree, tree_region.class_scale, d)
+        expected[0, a, :, r, c] = d
+    torch.testing.assert_close(-cls.grad, expected, rtol=0, atol=1e-12)
+    a, r, c = _slot(boxes[0][0], tree_region)
+    assert (cls.grad[0, a, 5:, r, c] == 0).all() and (cls.grad[0, a, :2, r, c] != 0).all()
+    a, r, c = _slot(boxes[1][0], tree_region)
+    assert (cls.grad[0, a, 2:, r, c] == 0).all()       # round: only the top group trains
+    # the class term is class_scale * the sum over the path groups of -log P(path node | parent)
+    logp = torch.log(p)
+    ce = sum(-logp[0, _slot(b, tree_region)[0], k, _slot(b, tree_region)[1], _slot(b, tree_region)[2]]
+             for b, node in boxes for k in tree.path_to_root(node))
+    assert out["cls"].item() == pytest.approx(tree_region.class_scale * ce.item(), rel=1e-12)
+
+
+def test_tree_shared_slot_groups_take_the_last_truth(tree_region: RegionSpec) -> None:
+    """Two truths on one prediction: each group keeps the target of the last truth crossing it
+    (darknet assigns), so square-then-circle trains polygon-group -> square, top -> round, round -> circle."""
+    from yolo9000.wordtree import group_softmax, load_tree
+
+    tree = load_tree(tree_region.tree)
+    raw = _tree_raw(2)
+    box = (0.40, 0.40, 0.25, 0.25)
+    targets = torch.tensor([[*box, SQUARE], [0.41, 0.41, 0.25, 0.25, CIRCLE]], dtype=torch.float64)[None]
+    xy, wh, obj, cls = activated_leaves(raw, tree_region)
+    _region_loss_from_activated(xy, wh, obj, cls, targets, tree_region, seen=0)["total"].backward()
+    a, r, c = _slot(box, tree_region)
+    p = group_softmax(cls.detach(), tree, dim=2)[0, a, :, r, c]
+    d = torch.zeros(7, dtype=torch.float64)
+    _darknet_tree_delta(p, SQUARE, tree, 2.0, d)
+    _darknet_tree_delta(p, CIRCLE, tree, 2.0, d)
+    torch.testing.assert_close(-cls.grad[0, a, :, r, c], d, rtol=0, atol=1e-12)
+    assert d[ROUND] > 0 and d[SQUARE] > 0 and d[CIRCLE] > 0 and d[POLYGON] < 0
+
+
+@pytest.mark.parametrize("rule", ["paper", "darknet"])
+def test_tree_gradient_matches_finite_differences(tree_region: RegionSpec, rule: str) -> None:
+    """float64 gradcheck of the whole loss w.r.t. the raw head: a detection image and a classification one
+    (rescore off: darknet's IoU objectness target is a constant of the update, not differentiated)."""
+    from yolo9000.loss import class_only_rows
+
+    tree_region = dataclasses.replace(tree_region, rescore=False)
+
+    raw = _tree_raw(3, batch=2, obj_logit=-1.5).requires_grad_()
+    targets = torch.zeros(2, 2, 5, dtype=torch.float64)
+    targets[0, 0] = torch.tensor([0.30, 0.30, 0.20, 0.22, SQUARE])
+    targets[0, 1] = torch.tensor([0.70, 0.60, 0.30, 0.40, ELLIPSE])
+    targets[1, 0] = class_only_rows(torch.tensor([PENTAGON]))[0].double()
+    f = lambda x: region_loss(x, targets, tree_region, seen=0, class_only_objectness=rule)["total"]  # noqa: E731
+    assert torch.autograd.gradcheck(f, (raw,), eps=1e-6, atol=1e-7, rtol=1e-5, fast_mode=True)
+    # and on the class logits and objectness alone (a second random direction)
+    sub = raw.detach().view(2, 3, 12, 4, 4)[:, :, 4:].clone().requires_grad_()
+
+    def g(part: torch.Tensor) -> torch.Tensor:
+        full = torch.cat([raw.detach().view(2, 3, 12, 4, 4)[:, :, :4], part], dim=2).view(2, 36, 4, 4)
+        return f(full)
+    assert torch.autograd.gradcheck(g, (sub,), eps=1e-6, atol=1e-7, rtol=1e-5, fast_mode=True)
+
+
+def _class_only_setup(tree_region: RegionSpec, obj_logit: float, rule: str):
+    from yolo9000.loss import class_only_rows
+    from yolo9000.wordtree import group_softmax, load_tree
+
+    tree = load_tree(tree_region.tree)
+    raw = _tree_raw(4, obj_logit=obj_logit)
+    targets = torch.cat([class_only_rows(torch.tensor([PENTAGON])).double(),
+                         torch.tensor([[0.5, 0.5, 0.3, 0.3, CIRCLE]], dtype=torch.float64)])[None]  # box row ignored
+    xy, wh, obj, cls = activated_leaves(raw, tree_region)
+    out = _region_loss_from_activated(xy, wh, obj, cls, targets, tree_region, seen=0, class_only_objectness=rule)
+    out["total"].backward()
+    p = group_softmax(cls.detach(), tree, dim=2)
+    p_node = p[:, :, PENTAGON] * p[:, :, POLYGON]                                    # get_hierarchy_probability
+    score = (obj.detach() * p_node)[0]                                                # (A, H, W)
+    best = np.unravel_index(int(score.argmax()), score.shape)
+    return tree, out, (xy, wh, obj, cls), p, best
+
+
+@pytest.mark.parametrize("rule", ["paper", "darknet"])
+def test_class_only_image_trains_one_box(tree_region: RegionSpec, rule: str) -> None:
+    """A classification image: class gradient only at the box with the highest obj * P(pentagon), the
+    hierarchical delta there; no-object on every other box; no coord, no prior, box rows ignored."""
+    tree, out, (xy, wh, obj, cls), p, best = _class_only_setup(tree_region, -3.0, rule)
+    a, r, c = best
+    touched = (cls.grad[0].abs().sum(dim=1) > 0).nonzero().tolist()
+    assert touched == [[a, r, c]]
+    d = torch.zeros(7, dtype=torch.float64)
+    _darknet_tree_delta(p[0, a, :, r, c], PENTAGON, tree, tree_region.class_scale, d)
+    torch.testing.assert_close(-cls.grad[0, a, :, r, c], d, rtol=0, atol=1e-12)
+    assert xy.grad.abs().sum() == 0 and wh.grad.abs().sum() == 0          # no coord, no prior at seen=0
+    assert out["coord"].item() == 0 and out["prior"].item() == 0
+    others = torch.ones_like(obj, dtype=torch.bool)
+    others[0, a, r, c] = False
+    torch.testing.assert_close(obj.grad[others], tree_region.noobject_scale * obj.detach()[others], rtol=0, atol=1e-12)
+    o = obj.detach()[0, a, r, c].item()
+    assert o < 0.3
+    expected = -tree_region.object_scale * (0.3 - o) if rule == "paper" else 0.0
+    assert obj.grad[0, a, r, c].item() == pytest.approx(expected, abs=1e-12)
+
+
+def test_class_only_paper_rule_zero_above_point3(tree_region: RegionSpec) -> None:
+    """objectness >= .3 at the chosen box: the paper rule gives no objectness gradient there either."""
+    _, _, (_, _, obj, _), _, (a, r, c) = _class_only_setup(tree_region, 2.0, "paper")
+    assert obj.detach()[0, a, r, c].item() > 0.3
+    assert obj.grad[0, a, r, c].item() == 0.0
+
+
+def test_tree_batch_is_mean_of_images(tree_region: RegionSpec) -> None:
+    from yolo9000.loss import class_only_rows
+
+    raw = _tree_raw(5, batch=2)
+    det = torch.tensor([[[0.30, 0.30, 0.20, 0.22, SQUARE], [0, 0, 0, 0, 0]]], dtype=torch.float64)
+    cls_only = torch.cat([class_only_rows(torch.tensor([ELLIPSE])).double(), torch.zeros(1, 5, dtype=torch.float64)])[None]
+    both = region_loss(raw, torch.cat([det, cls_only]), tree_region, 0)
+    one = region_loss(raw[:1], det, tree_region, 0)
+    two = region_loss(raw[1:], cls_only, tree_region, 0)
+    for k in (*TERMS, "total"):
+        assert both[k].item() == pytest.approx((one[k].item() + two[k].item()) / 2, rel=1e-12, abs=1e-15), k
+    empty = region_loss(raw, torch.zeros(2, 0, 5, dtype=torch.float64), tree_region, 0)
+    assert empty["cls"].item() == 0 and empty["noobj"].item() > 0
+
+
+def test_tree_errors(tree_region: RegionSpec) -> None:
+    from yolo9000.errors import Yolo9000Error
+
+    with pytest.raises(Yolo9000Error, match="class_only_objectness"):
+        region_loss(_tree_raw(0), torch.zeros(1, 0, 5), tree_region, 0, class_only_objectness="maybe")
+    wrong = dataclasses.replace(tree_region, classes=6)
+    with pytest.raises(Yolo9000Error, match="7 nodes"):
+        region_loss(torch.zeros(1, 33, 4, 4), torch.zeros(1, 0, 5), wrong, 0)
+
+
+def test_yolo9000_cfg_tree_loss_runs() -> None:
+    """The real 9418-node tree (yolo9000.cfg): finite, and only the truth's path groups train."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         region = parse_cfg(REFERENCE / "cfg" / "yolo9000.cfg").region
-    raw = torch.zeros(1, region.num * (5 + region.classes), 2, 2)
-    with pytest.raises(NotImplementedError):
-        region_loss(raw, torch.zeros(1, 0, 5), region, 0)
+    raw = torch.zeros(1, region.num * (5 + region.classes), 3, 3).requires_grad_()
+    node = 5000
+    out = region_loss(raw, torch.tensor([[[0.5, 0.5, 0.3, 0.3, float(node)]]]), region, 0)
+    out["total"].backward()
+    from yolo9000.wordtree import load_tree
+
+    tree = load_tree(region.tree)
+    g = raw.grad.view(region.num, 5 + region.classes, 3, 3)[:, 5:]
+    groups = {int(tree.group[k]) for k in tree.path_to_root(node)}
+    nonzero = set((g.abs().sum(dim=(0, 2, 3)) > 0).nonzero().squeeze(1).tolist())
+    assert nonzero == {k for k in range(tree.num_nodes) if int(tree.group[k]) in groups}
 
 
 def test_shape_errors() -> None:
@@ -335,3 +545,26 @@ def test_cuda_no_host_sync() -> None:
     assert out["total"].item() == pytest.approx(ref, rel=1e-10)
     assert torch.isfinite(raw.grad).all()
     assert launched < 5.0
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_tree_loss_no_host_sync(tree_region: RegionSpec) -> None:
+    """The WordTree branch (detection and classification images) runs without a host sync on CUDA."""
+    from yolo9000.loss import class_only_rows
+
+    raw_cpu = _tree_raw(6, batch=2)
+    targets = torch.zeros(2, 2, 5, dtype=torch.float64)
+    targets[0, 0] = torch.tensor([0.30, 0.30, 0.20, 0.22, SQUARE])
+    targets[1, 0] = class_only_rows(torch.tensor([PENTAGON]))[0].double()
+    ref = region_loss(raw_cpu, targets, tree_region, 0)["total"].item()
+    raw, tg = raw_cpu.cuda().requires_grad_(), targets.cuda()
+    region_loss(raw, tg, tree_region, 0)  # warm-up: caches the tree and anchors on the device
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        out = region_loss(raw, tg, tree_region, 0)
+        out["total"].backward()
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert out["total"].item() == pytest.approx(ref, rel=1e-10)

@@ -393,3 +393,39 @@ def test_iter_frames_rejects_float_array():
     with pytest.raises(Yolo9000Error) as e:
         list(iter_frames(expand(np.zeros((4, 4, 3), np.float32))))
     assert_one_line_error(e, "image0")
+
+
+def test_prefetch_keeps_order_bounds_memory_and_raises_in_place(tmp_path, monkeypatch) -> None:
+    import threading
+
+    from yolo9000 import sources
+    from yolo9000.errors import Yolo9000Error
+
+    paths = []
+    for i in range(30):
+        p = tmp_path / f"{i:02d}.png"
+        Image.fromarray(np.full((8, 8, 3), i, np.uint8)).save(p)
+        paths.append(p)
+    started: list[int] = []
+    lock = threading.Lock()
+    real = sources.load_image
+
+    def counting(path):
+        with lock:
+            started.append(int(Path(path).stem))
+        return real(path)
+
+    monkeypatch.setattr(sources, "load_image", counting)
+    gen = sources.prefetch_frames(paths, workers=2, ahead=4)
+    first = next(gen)
+    assert first.path == str(paths[0]) and int(first.image[0, 0, 0]) == 0
+    assert len(started) <= 1 + 4  # never more than `ahead` images decoded ahead of the consumer
+    rest = list(gen)
+    assert [int(f.image[0, 0, 0]) for f in [first, *rest]] == list(range(30))
+    (tmp_path / "05.png").write_bytes(b"broken")
+    got = []
+    with pytest.raises(Yolo9000Error, match="05.png"):
+        for f in sources.prefetch_frames(paths, workers=2, ahead=4):
+            got.append(f.path)
+    assert got == [str(p) for p in paths[:5]]  # the frames before the broken one arrive first
+    assert [f.path for f in sources.prefetch_frames(paths[:3], workers=0)] == [str(p) for p in paths[:3]]

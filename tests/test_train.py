@@ -146,3 +146,113 @@ def test_train_writes_checkpoints_that_predict(shapes_yaml: Path, small_cfg: Pat
 def test_resume_without_a_run_fails(tmp_path: Path) -> None:
     with pytest.raises(Yolo9000Error, match="nothing to resume"):
         train(TrainConfig(project=str(tmp_path), name="none", resume=True))
+
+
+def test_sizes_follow_the_dataset_yaml_or_darknet() -> None:
+    from yolo9000.train import resolve_sizes
+
+    assert resolve_sizes(TrainConfig(), None) == (416, list(range(320, 609, 32)))
+    assert resolve_sizes(TrainConfig(), 160) == (160, [128, 160, 192, 224])
+    assert resolve_sizes(TrainConfig(imgsz=320, multiscale=False), 160) == (320, [320])
+    assert resolve_sizes(TrainConfig(min_size=64, max_size=96), 160)[1] == [64, 96]
+    with pytest.raises(Yolo9000Error, match="multiple of 32"):
+        resolve_sizes(TrainConfig(imgsz=100), None)
+    with pytest.raises(Yolo9000Error, match="min <= max"):
+        resolve_sizes(TrainConfig(min_size=128, max_size=96), None)
+
+
+def test_ema_resume_is_exact_and_tensorboard_logs(shapes_yaml: Path, small_cfg: Path, tmp_path: Path) -> None:
+    base = TrainConfig(data=str(shapes_yaml), model=str(small_cfg), epochs=2, imgsz=64, batch=4, burn_in=2,
+                       min_size=64, max_size=64, workers=0, deterministic=True, val_every=0, ema=0.9, steps=(5.0,), scales=(0.1,),
+                       project=str(tmp_path), name="full")
+    train(base)
+    train(replace(base, name="part", epochs=1))
+    train(replace(base, name="part", epochs=2, resume=True))
+    full = torch.load(tmp_path / "full/weights/last.pt", weights_only=True)
+    part = torch.load(tmp_path / "part/weights/last.pt", weights_only=True)
+    assert full["ema_updates"] == part["ema_updates"] == 2 * 3
+    for k in full["model"]:
+        assert torch.equal(full["model"][k], part["model"][k]), k
+        assert torch.equal(full["train_model"][k], part["train_model"][k]), k
+    w = full["model"]["layers.0.conv.weight"]
+    assert not torch.equal(w, full["train_model"]["layers.0.conv.weight"])  # the average lags the weights
+    events = list((tmp_path / "full").glob("events.out.tfevents.*"))
+    assert events and events[0].stat().st_size > 0
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(tmp_path / "full"))
+    acc.Reload()
+    assert [e.step for e in acc.Scalars("loss/total")] == [1, 2]
+
+
+def test_backbone_prefix_from_a_checkpoint(tmp_path: Path) -> None:
+    from yolo9000.models.zoo import yolov2_nano
+    from yolo9000.weights import load_state_prefix
+
+    src = Darknet(with_classes(yolov2_nano(), 3))
+    dst = Darknet(with_classes(yolov2_nano(), 5))
+    n = load_state_prefix(dst, src.state_dict(), tmp_path / "x.pt")
+    assert n == 8  # every conv but the head, whose filters follow the classes
+    assert torch.equal(dst.state_dict()["layers.13.conv.weight"], src.state_dict()["layers.13.conv.weight"])
+    assert dst.state_dict()["layers.14.conv.weight"].shape[0] == 5 * 10 != src.state_dict()["layers.14.conv.weight"].shape[0]
+    with pytest.raises(Yolo9000Error, match="first layer does not fit"):
+        load_state_prefix(Darknet(zoo_config("darknet19")), src.state_dict(), tmp_path / "x.pt")
+
+
+def test_finished_run_leaves_pictures(shapes_yaml: Path, small_cfg: Path, tmp_path: Path) -> None:
+    run = train(TrainConfig(data=str(shapes_yaml), model=str(small_cfg), epochs=1, imgsz=64, batch=4, burn_in=1,
+                            multiscale=False, workers=0, project=str(tmp_path), name="pics", tensorboard=False))
+    from PIL import Image
+
+    assert Image.open(run / "val_predictions.jpg").size == (4 * 320, 320)  # the 4 val images, one row
+    assert sorted(p.name for p in (run / "predictions").iterdir()) == [f"{i:06d}.jpg" for i in range(4)]
+    assert (run / "val" / "pr_curves.png").is_file() or any((run / "val").glob("*.png"))
+
+
+def test_auto_anchors_are_computed_and_kept(shapes_yaml: Path, small_cfg: Path, tmp_path: Path) -> None:
+    from yolo9000.anchors import anchors_for_dataset
+    from yolo9000.cfg import parse_cfg_text
+
+    cfg = TrainConfig(data=str(shapes_yaml), model=str(small_cfg), epochs=1, imgsz=64, batch=4, multiscale=False,
+                      workers=0, val_every=0, anchors="auto", tensorboard=False, project=str(tmp_path), name="a")
+    run = train(cfg)
+    ckpt = torch.load(run / "weights" / "last.pt", weights_only=True)
+    saved = parse_cfg_text(ckpt["cfg"]).region.anchors
+    expected = anchors_for_dataset(str(shapes_yaml), k=2, imgsz=64, seed=0)
+    assert saved == pytest.approx(expected, abs=1e-4) and saved != (1, 1, 2.5, 2.5)
+    resumed = train(replace(cfg, epochs=2, resume=True))  # the saved anchors, not recomputed or the cfg's
+    assert parse_cfg_text(torch.load(resumed / "weights" / "last.pt", weights_only=True)["cfg"]).region.anchors == saved
+    with pytest.raises(Yolo9000Error, match="only value is 'auto'"):
+        train(replace(cfg, anchors="kmeans", name="b"))
+
+
+def test_overfits_eight_raccoon_images(tmp_path: Path) -> None:
+    """The whole loop learns: yolov2-nano reaches VOC07 mAP@0.5 >= 0.9 on 8 raccoon photos it trains on."""
+    from .conftest import SHARED
+
+    root = SHARED / "datasets" / "raccoon"
+    stems = (root / "train.txt").read_text().split()[:8]
+    (tmp_path / "eight.txt").write_text("\n".join(stems) + "\n")
+    (tmp_path / "eight.yaml").write_text(f"path: {root}\nformat: voc\ntrain: {tmp_path / 'eight.txt'}\n"
+                                         f"val: {tmp_path / 'eight.txt'}\nnames: [raccoon]\n")
+    cfg = TrainConfig(data=str(tmp_path / "eight.yaml"), model="yolov2-nano", epochs=75, imgsz=160,
+                      multiscale=False, batch=2, lr=0.002, burn_in=20, jitter=0.0, hue=0.0, saturation=1.0,
+                      exposure=1.0, scale=(1.0, 1.0), flip=False, workers=0, val_every=0, tensorboard=False,
+                      project=str(tmp_path), name="overfit")
+    rows = _losses(train(cfg))
+    assert float(rows[-1]["total"]) < 0.25 * float(rows[0]["total"])
+    assert float(rows[-1]["mAP50"]) >= 0.9
+
+
+def test_yolo_train_continues_from_its_weights(shapes_yaml: Path, small_cfg: Path, tmp_path: Path) -> None:
+    from yolo9000 import YOLO
+
+    yolo = YOLO(small_cfg)
+    before = yolo.model.state_dict()["layers.0.conv.weight"].clone()
+    run = yolo.train(shapes_yaml, epochs=1, imgsz=64, batch=4, multiscale=False, workers=0, val_every=0, lr=1e-4,
+                     burn_in=1, tensorboard=False, project=str(tmp_path), name="api")
+    assert run == tmp_path / "api" and yolo.names == ("circle", "square", "triangle")
+    after = yolo.model.state_dict()["layers.0.conv.weight"]
+    assert not torch.equal(before, after)  # trained, and the object now holds the result
+    assert 0.0 < (after - before).abs().max() < 0.05 * before.abs().max()  # from the same start, not a fresh init
+    assert yolo.val(shapes_yaml, imgsz=64).mAP >= 0.0

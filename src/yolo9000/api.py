@@ -7,7 +7,8 @@
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,14 +16,14 @@ import torch
 
 from .cfg import config_to_cfg_text, parse_cfg, parse_cfg_text
 from .errors import Yolo9000Error, file_error
-from .inference import fuse_for_inference, weights_version
+from .inference import build_inference_model, check_inference_options, weights_version
 from .models.darknet import Darknet, DarknetConfig
 from .models.zoo import ZOO, zoo_config
 from .names import default_names, read_names
 from .ops.region import decode_region, region_detections
 from .ops.letterbox import letterbox
 from .results import Results
-from .sources import Frame, Source, count_frames, expand, iter_frames
+from .sources import Frame, Source, count_frames, expand, prefetch_frames
 from .weights import (
     WeightsHeader, checkpoint_header, load_checkpoint, load_darknet_weights, load_state, save_checkpoint,
     save_darknet_weights,
@@ -53,7 +54,8 @@ def resolve_config(model: str | Path) -> DarknetConfig:
 
 
 def _checkpoint_config(ckpt: dict[str, Any], path: Path) -> DarknetConfig:
-    config = parse_cfg_text(ckpt["cfg"], f"{path} (embedded cfg)", name=path.stem)
+    # cfg_dir: a WordTree head's tree file is also looked for beside the checkpoint (joint training copies it)
+    config = parse_cfg_text(ckpt["cfg"], f"{path} (embedded cfg)", cfg_dir=path.parent, name=path.stem)
     names = tuple(ckpt.get("names") or ())
     return DarknetConfig(config.name, config.net, config.layers, names)
 
@@ -104,6 +106,17 @@ def _chunks(frames: Iterator[Frame], size: int) -> Iterator[list[Frame]]:
         yield chunk
 
 
+@dataclass(frozen=True)
+class _Decode:
+    """How raw heads become detections (see :meth:`YOLO.predict`)."""
+
+    conf: float
+    nms: float
+    hier: float
+    tree_depth: int | None = None
+    label_map: tuple[int, ...] | None = None
+
+
 class YOLO:
     """A YOLOv2 / YOLO9000 detector or Darknet-19 classifier, ready to predict.
 
@@ -114,17 +127,35 @@ class YOLO:
         device: torch device for inference.
         fuse: predict with a copy that folds batch norm into the convolutions and uses channels-last
             memory (faster; differs from the plain float32 forward by float rounding, ~1e-5).
+        precision: ``"fp32"`` (default), ``"bf16"``, or ``"fp16"`` (CUDA only): the dtype the fused copy's
+            convolutions run in; the decode and NMS stay float32.
+        compile: run the fused copy under ``torch.compile`` (the first prediction compiles).
+
+    ``model`` may also be a raw-head ``.onnx`` file written by ``yolo9000 export``: it then predicts
+    through onnxruntime (float32; ``weights``, ``precision`` and ``compile`` do not apply).
     """
 
     def __init__(self, model: str | Path = "yolov2-voc", weights: str | Path | None = None,
-                 names: str | Path | None = None, device: str | torch.device = "cpu", fuse: bool = True) -> None:
+                 names: str | Path | None = None, device: str | torch.device = "cpu", fuse: bool = True,
+                 precision: str = "fp32", compile: bool = False) -> None:
+        # --- ONNX backend (yolo9000.onnx_backend): begin
+        if Path(str(model)).suffix.lower() == ".onnx":
+            from .onnx_backend import load_onnx_backend
+
+            backend = load_onnx_backend(model, device, weights=weights, precision=precision, compile=compile)
+            onnx_names = read_names(names, backend.config.num_classes) if names is not None else backend.names
+            self._attach(backend, WeightsHeader(), onnx_names, device, fuse=False)  # type: ignore[arg-type]
+            return
+        # --- ONNX backend: end
         net, header, model_names = load_model(model, weights)
         if names is not None:
             model_names = read_names(names, net.config.num_classes)
-        self._attach(net, header, model_names, device, fuse)
+        self._attach(net, header, model_names, device, fuse, precision, compile)
 
     def _attach(self, model: Darknet, header: WeightsHeader, names: tuple[str, ...], device: str | torch.device,
-                fuse: bool) -> None:
+                fuse: bool, precision: str = "fp32", compile: bool = False) -> None:
+        check_inference_options(fuse, precision, compile, device)
+        self.precision, self.compile = precision, compile
         self.model, self.header, self.names = model, header, tuple(names)
         self.config = model.config
         self.device = torch.device(device)
@@ -137,20 +168,21 @@ class YOLO:
 
     @classmethod
     def from_module(cls, model: Darknet, names: tuple[str, ...] | list[str], device: str | torch.device = "cpu",
-                    header: WeightsHeader = WeightsHeader(), fuse: bool = True) -> "YOLO":
+                    header: WeightsHeader = WeightsHeader(), fuse: bool = True, precision: str = "fp32",
+                    compile: bool = False) -> "YOLO":
         """Wrap an in-memory network (e.g. one being trained) without reading any file."""
         self = cls.__new__(cls)
-        self._attach(model, header, tuple(names), device, fuse)
+        self._attach(model, header, tuple(names), device, fuse, precision, compile)
         return self
 
     def inference_model(self) -> torch.nn.Module:
-        """The module ``predict`` runs: ``.model`` itself, or its fused copy, rebuilt whenever
-        ``.model``'s weights change."""
+        """The module ``predict`` runs: ``.model`` itself, or its fused copy (in ``precision``, compiled if
+        asked), rebuilt whenever ``.model``'s weights change."""
         if not self.fuse:
             return self.model.eval()
         version = weights_version(self.model)
         if self._fused is None or self._fused[0] != version:
-            self._fused = (version, fuse_for_inference(self.model))
+            self._fused = (version, build_inference_model(self.model, self.precision, self.compile))
         return self._fused[1]
 
     @property
@@ -162,7 +194,8 @@ class YOLO:
 
     def predict(self, source: Source, imgsz: int = 416, conf: float = 0.25, nms: float = 0.45,
                 hier: float = 0.5, batch: int = 1, stream: bool = False, keep_images: bool = True,
-                progress: bool = False) -> list[Results] | Iterator[Results]:
+                progress: bool = False, tree_depth: int | None = None,
+                label_map: str | Path | Sequence[int] | None = None) -> list[Results] | Iterator[Results]:
         """Predict on a path, folder, glob, video, list, PIL image or (H, W, 3) uint8 RGB array.
 
         Args:
@@ -174,6 +207,11 @@ class YOLO:
             stream: return a generator (constant memory over long folders and videos).
             keep_images: keep each decoded image on its Results (for ``draw``/``save``).
             progress: show a progress bar.
+            tree_depth: WordTree heads: label each box with its most probable node at this depth (scored
+                objectness x P(node)) instead of darknet's top-down walk.
+            label_map: WordTree heads: a flat label set, as a map file (one tree node per line, e.g.
+                ``inet9k.map``) or node indices; each box gets the label with the highest objectness x
+                P(node), and class ids index the map.
         Returns:
             One :class:`Results` per image (per frame for videos).
         """
@@ -184,13 +222,28 @@ class YOLO:
             raise Yolo9000Error(f"conf={conf}, nms={nms}: conf must be in [0, 1) and nms in (0, 1]")
         if batch < 1:
             raise Yolo9000Error(f"batch={batch}: must be at least 1")
+        decode = _Decode(conf, nms, hier, tree_depth, self._label_nodes(label_map))
         items = expand(source)
-        gen = self._predict_items(items, imgsz, conf, nms, hier, batch, keep_images, progress)
+        gen = self._predict_items(items, imgsz, decode, batch, keep_images, progress)
         return gen if stream else list(gen)
 
-    def _predict_items(self, items: list, imgsz: int, conf: float, nms: float, hier: float, batch: int,
+    def _label_nodes(self, label_map: str | Path | Sequence[int] | None) -> tuple[int, ...] | None:
+        if label_map is None:
+            return None
+        if self.tree is None:
+            raise Yolo9000Error("label_map applies to WordTree heads (YOLO9000) only")
+        if isinstance(label_map, (str, Path)):
+            from .wordtree import load_label_map
+
+            return tuple(load_label_map(label_map, self.tree.num_nodes))
+        nodes = tuple(int(n) for n in label_map)
+        if not nodes or min(nodes) < 0 or max(nodes) >= self.tree.num_nodes:
+            raise Yolo9000Error(f"label_map: node indices must lie in [0, {self.tree.num_nodes})")
+        return nodes
+
+    def _predict_items(self, items: list, imgsz: int, decode: "_Decode", batch: int,
                        keep_images: bool, progress: bool) -> Iterator[Results]:
-        frames = iter_frames(items)
+        frames = prefetch_frames(items, workers=2, ahead=max(8, 2 * batch))
         bar = None
         if progress:
             from tqdm import tqdm
@@ -198,7 +251,7 @@ class YOLO:
             bar = tqdm(total=count_frames(items), unit="img", dynamic_ncols=True, leave=False)
         try:
             for chunk in _chunks(frames, batch):
-                yield from self._predict_batch(chunk, imgsz, conf, nms, hier, keep_images)
+                yield from self._predict_batch(chunk, imgsz, decode, keep_images)
                 if bar is not None:
                     bar.update(len(chunk))
         finally:
@@ -206,7 +259,7 @@ class YOLO:
                 bar.close()
 
     @torch.inference_mode()
-    def _predict_batch(self, frames: list[Frame], imgsz: int, conf: float, nms: float, hier: float,
+    def _predict_batch(self, frames: list[Frame], imgsz: int, decode: "_Decode",
                        keep_images: bool) -> list[Results]:
         model = self.inference_model()
         x = torch.stack([letterbox(f.image, imgsz) for f in frames]).to(self.device)
@@ -223,10 +276,12 @@ class YOLO:
                                    f.frame, probs=p, orig_img=f.image if keep_images else None))
             return out
         pred = decode_region(raw, self._anchors, self.tree)
+        names = self.names if decode.label_map is None else tuple(self.names[n] for n in decode.label_map)
         for i, f in enumerate(frames):
             h, w = f.image.shape[:2]
-            d = region_detections(pred, i, w, h, imgsz, imgsz, conf, nms, self.tree, hier)
-            out.append(Results(d.boxes_xyxy, d.scores, d.class_ids, self.names, f.path, (h, w), f.frame,
+            d = region_detections(pred, i, w, h, imgsz, imgsz, decode.conf, decode.nms, self.tree, decode.hier,
+                                  tree_depth=decode.tree_depth, label_map=decode.label_map)
+            out.append(Results(d.boxes_xyxy, d.scores, d.class_ids, names, f.path, (h, w), f.frame,
                                det_index=d.det_index, orig_img=f.image if keep_images else None))
         return out
 
@@ -236,9 +291,26 @@ class YOLO:
 
         return validate(self, data, **kwargs)
 
+    def train(self, data: str | Path = "shapes", **kwargs: Any) -> Path:
+        """Train this network (its current weights as the start; the head follows the data's classes) with
+        :class:`yolo9000.train.TrainConfig` options as keywords; afterwards this object holds ``best.pt``.
+        Returns the run folder."""
+        import tempfile
+
+        from .train import TrainConfig, train
+
+        with tempfile.TemporaryDirectory() as tmp:
+            start = self.save(Path(tmp) / "start.pt")
+            run = train(TrainConfig(data=str(data), model=str(start), weights=str(start), **kwargs))
+        net, header, names = load_model(run / "weights" / "best.pt")
+        self._attach(net, header, names, self.device, self.fuse, self.precision, self.compile)
+        return run
+
     def save(self, path: str | Path) -> Path:
         """Write the weights: darknet ``.weights`` (byte-compatible) or our checkpoint, by extension."""
         p = Path(path)
+        if not isinstance(self.model, Darknet):  # --- ONNX backend: nothing to save
+            raise Yolo9000Error(f"{p}: this YOLO runs an ONNX file, which holds no darknet network to save")
         if p.suffix.lower() == ".weights":
             save_darknet_weights(self.model, p, self.header)
         elif p.suffix.lower() in CHECKPOINT_EXTS:

@@ -35,12 +35,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--conf", type=float, default=0.25, help="score threshold (objectness x P(class))")
     p.add_argument("--nms", type=float, default=0.45, help="NMS IoU threshold")
     p.add_argument("--hier", type=float, default=0.5, help="YOLO9000 hierarchy threshold")
+    p.add_argument("--tree-depth", type=int, default=None, help="YOLO9000: label boxes at this WordTree depth")
+    p.add_argument("--label-map", default=None,
+                   help="YOLO9000: label boxes with a flat label set, a map file of tree nodes (e.g. inet9k.map)")
     p.add_argument("--names", default=None, help="class names file, one per line")
     p.add_argument("--batch", type=int, default=4, help="images per forward pass")
     p.add_argument("--device", default="cpu")
     p.add_argument("--save-dir", default=None, help="write annotated images (and videos) here")
     p.add_argument("--save-json", default=None, help="write all detections as a JSON list here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    from .inference import add_precision_args
+
+    add_precision_args(p)
 
     p = sub.add_parser("convert", help="convert between darknet .weights and yolo9000 checkpoints")
     _add_model_args(p)
@@ -77,9 +83,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-coco", default=None, help="write the detections as COCO results JSON here")
     p.add_argument("--save-voc", default=None, help="write darknet/VOC comp4_det_test_<class>.txt files here")
     p.add_argument("--quiet", action="store_true")
+    add_precision_args(p)
 
     p = sub.add_parser("train", help="train a detector (no flags: the generated shapes demo)")
     add_dataclass_args(p, TrainConfig)
+    from .train_classify import ClassifyConfig
+
+    p = sub.add_parser("train-classifier", help="train a Darknet-19 classifier on an ImageFolder tree")
+    add_dataclass_args(p, ClassifyConfig)
+    from .datasets.shapes import add_shapes_parser
+
+    add_shapes_parser(sub)
+    from .wordtree_cli import add_wordtree_parser
+
+    add_wordtree_parser(sub)
+    from .joint import add_joint_parser
+
+    add_joint_parser(sub)
+    from .anchors_report import add_anchors_parser
+
+    add_anchors_parser(sub)
+    from .export import add_export_parser
+
+    add_export_parser(sub)
+    from .benchmark import add_benchmark_parser
+
+    add_benchmark_parser(sub)
 
     from .datasets.check import add_check_data_parser
 
@@ -88,14 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_ARG_TYPES = {"int": int, "float": float, "str": str, "str | None": str, "float | None": float}
+_ARG_TYPES = {"int": int, "float": float, "str": str, "str | None": str, "float | None": float, "int | None": int}
 
 
 def add_dataclass_args(p: argparse.ArgumentParser, cls: type) -> None:
     """One flag per field of a frozen config dataclass (``burn_in`` -> ``--burn-in``), same defaults."""
     for f in dataclasses.fields(cls):
         flag = "--" + f.name.replace("_", "-")
-        if f.type == "bool":
+        if f.default is dataclasses.MISSING:
+            p.add_argument(flag, type=_ARG_TYPES[f.type], required=True)
+        elif f.type == "bool":
             p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
         elif f.type.startswith("tuple["):
             p.add_argument(flag, type=float, nargs="+", default=list(f.default))
@@ -120,7 +151,7 @@ def cmd_predict(a: argparse.Namespace) -> int:
     from .api import CHECKPOINT_EXTS, YOLO
     from .weights import atomic_write
 
-    yolo = YOLO(a.model, a.weights, names=a.names, device=a.device)
+    yolo = YOLO(a.model, a.weights, names=a.names, device=a.device, precision=a.precision, compile=a.compile)
     save_dir = Path(a.save_dir) if a.save_dir else None
     if save_dir:
         save_dir.mkdir(parents=True, exist_ok=True)
@@ -131,6 +162,7 @@ def cmd_predict(a: argparse.Namespace) -> int:
     n_images = n_dets = 0
     try:
         for r in yolo.predict(sources, imgsz=a.imgsz, conf=a.conf, nms=a.nms, hier=a.hier, batch=a.batch,
+                              tree_depth=a.tree_depth, label_map=a.label_map,
                               stream=True, keep_images=save_dir is not None,
                               progress=not a.quiet and sys.stderr.isatty()):
             n_images += 1
@@ -205,7 +237,7 @@ def cmd_val(a: argparse.Namespace) -> int:
     from .api import YOLO
     from .metrics.report import write_json
 
-    yolo = YOLO(a.model, a.weights, device=a.device)
+    yolo = YOLO(a.model, a.weights, device=a.device, precision=a.precision, compile=a.compile)
     v = yolo.val(a.data, split=a.split, metric=a.metric, imgsz=a.imgsz, conf=a.conf, nms=a.nms, iou=a.iou,
                  plus1=not a.no_plus1, batch=a.batch, skip_bad=a.skip_bad, save_dir=a.save_dir,
                  save_json=a.save_coco, save_voc=a.save_voc, progress=not a.quiet and sys.stderr.isatty())
@@ -266,6 +298,36 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_val(a)
         if a.command == "train":
             return cmd_train(a)
+        if a.command == "train-classifier":
+            from .train_classify import ClassifyConfig, train_classifier
+
+            run = train_classifier(dataclass_from_args(ClassifyConfig, a))
+            print(f"weights in {run / 'weights'}; results in {run / 'results.csv'}", file=sys.stderr)
+            return 0
+        if a.command == "export":
+            from .export import cmd_export
+
+            return cmd_export(a)
+        if a.command == "benchmark":
+            from .benchmark import cmd_benchmark
+
+            return cmd_benchmark(a)
+        if a.command == "anchors":
+            from .anchors_report import cmd_anchors
+
+            return cmd_anchors(a)
+        if a.command == "train-joint":
+            from .joint import cmd_joint
+
+            return cmd_joint(a)
+        if a.command == "wordtree":
+            from .wordtree_cli import cmd_wordtree
+
+            return cmd_wordtree(a)
+        if a.command == "shapes":
+            from .datasets.shapes import cmd_shapes
+
+            return cmd_shapes(a)
         if a.command == "check-data":
             from .datasets.check import cmd_check_data
 

@@ -31,6 +31,24 @@ gradients of a batch and divides the learning rate by the batch size). Darknet's
 this loss, since the scales enter the gradient linearly and its square quadratically, and the class term
 is a cross-entropy.
 
+WordTree heads (``[region] tree=``, YOLO9000) replace the class term by darknet's hierarchical
+``delta_region_class``: at a responsible prediction, in every sibling group on the path from the truth's
+node to the top, the softmax cross-entropy of that group with the path node as target (labels propagate
+up; the groups below the node and off the path get nothing). When several truths share a prediction,
+each group takes the target of the last truth (row order) whose path crosses it, as darknet's
+assignments leave it. Target classes are tree node indices (map a flat label set, e.g. with
+``coco9k.map``, before calling; ``[region] map=`` is not applied here).
+
+Classification-only truths (YOLO9000's joint training; darknet marks them with x, y > 100000): a row
+``[-1, -1, 0, 0, node]`` (:func:`class_only_rows`; cx < 0 and w = h = 0; the flat loss reads it as
+padding). An image with one is a classification image: its box rows are ignored (as darknet, the first
+class-only row counts), every prediction gets the no-object penalty except the one with the highest
+``objectness * P(node)`` (P the product of the conditionals on the node's path,
+``get_hierarchy_probability``), which gets the node's hierarchical class loss and, for its objectness,
+``class_only_objectness="paper"``: ``0.5 * object_scale * max(0, .3 - obj)**2`` (the paper: assume the
+box overlaps the truth by at least .3 IoU), or ``"darknet"``: nothing (darknet computes that rule and then
+zeroes the delta). No coordinate or anchor-prior term on classification images.
+
 Targets are built without autograd, fully vectorised over the batch and the truth slots, with no host
 synchronisation.
 """
@@ -42,12 +60,30 @@ from functools import lru_cache
 import torch
 import torch.nn.functional as F
 
+from .errors import Yolo9000Error
 from .models.darknet import RegionSpec
+from .wordtree import WordTree, group_log_softmax, load_tree
 
 PRIOR_SEEN = 12800   # darknet: the anchor-prior term applies while *net.seen < 12800
 PRIOR_SCALE = 0.01
 
 TERMS = ("coord", "obj", "noobj", "cls", "prior")
+CLASS_ONLY_OBJECTNESS = ("paper", "darknet")
+CLASS_ONLY_IOU = 0.3  # the paper: a classification image's best box is assumed to overlap the truth by .3
+
+
+def class_only_rows(nodes: torch.Tensor) -> torch.Tensor:
+    """(M,) tree node indices -> (M, 5) classification-only target rows ``[-1, -1, 0, 0, node]``."""
+    nodes = torch.as_tensor(nodes).reshape(-1)
+    out = torch.zeros(nodes.shape[0], 5, dtype=torch.float32, device=nodes.device)
+    out[:, :2] = -1.0
+    out[:, 4] = nodes.to(torch.float32)
+    return out
+
+
+def is_class_only(targets: torch.Tensor) -> torch.Tensor:
+    """(..., 5) target rows -> (...) bool, True for classification-only rows (cx < 0, w <= 0, h <= 0)."""
+    return (targets[..., 0] < 0) & (targets[..., 2] <= 0) & (targets[..., 3] <= 0)
 
 
 @dataclass(frozen=True)
@@ -62,6 +98,8 @@ class RegionTargets:
         noobj: (B, A, H, W) bool, the predictions that get the no-object penalty.
         cls_target: softmax: (B, A, H, W) int64 class index (0 where not responsible);
             logistic: (B, A, C, H, W) multi-hot float.
+        truth_slot: (B, T) int64 prediction index ``a*H*W + row*W + col`` each truth row is matched to
+            (``A*H*W`` for padding rows).
     """
 
     responsible: torch.Tensor
@@ -70,6 +108,7 @@ class RegionTargets:
     obj_target: torch.Tensor
     noobj: torch.Tensor
     cls_target: torch.Tensor
+    truth_slot: torch.Tensor | None = None
 
 
 @lru_cache(maxsize=32)
@@ -79,8 +118,8 @@ def _anchor_tensor(anchors: tuple[float, ...], device: torch.device, dtype: torc
 
 
 def _check_supported(region: RegionSpec) -> None:
-    if region.tree is not None or region.map is not None:
-        raise NotImplementedError("region loss with a WordTree (tree=/map=) is not implemented yet")
+    if region.tree is None and region.map is not None:
+        raise NotImplementedError("region loss with map= but no tree= is not implemented")
     if region.coords != 4:
         raise NotImplementedError(f"region loss with coords={region.coords} (masks) is not implemented")
 
@@ -190,11 +229,13 @@ def build_region_targets(xy: torch.Tensor, wh: torch.Tensor, targets: torch.Tens
         hot = xy.new_zeros(bsz, (n + 1) * c).scatter_(1, flat, 1.0)[:, : n * c]
         cls_target = hot.view(bsz, a, h, w, c).permute(0, 1, 4, 2, 3)
     noobj = ~(covered.view(bsz, a, h, w) | responsible)
-    return RegionTargets(responsible, coord_target, coord_weight, obj_target, noobj, cls_target)
+    truth_slot = torch.where(valid, slot, torch.full_like(slot, n))
+    return RegionTargets(responsible, coord_target, coord_weight, obj_target, noobj, cls_target, truth_slot)
 
 
 def _region_loss_from_activated(xy: torch.Tensor, wh: torch.Tensor, obj: torch.Tensor, cls_logits: torch.Tensor,
-                                targets: torch.Tensor, region: RegionSpec, seen: int) -> dict[str, torch.Tensor]:
+                                targets: torch.Tensor, region: RegionSpec, seen: int,
+                                class_only_objectness: str = "paper") -> dict[str, torch.Tensor]:
     """The region loss from the activated head, so its gradients can be compared with darknet's delta.
 
     Args:
@@ -205,10 +246,13 @@ def _region_loss_from_activated(xy: torch.Tensor, wh: torch.Tensor, obj: torch.T
         targets: (B, T, 5) [cx, cy, w, h, class] normalised to the network input; w == 0 rows are padding.
         region: the head's options.
         seen: images seen so far (darknet's ``*net.seen``); the prior term applies while < 12800.
+        class_only_objectness: WordTree heads: ``"paper"`` or ``"darknet"`` (see the module docstring).
     Returns:
         dict of 0-d tensors 'coord', 'obj', 'noobj', 'cls', 'prior', 'total' (summed per image, mean over
         the batch).
     """
+    if region.tree is not None:
+        return _tree_loss_from_activated(xy, wh, obj, cls_logits, targets, region, seen, class_only_objectness)
     tg = build_region_targets(xy, wh, targets, region)
     bsz = xy.shape[0]
     dt = xy.dtype
@@ -237,7 +281,105 @@ def _region_loss_from_activated(xy: torch.Tensor, wh: torch.Tensor, obj: torch.T
     return out
 
 
-def region_loss(raw: torch.Tensor, targets: torch.Tensor, region: RegionSpec, seen: int) -> dict[str, torch.Tensor]:
+@lru_cache(maxsize=8)
+def _tree_tensors(path: str, device: torch.device) -> tuple[WordTree, torch.Tensor, torch.Tensor]:
+    """(tree, parent (N,), group (N,)) of a tree file, the index tensors on ``device`` (read once)."""
+    tree = load_tree(path)
+    return tree, tree.parent.to(device), tree.group.to(device)
+
+
+def path_mask(nodes: torch.Tensor, parent: torch.Tensor, max_depth: int, dtype: torch.dtype) -> torch.Tensor:
+    """(...,) node indices -> (..., N) 0/1 in ``dtype``: 1 at each node and its ancestors (no host sync).
+
+    ``parent``: (N,) int64, -1 at the top level. Indices are clamped into [0, N).
+    """
+    n = parent.shape[0]
+    cur = nodes.long().clamp(0, n - 1)
+    out = torch.zeros(*nodes.shape, n, dtype=dtype, device=nodes.device)
+    for _ in range(max_depth + 1):
+        live = cur >= 0
+        out.scatter_reduce_(-1, cur.clamp(min=0).unsqueeze(-1), live.to(dtype).unsqueeze(-1), "amax")
+        cur = torch.where(live, parent[cur.clamp(min=0)], cur)
+    return out
+
+
+def _tree_loss_from_activated(xy: torch.Tensor, wh: torch.Tensor, obj: torch.Tensor, cls_logits: torch.Tensor,
+                              targets: torch.Tensor, region: RegionSpec, seen: int,
+                              class_only_objectness: str) -> dict[str, torch.Tensor]:
+    """The region loss of a WordTree head (arguments as :func:`_region_loss_from_activated`; classes are
+    tree node indices; class-only rows as :func:`class_only_rows`)."""
+    if class_only_objectness not in CLASS_ONLY_OBJECTNESS:
+        raise Yolo9000Error(f"class_only_objectness {class_only_objectness!r}: choose "
+                            f"{' or '.join(CLASS_ONLY_OBJECTNESS)}")
+    bsz, a, c, h, w = cls_logits.shape
+    n = a * h * w
+    dev, dt = xy.device, xy.dtype
+    tree, parent, group = _tree_tensors(str(region.tree), dev)
+    if tree.num_nodes != c:
+        raise Yolo9000Error(f"{region.tree}: the tree has {tree.num_nodes} nodes, the region {c} classes")
+    targets = targets.detach().to(dt)
+    if targets.shape[1] == 0:  # one padding row keeps every shape below non-empty
+        targets = targets.new_zeros(bsz, 1, 5)
+    t = targets.shape[1]
+    # ---- classification images: the first class-only row of an image makes it one
+    only = is_class_only(targets)                                                         # (B, T)
+    cls_img = only.any(dim=1)                                                             # (B,)
+    first = only.to(torch.int8).argmax(dim=1)                                             # first True (0 if none)
+    cls_img_node = targets[torch.arange(bsz, device=dev), first, 4].long()               # (B,)
+    box_rows = torch.where(cls_img[:, None, None], torch.zeros_like(targets), targets)
+    tg = build_region_targets(xy, wh, box_rows, region)
+    resp = tg.responsible.to(dt)
+    det_img = (~cls_img).to(dt)                                                           # (B,)
+    coords = torch.cat([xy, wh], dim=2)
+    # ---- group log-softmax of every prediction, predictions in darknet's order d = a*H*W + row*W + col
+    logp = group_log_softmax(cls_logits.permute(0, 1, 3, 4, 2).reshape(bsz, n, c), tree)  # (B, N, C)
+
+    # ---- detection truths: each group on a truth's path, unless a later truth at the same slot crosses it
+    slot = tg.truth_slot                                                                  # (B, T), n = padding
+    valid = slot < n
+    path = path_mask(targets[..., 4], parent, tree.max_depth, dt) * valid.unsqueeze(-1).to(dt)   # (B, T, C)
+    gidx = group.expand(bsz, t, c)
+    touch = path.new_zeros(bsz, t, tree.num_groups).scatter_reduce_(-1, gidx, path, "amax")    # (B, T, G)
+    later = torch.ones(t, t, dtype=torch.bool, device=dev).triu(diagonal=1)
+    same_later = ((slot.unsqueeze(2) == slot.unsqueeze(1)) & valid.unsqueeze(1) & later).to(dt)  # (B, T, T')
+    shadowed = torch.bmm(same_later, touch) > 0                                           # (B, T, G)
+    keep = path * (~shadowed.gather(-1, gidx)).to(dt)                                     # (B, T, C)
+    logp_at = logp.gather(1, slot.clamp(max=n - 1).unsqueeze(-1).expand(bsz, t, c))      # (B, T, C)
+    cls_det = -(keep * logp_at).sum()
+
+    # ---- classification images: the prediction with the highest objectness * P(node), and its class loss
+    path_img = path_mask(cls_img_node, parent, tree.max_depth, dt)                       # (B, C)
+    logp_path = (logp * path_img.unsqueeze(1)).sum(dim=-1)                                # (B, N) log P(node)
+    obj_flat = obj.reshape(bsz, n)
+    best = (torch.log(obj_flat.detach()) + logp_path.detach()).argmax(dim=1)             # (B,)
+    cls_cls = -(logp_path.gather(1, best[:, None]).squeeze(1) * cls_img.to(dt)).sum()
+    at_best = torch.zeros(bsz, n, dtype=torch.bool, device=dev).scatter_(1, best[:, None], True) & cls_img[:, None]
+    noobj = tg.noobj.reshape(bsz, n) & ~at_best
+    obj_best = obj_flat.gather(1, best[:, None]).squeeze(1)                               # (B,)
+    if class_only_objectness == "paper":
+        obj_cls = (cls_img.to(dt) * (CLASS_ONLY_IOU - obj_best).clamp(min=0).square()).sum()
+    else:
+        obj_cls = obj_best.new_zeros(())
+
+    out = {
+        "coord": 0.5 * (tg.coord_weight.unsqueeze(2) * (coords - tg.coord_target).square()).sum(),
+        "obj": 0.5 * region.object_scale * ((resp * (tg.obj_target - obj).square()).sum() + obj_cls),
+        "noobj": 0.5 * region.noobject_scale * (noobj.to(dt) * obj_flat.square()).sum(),
+        "cls": region.class_scale * (cls_det + cls_cls),
+    }
+    if seen < PRIOR_SEEN:
+        free = ((1 - resp) * det_img.view(bsz, 1, 1, 1)).unsqueeze(2)
+        sq = torch.cat([(xy - 0.5).square(), wh.square()], dim=2)
+        out["prior"] = 0.5 * PRIOR_SCALE * (free * sq).sum()
+    else:
+        out["prior"] = coords.new_zeros(())
+    out = {k: v / bsz for k, v in out.items()}
+    out["total"] = sum(out[k] for k in TERMS)
+    return out
+
+
+def region_loss(raw: torch.Tensor, targets: torch.Tensor, region: RegionSpec, seen: int,
+                class_only_objectness: str = "paper") -> dict[str, torch.Tensor]:
     """YOLOv2's region loss (darknet's GPU training update), differentiable w.r.t. the raw head.
 
     Args:
@@ -246,11 +388,16 @@ def region_loss(raw: torch.Tensor, targets: torch.Tensor, region: RegionSpec, se
             an index (stored as a float); rows with w == 0 are padding. T may be 0.
         region: the head's options (:class:`~yolo9000.models.darknet.RegionSpec`).
         seen: images seen so far (darknet's ``*net.seen``); the anchor prior applies while < 12800.
+        class_only_objectness: WordTree heads, classification images: ``"paper"`` (train the best box's
+            objectness up to .3 when below) or ``"darknet"`` (no objectness gradient there).
     Returns:
         dict of 0-d tensors 'coord', 'obj', 'noobj', 'cls', 'prior' and their sum 'total': each summed over
         the predictions of an image, averaged over the batch.
     Raises:
-        NotImplementedError: WordTree heads (``tree``/``map``), ``coords != 4``.
+        NotImplementedError: ``coords != 4``; ``map=`` without ``tree=``.
+
+    With a WordTree (``region.tree``) classes are tree nodes and rows ``[-1, -1, 0, 0, node]``
+    (:func:`class_only_rows`) make an image a classification image (see the module docstring).
     """
     _check_supported(region)
     bsz, ch, h, w = raw.shape
@@ -261,4 +408,4 @@ def region_loss(raw: torch.Tensor, targets: torch.Tensor, region: RegionSpec, se
         raise ValueError(f"targets must be (B={bsz}, T, 5), got {tuple(targets.shape)}")
     x = raw.view(bsz, a, 5 + c, h, w)
     return _region_loss_from_activated(torch.sigmoid(x[:, :, 0:2]), x[:, :, 2:4], torch.sigmoid(x[:, :, 4]),
-                                       x[:, :, 5:], targets, region, seen)
+                                       x[:, :, 5:], targets, region, seen, class_only_objectness)

@@ -6,6 +6,8 @@ decode with Pillow (no EXIF rotation, as darknet); videos with OpenCV.
 from __future__ import annotations
 
 import glob
+import queue
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,3 +150,78 @@ def iter_frames(items: Sequence[str | Path | Image.Image | np.ndarray]) -> Itera
 def count_frames(items: Sequence[str | Path | Image.Image | np.ndarray]) -> int:
     """How many frames :func:`iter_frames` will yield (video lengths as their containers report them)."""
     return sum(video_frame_count(i) if isinstance(i, (str, Path)) and is_video(i) else 1 for i in items)
+
+
+_DONE = object()
+
+
+def _video_reader(path: str | Path, out: "queue.Queue[object]", stop: threading.Event) -> None:
+    """Decode a video into ``out`` (bounded), then ``_DONE``; an exception is passed on as the item."""
+    try:
+        for f in iter_video(path):
+            while not stop.is_set():
+                try:
+                    out.put(f, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if stop.is_set():
+                return
+        out.put(_DONE)
+    except Exception as e:  # handed to the consumer, which raises it
+        out.put(e)
+
+
+def prefetch_frames(items: Sequence[str | Path | Image.Image | np.ndarray], workers: int = 2,
+                    ahead: int = 8) -> Iterator[Frame]:
+    """:func:`iter_frames` with decoding off the caller's thread, in order.
+
+    Still images decode on a pool of ``workers`` threads (Pillow and OpenCV release the GIL while
+    decoding), at most ``ahead`` images ahead of the consumer; a video decodes on its own thread into a
+    queue of ``ahead`` frames. Memory stays bounded by ``ahead`` decoded frames whatever the number of
+    items. ``workers=0`` decodes inline (:func:`iter_frames`). Decoding errors surface, in order, as the
+    consumer reaches the failing item.
+    """
+    if workers <= 0:
+        yield from iter_frames(items)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    ahead = max(1, ahead)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="yolo9000-decode") as pool:
+        pending: deque = deque()
+        k = 0
+        try:
+            while k < len(items) or pending:
+                while k < len(items) and len(pending) < ahead and not (
+                        isinstance(items[k], (str, Path)) and is_video(items[k])):
+                    pending.append(pool.submit(_decode_one, k, items[k]))
+                    k += 1
+                if pending:
+                    yield pending.popleft().result()
+                    continue
+                # the next item is a video: everything before it has been yielded
+                q: queue.Queue[object] = queue.Queue(maxsize=ahead)
+                stop = threading.Event()
+                reader = threading.Thread(target=_video_reader, args=(items[k], q, stop), daemon=True)
+                reader.start()
+                try:
+                    while (f := q.get()) is not _DONE:
+                        if isinstance(f, Exception):
+                            raise f
+                        yield f  # type: ignore[misc]
+                finally:
+                    stop.set()
+                    reader.join()
+                k += 1
+        finally:
+            for fut in pending:
+                fut.cancel()
+
+
+def _decode_one(k: int, item: str | Path | Image.Image | np.ndarray) -> Frame:
+    if isinstance(item, (Image.Image, np.ndarray)):
+        label = getattr(item, "filename", "") or f"image{k}"
+        return Frame(as_rgb_array(item, label), label)
+    return Frame(load_image(item), str(item))

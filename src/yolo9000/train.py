@@ -7,11 +7,10 @@ every 10 batches over {320, ..., 608}; the darknet-faithful region loss; checkpo
 """
 from __future__ import annotations
 
-import csv
 import math
 import random
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -28,40 +27,63 @@ from .weights import WeightsHeader, atomic_write
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Every option of ``yolo9000 train``; field names are the CLI flags (``--burn-in`` = burn_in)."""
+    """Every option of ``yolo9000 train``; field names are the CLI flags (``--burn-in`` = burn_in).
+
+    With no options it trains the demo: ``yolov2-nano`` on the generated shapes set, in a few minutes on
+    two CPU cores, then evaluates and writes annotated predictions.
+    """
 
     data: str = "shapes"            # dataset YAML, or 'shapes' for the generated demo set
-    model: str = "yolov2-tiny-voc"  # zoo name or darknet .cfg; the head follows the dataset's classes
+    model: str = "yolov2-nano"      # zoo name or darknet .cfg; the head follows the dataset's classes
     weights: str | None = None      # darknet .weights (whole or a prefix, e.g. darknet19_448.conv.23) or .pt
+    anchors: str | None = None      # 'auto': k-means anchors from the training boxes (else the model's)
     epochs: int = 30
-    imgsz: int = 416                # validation size, and training size without multi-scale
-    batch: int = 16
+    imgsz: int | None = None        # validation size and multi-scale centre; None: the YAML's imgsz, else 416
+    batch: int = 8                  # darknet's cfgs: 64 (with lr 0.001)
     subdivisions: int = 1
-    lr: float = 0.001
+    lr: float = 0.002
     momentum: float = 0.9
     decay: float = 0.0005
     burn_in: int = 100              # batches
     steps: tuple[float, ...] = (0.8, 0.9)  # fractions of all batches where lr *= scale
     scales: tuple[float, ...] = (0.1, 0.1)
     multiscale: bool = True
-    min_size: int = 320
-    max_size: int = 608
+    min_size: int | None = None     # None: imgsz * 320/416 (320 at 416), a multiple of 32
+    max_size: int | None = None     # None: imgsz * 608/416 (608 at 416), a multiple of 32
     scale_every: int = 10           # batches between size changes
     jitter: float | None = None     # None: the model cfg's region jitter
     hue: float | None = None
     saturation: float | None = None
     exposure: float | None = None
+    scale: tuple[float, ...] = (1.0, 1.0)  # random rescale range: (1, 1) as darknet HEAD, (0.25, 2) as 2017-18
+    flip: bool = True
+    ema: float = 0.0                # decay of an exponential moving average of the weights (0: off)
     workers: int = 2
     device: str = "cpu"
     amp: bool = False               # mixed precision (CUDA only)
     seed: int = 0
     deterministic: bool = False
-    val_every: int = 1              # epochs between VOC07 mAP evaluations (0: never)
+    val_every: int = 1              # epochs between VOC07 mAP evaluations (0: only at the end)
     val_split: str = "val"
     skip_bad: bool = False
+    tensorboard: bool = True        # scalars per epoch in the run folder
     project: str = "runs"
     name: str = "train"
     resume: bool = False
+
+
+def resolve_sizes(cfg: TrainConfig, yaml_imgsz: int | None) -> tuple[int, list[int]]:
+    """(validation size, multi-scale training sizes): darknet's {320, ..., 608} around 416, scaled."""
+    imgsz = cfg.imgsz or yaml_imgsz or 416
+    if imgsz % 32:
+        raise Yolo9000Error(f"--imgsz {imgsz}: must be a multiple of 32")
+    if not cfg.multiscale:
+        return imgsz, [imgsz]
+    lo = cfg.min_size or max(32, round(imgsz * 320 / 416 / 32) * 32)
+    hi = cfg.max_size or round(imgsz * 608 / 416 / 32) * 32
+    if lo % 32 or hi % 32 or lo > hi:
+        raise Yolo9000Error(f"--min-size {lo} / --max-size {hi}: need multiples of 32 with min <= max")
+    return imgsz, list(range(lo, hi + 1, 32))
 
 
 def _seed_all(seed: int) -> None:
@@ -104,31 +126,51 @@ def param_groups(model: nn.Module, decay: float) -> list[dict[str, Any]]:
     return [{"params": conv_w, "weight_decay": decay}, {"params": rest, "weight_decay": 0.0}]
 
 
-def build_model(cfg: TrainConfig, names: tuple[str, ...]) -> tuple[Darknet, int]:
-    """The network for ``names``, initialised from ``cfg.weights``; returns (model, images already seen)."""
+def build_model(cfg: TrainConfig, names: tuple[str, ...], data_yaml: str, imgsz: int) -> tuple[Darknet, int]:
+    """The network for ``names``, initialised from ``cfg.weights``; returns (model, images already seen).
+
+    ``--weights`` may be a whole darknet file, a darknet prefix (``darknet19_448.conv.23``), one of our
+    checkpoints of the same network, or of another one sharing its first layers (a Darknet-19 classifier,
+    a detector with other classes): then the leading layers that fit are loaded.
+    """
+    from dataclasses import replace
+
     from .api import CHECKPOINT_EXTS, resolve_config
-    from .weights import darknet_prefix_cutoff, load_checkpoint, load_darknet_weights, load_state
+    from .weights import darknet_prefix_cutoff, load_checkpoint, load_darknet_weights, load_state_prefix
 
     config: DarknetConfig = resolve_config(cfg.model)
     if config.region is None:
-        raise Yolo9000Error(f"{cfg.model}: not a detector")
+        raise Yolo9000Error(f"{cfg.model}: not a detector (train a classifier with 'yolo9000 train-classifier')")
     if config.num_classes != len(names):
         config = with_classes(config, len(names), names)
     else:
         config = DarknetConfig(config.name, config.net, config.layers, names)
+    if cfg.anchors is not None:
+        if cfg.anchors != "auto":
+            raise Yolo9000Error(f"--anchors {cfg.anchors!r}: the only value is 'auto'")
+        from .anchors import anchors_for_dataset
+
+        grid = anchors_for_dataset(data_yaml, k=config.region.num, imgsz=imgsz, seed=cfg.seed)
+        flat = tuple(round(float(v), 4) for v in grid)
+        layers = config.layers[:-1] + (replace(config.region, anchors=flat),)
+        config = DarknetConfig(config.name, config.net, layers, names)
+        print("anchors (k-means, grid cells at %d): %s" % (imgsz, ", ".join(f"{v:g}" for v in flat)), flush=True)
     model = Darknet(config)
     seen = 0
     if cfg.weights:
         w = Path(cfg.weights)
         if w.suffix.lower() in CHECKPOINT_EXTS:
-            load_state(model, load_checkpoint(w)["model"], w)
+            ckpt = load_checkpoint(w)
+            n = load_state_prefix(model, ckpt["model"], w)
+            if n < sum(1 for k in model.state_dict() if k.endswith("conv.weight")):
+                print(f"{w}: initialised the first {n} parametrised layers", flush=True)
         else:
             header = load_darknet_weights(model, w, cutoff=darknet_prefix_cutoff(model, w))
             seen = header.seen
     return model, seen
 
 
-def _loaders(cfg: TrainConfig, ds_train, model: Darknet):
+def _data(cfg: TrainConfig, ds_train, model: Darknet, sizes: list[int], world: int):
     from .datasets.torch_data import DetectionData, MultiScaleBatchSampler
 
     net, region = model.config.net, model.config.region
@@ -136,168 +178,235 @@ def _loaders(cfg: TrainConfig, ds_train, model: Darknet):
                          jitter=region.jitter if cfg.jitter is None else cfg.jitter,
                          hue=net.hue if cfg.hue is None else cfg.hue,
                          saturation=net.saturation if cfg.saturation is None else cfg.saturation,
-                         exposure=net.exposure if cfg.exposure is None else cfg.exposure)
-    sizes = list(range(cfg.min_size, cfg.max_size + 1, 32)) if cfg.multiscale else [cfg.imgsz]
+                         exposure=net.exposure if cfg.exposure is None else cfg.exposure,
+                         scale_range=_pair(cfg.scale, "--scale"), flip=cfg.flip)
+    if cfg.batch % world or (cfg.batch // world) % cfg.subdivisions:
+        raise Yolo9000Error(f"--batch {cfg.batch} must split evenly over {world} process(es) "
+                            f"and --subdivisions {cfg.subdivisions}")
+    if world > 1 and len(data) < cfg.batch:
+        raise Yolo9000Error(f"{len(data)} training images are fewer than one batch of {cfg.batch}")
     sampler = MultiScaleBatchSampler(len(data), cfg.batch, sizes=sizes, every=cfg.scale_every, seed=cfg.seed,
                                      shuffle=True, drop_last=len(data) >= cfg.batch)
     return data, sampler
 
 
+def _pair(v: tuple[float, ...], flag: str) -> tuple[float, float]:
+    if len(v) != 2 or not 0 < v[0] <= v[1]:
+        raise Yolo9000Error(f"{flag} {' '.join(map(str, v))}: expected two numbers 0 < low <= high")
+    return float(v[0]), float(v[1])
+
+
+def _ema_avg(decay: float):
+    """EMA update with a ramp (``decay * (1 - exp(-n / 2000))``) so early weights do not linger."""
+    def avg(averaged: torch.Tensor, current: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
+        d = decay * (1 - math.exp(-float(n) / 2000))
+        return averaged + (current - averaged) * (1 - d)
+    return avg
+
+
 def train(cfg: TrainConfig) -> Path:
-    """Train a detector; returns the run folder (``weights/last.pt``, ``weights/best.pt``, ``results.csv``)."""
+    """Train a detector; returns the run folder (``weights/last.pt``, ``weights/best.pt``, ``results.csv``,
+    ``results.png``, validation plots, ``val_predictions.jpg``, ``predictions/``).
+
+    Under ``torchrun`` every process runs this function on its slice of each batch (DDP); process 0
+    validates and writes.
+    """
     from tqdm import tqdm
 
+    from . import distributed as dist
     from .api import YOLO
-    from .datasets import load_dataset
+    from .datasets import load_dataset, load_dataset_config
+    from .datasets.torch_data import collate
     from .loss import region_loss
     from .validate import validate
 
-    run = Path(cfg.project) / cfg.name
-    last, best = run / "weights" / "last.pt", run / "weights" / "best.pt"
-    state: dict[str, Any] | None = None
-    if cfg.resume:
-        if not last.is_file():
-            raise Yolo9000Error(f"{last}: nothing to resume (no last.pt in this run)")
-        state = torch.load(last, map_location="cpu", weights_only=True)
-        saved = TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["train_config"].items()})
-        cfg = TrainConfig(**{**asdict(saved), "resume": True, "epochs": cfg.epochs, "device": cfg.device,
-                             "workers": cfg.workers})
-    _seed_all(cfg.seed)
-    if cfg.deterministic:
-        torch.use_deterministic_algorithms(True)
-    data_yaml = cfg.data
-    if data_yaml == "shapes":
-        from .datasets.shapes import make_shapes
+    info = dist.setup(cfg.device)
+    try:
+        run = Path(cfg.project) / cfg.name
+        last, best = run / "weights" / "last.pt", run / "weights" / "best.pt"
+        state: dict[str, Any] | None = None
+        if cfg.resume:
+            if not last.is_file():
+                raise Yolo9000Error(f"{last}: nothing to resume (no last.pt in this run)")
+            state = torch.load(last, map_location="cpu", weights_only=True)
+            saved = {k: tuple(v) if isinstance(v, list) else v for k, v in state["train_config"].items()}
+            saved = {k: v for k, v in saved.items() if k in {f.name for f in fields(TrainConfig)}}
+            cfg = TrainConfig(**{**saved, "resume": True, "epochs": cfg.epochs, "device": cfg.device,
+                                 "workers": cfg.workers})
+        _seed_all(cfg.seed)
+        if cfg.deterministic:
+            torch.use_deterministic_algorithms(True)
+        data_yaml = cfg.data
+        if data_yaml == "shapes":
+            from .datasets.shapes import make_shapes
 
-        data_yaml = str(make_shapes(Path(cfg.project) / "shapes-data"))
-    ds_train = load_dataset(data_yaml, "train", skip_bad=cfg.skip_bad)
-    names = tuple(ds_train.names)
-    model, seen = build_model(cfg, names)
-    device = torch.device(cfg.device)
-    model.to(device).train()
-    optimizer = torch.optim.SGD(param_groups(model, cfg.decay), lr=cfg.lr, momentum=cfg.momentum)
-    data, sampler = _loaders(cfg, ds_train, model)
-    batches_per_epoch = len(sampler)
-    total = batches_per_epoch * cfg.epochs
-    steps = [int(f * total) for f in cfg.steps]
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, darknet_lr_lambda(cfg.burn_in, steps, list(cfg.scales)))
-    scaler = torch.amp.GradScaler(device.type, enabled=cfg.amp and device.type == "cuda")
-    start_epoch, best_map = 0, -1.0
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
-        _set_rng_state(state["rng"])
-        start_epoch, seen, best_map = int(state["epoch"]) + 1, int(state["seen"]), float(state["best_map"])
-    run.mkdir(parents=True, exist_ok=True)
-    from .datasets.torch_data import collate
+            if info.is_main:
+                make_shapes(Path(cfg.project) / "shapes-data")
+            dist.barrier(info)
+            data_yaml = str(make_shapes(Path(cfg.project) / "shapes-data"))
+        imgsz, sizes = resolve_sizes(cfg, load_dataset_config(data_yaml).imgsz)
+        ds_train = load_dataset(data_yaml, "train", skip_bad=cfg.skip_bad)
+        names = tuple(ds_train.names)
+        if state is not None:  # the saved network (k-means anchors included), not a fresh build
+            from dataclasses import replace
 
-    region = model.config.region
-    mini = max(1, cfg.batch // cfg.subdivisions)
-    for epoch in range(start_epoch, cfg.epochs):
-        data.set_epoch(epoch)
-        sampler.set_epoch(epoch)
-        loader = torch.utils.data.DataLoader(data, batch_sampler=sampler, collate_fn=collate,
-                                             num_workers=cfg.workers)
-        model.train()
-        sums: dict[str, torch.Tensor] = {}
-        t0, n_img = time.perf_counter(), 0
-        bar = tqdm(loader, total=batches_per_epoch, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
-                   dynamic_ncols=True, disable=None)
-        for i, (images, targets) in enumerate(bar):
-            images, targets = images.to(device, non_blocking=True), targets.to(device, non_blocking=True)
-            for j in range(0, len(images), mini):
-                with torch.autocast(device.type, enabled=scaler.is_enabled()):
-                    raw = model(images[j:j + mini])
-                terms = region_loss(raw.float(), targets[j:j + mini], region, seen)
-                scaler.scale(terms["total"] * len(raw) / len(images)).backward()
-                for k, v in terms.items():
-                    sums[k] = sums.get(k, 0.0) + v.detach() * len(raw)
-            scaler.step(optimizer)
-            scaler.update()
-            optimizer.zero_grad(set_to_none=True)
-            scheduler.step()
-            seen += len(images)
-            n_img += len(images)
-            if i % 10 == 0:  # one host sync every 10 batches for the progress bar
-                bar.set_postfix(loss=f"{float(sums['total']) / n_img:.3f}", size=images.shape[-1],
-                                lr=f"{scheduler.get_last_lr()[0]:.2e}")
-        bar.close()
-        row: dict[str, Any] = {"epoch": epoch + 1, **{k: float(v) / max(1, n_img) for k, v in sums.items()},
-                               "lr": scheduler.get_last_lr()[0], "images_per_s": n_img / (time.perf_counter() - t0)}
-        map50 = float("nan")
-        if cfg.val_every and ((epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs):
-            yolo = YOLO.from_module(model, names, device=device)
-            map50 = validate(yolo, data_yaml, split=cfg.val_split, metric="voc07", imgsz=cfg.imgsz,
-                             skip_bad=cfg.skip_bad).mAP
-            model.train()
-        row["mAP50"] = map50
-        _append_csv(run / "results.csv", row)
-        improved = not math.isnan(map50) and map50 > best_map
-        best_map = max(best_map, map50) if not math.isnan(map50) else best_map
-        ckpt = _checkpoint(model, optimizer, scheduler, scaler, cfg, epoch, seen, best_map)
-        _save(last, ckpt)
-        if improved or not best.exists():
-            _save(best, ckpt)
-        print(f"epoch {epoch + 1}/{cfg.epochs}: loss {row['total']:.4f}, {row['images_per_s']:.1f} images/s"
-              + (f", VOC07 mAP@0.5 {map50:.4f}" if not math.isnan(map50) else ""), flush=True)
-    _plot_results(run / "results.csv", run / "results.png")
-    return run
+            from .cfg import parse_cfg_text
+
+            model, seen = Darknet(replace(parse_cfg_text(state["cfg"], str(last)), names=names)), 0
+        else:
+            model, seen = build_model(cfg, names, data_yaml, imgsz)
+        device = info.device
+        model.to(device).train()
+        optimizer = torch.optim.SGD(param_groups(model, cfg.decay), lr=cfg.lr, momentum=cfg.momentum)
+        data, sampler = _data(cfg, ds_train, model, sizes, info.world)
+        batches_per_epoch = len(sampler)
+        total = batches_per_epoch * cfg.epochs
+        steps = [int(f * total) for f in cfg.steps]
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, darknet_lr_lambda(cfg.burn_in, steps, list(cfg.scales)))
+        scaler = torch.amp.GradScaler(device.type, enabled=cfg.amp and device.type == "cuda")
+        ema = (torch.optim.swa_utils.AveragedModel(model, avg_fn=_ema_avg(cfg.ema), use_buffers=True)
+               if cfg.ema > 0 else None)
+        start_epoch, best_map = 0, -1.0
+        if state is not None:
+            model.load_state_dict(state["train_model"] if ema is not None else state["model"])
+            if ema is not None:
+                ema.module.load_state_dict(state["model"])
+                ema.n_averaged.fill_(int(state["ema_updates"]))
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            scaler.load_state_dict(state["scaler"])
+            _set_rng_state(state["rng"])
+            start_epoch, seen, best_map = int(state["epoch"]) + 1, int(state["seen"]), float(state["best_map"])
+        net = model
+        if info.world > 1:
+            net = torch.nn.parallel.DistributedDataParallel(
+                model, device_ids=[device.index] if device.type == "cuda" else None)
+        if info.is_main:
+            run.mkdir(parents=True, exist_ok=True)
+        scalars = _scalars(run, cfg.tensorboard and info.is_main)
+        region = model.config.region
+        local = cfg.batch // info.world
+        mini = local // cfg.subdivisions
+        eval_model = model if ema is None else ema.module
+        for epoch in range(start_epoch, cfg.epochs):
+            data.set_epoch(epoch)
+            sampler.set_epoch(epoch)
+            loader = torch.utils.data.DataLoader(data, batch_sampler=dist.RankSlice(sampler, info.rank, info.world),
+                                                 collate_fn=collate, num_workers=cfg.workers,
+                                                 pin_memory=device.type == "cuda")
+            net.train()
+            sums: dict[str, torch.Tensor] = {}
+            t0, n_img = time.perf_counter(), 0
+            bar = tqdm(loader, total=batches_per_epoch, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
+                       dynamic_ncols=True, disable=None if info.is_main else True)
+            for i, (images, targets) in enumerate(bar):
+                images, targets = images.to(device, non_blocking=True), targets.to(device, non_blocking=True)
+                for j in range(0, len(images), mini):
+                    sync = j + mini >= len(images)
+                    with _maybe_no_sync(net, sync):
+                        with torch.autocast(device.type, enabled=scaler.is_enabled()):
+                            raw = net(images[j:j + mini])
+                        terms = region_loss(raw.float(), targets[j:j + mini], region, seen)
+                        scaler.scale(terms["total"] * len(raw) / len(images)).backward()
+                    for k, v in terms.items():
+                        sums[k] = sums.get(k, 0.0) + v.detach() * len(raw)
+                scaler.step(optimizer)
+                scaler.update()
+                optimizer.zero_grad(set_to_none=True)
+                scheduler.step()
+                if ema is not None:
+                    ema.update_parameters(model)
+                seen += len(images) * info.world
+                n_img += len(images)
+                if i % 10 == 0:  # one host sync every 10 batches for the progress bar
+                    terms_now = {k: f"{float(sums[k]) / n_img:.3f}" for k in ("total", "coord", "obj", "noobj", "cls")}
+                    bar.set_postfix(**terms_now, size=images.shape[-1],
+                                    img_s=f"{n_img * info.world / (time.perf_counter() - t0):.1f}",
+                                    lr=f"{scheduler.get_last_lr()[0]:.2e}")
+            bar.close()
+            keys = sorted(sums)
+            totals = dist.all_sum(torch.stack([sums[k].float() for k in keys] + [torch.tensor(float(n_img), device=device)]), info)
+            n_all = max(1.0, float(totals[-1]))
+            row: dict[str, Any] = {"epoch": epoch + 1, **{k: float(v) / n_all for k, v in zip(keys, totals[:-1])},
+                                   "lr": scheduler.get_last_lr()[0], "images_per_s": n_all / (time.perf_counter() - t0)}
+            map50 = float("nan")
+            final = epoch + 1 == cfg.epochs
+            if info.is_main and (final or (cfg.val_every and (epoch + 1) % cfg.val_every == 0)):
+                yolo = YOLO.from_module(eval_model, names, device=device)
+                map50 = validate(yolo, data_yaml, split=cfg.val_split, metric="voc07", imgsz=imgsz,
+                                 skip_bad=cfg.skip_bad, save_dir=run / "val" if final else None).mAP
+            row["mAP50"] = map50
+            if info.is_main:
+                from .train_report import append_csv
+
+                append_csv(run / "results.csv", row)
+                scalars.log(row)
+                improved = not math.isnan(map50) and map50 > best_map
+                best_map = max(best_map, map50) if not math.isnan(map50) else best_map
+                ckpt = _checkpoint(model, ema, optimizer, scheduler, scaler, cfg, epoch, seen, best_map)
+                _save(last, ckpt)
+                if improved or not best.exists():
+                    _save(best, ckpt)
+                print(f"epoch {epoch + 1}/{cfg.epochs}: loss {row['total']:.4f}, {row['images_per_s']:.1f} images/s"
+                      + (f", VOC07 mAP@0.5 {map50:.4f}" if not math.isnan(map50) else ""), flush=True)
+            dist.barrier(info)
+        scalars.close()
+        if info.is_main:
+            _finish(run, eval_model if ema is not None else model, best, names, data_yaml, cfg, imgsz)
+        return run
+    finally:
+        dist.cleanup()
 
 
-def _checkpoint(model: Darknet, optimizer, scheduler, scaler, cfg: TrainConfig, epoch: int, seen: int,
+def _scalars(run: Path, enabled: bool):
+    from .train_report import Scalars
+
+    return Scalars(run, enabled)
+
+
+def _maybe_no_sync(net: nn.Module, sync: bool):
+    """DDP: skip the gradient all-reduce on all but the last micro-batch of a batch."""
+    import contextlib
+
+    if sync or not isinstance(net, torch.nn.parallel.DistributedDataParallel):
+        return contextlib.nullcontext()
+    return net.no_sync()
+
+
+def _finish(run: Path, model: Darknet, best: Path, names: tuple[str, ...], data_yaml: str, cfg: TrainConfig,
+            imgsz: int) -> None:
+    """Plots and pictures at the end: results.png, val_predictions.jpg and predictions/ (from best.pt)."""
+    from .api import YOLO
+    from .datasets import load_dataset
+    from .train_report import plot_results, save_predictions, save_val_montage
+
+    plot_results(run / "results.csv", run / "results.png")
+    yolo = YOLO(best, device=cfg.device if not cfg.device.startswith("cuda") else "cpu")
+    val = load_dataset(data_yaml, cfg.val_split, skip_bad=True).records[:16]
+    save_val_montage(yolo, list(val), run / "val_predictions.jpg", imgsz)
+    save_predictions(yolo, list(val), run / "predictions", imgsz)
+
+
+def _checkpoint(model: Darknet, ema, optimizer, scheduler, scaler, cfg: TrainConfig, epoch: int, seen: int,
                 best_map: float) -> dict[str, Any]:
+    """Everything to predict (``model``: the EMA weights when EMA is on) and to resume exactly."""
     from .weights import CHECKPOINT_FORMAT, CHECKPOINT_VERSION
 
     header = WeightsHeader(seen=seen)
-    return {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "cfg": config_to_cfg_text(model.config),
+    cpu = lambda m: {k: v.detach().cpu() for k, v in m.state_dict().items()}  # noqa: E731
+    ckpt = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "cfg": config_to_cfg_text(model.config),
             "names": list(model.config.names), "header": [header.major, header.minor, header.revision, seen],
-            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "model": cpu(model if ema is None else ema.module),
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
             "rng": _rng_state(), "epoch": epoch, "seen": seen, "best_map": best_map,
             "train_config": {f.name: list(v) if isinstance(v := getattr(cfg, f.name), tuple) else v
                              for f in fields(cfg)}}
+    if ema is not None:
+        ckpt["train_model"] = cpu(model)
+        ckpt["ema_updates"] = int(ema.n_averaged)
+    return ckpt
 
 
 def _save(path: Path, ckpt: dict[str, Any]) -> None:
     with atomic_write(path) as f:
         torch.save(ckpt, f)
-
-
-def _append_csv(path: Path, row: dict[str, Any]) -> None:
-    rows = []
-    if path.exists():
-        with open(path, newline="") as f:
-            rows = list(csv.DictReader(f))
-    rows = [r for r in rows if int(r["epoch"]) < row["epoch"]] + [{k: str(v) for k, v in row.items()}]
-    with atomic_write(path, "w") as f:
-        w = csv.DictWriter(f, fieldnames=list(row))
-        w.writeheader()
-        w.writerows(rows)
-
-
-def _plot_results(csv_path: Path, png: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    with open(csv_path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        return
-    epochs = [int(r["epoch"]) for r in rows]
-    terms = [k for k in rows[0] if k not in ("epoch", "lr", "images_per_s", "mAP50")]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for k in terms:
-        axes[0].plot(epochs, [float(r[k]) for r in rows], label=k)
-    axes[0].set(xlabel="epoch", ylabel="loss per image", yscale="log", title="loss terms")
-    axes[0].legend(fontsize=8)
-    axes[1].plot(epochs, [float(r["mAP50"]) for r in rows], marker="o")
-    axes[1].set(xlabel="epoch", ylabel="VOC07 mAP@0.5", ylim=(0, 1), title="validation mAP")
-    for ax in axes:
-        ax.grid(alpha=0.3)
-    with atomic_write(png) as f:
-        fig.savefig(f, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)

@@ -195,3 +195,26 @@ def load_state(model: nn.Module, state: dict[str, torch.Tensor], source: str | P
             parts.append(f"shape mismatch at {bad[0]}: {tuple(state[bad[0]].shape)} vs {tuple(own[bad[0]].shape)}")
         raise Yolo9000Error(f"{source}: weights do not fit this network: {'; '.join(parts)}")
     model.load_state_dict(state)
+
+
+def load_state_prefix(model: nn.Module, state: dict[str, torch.Tensor], source: str | Path) -> int:
+    """Load the longest run of leading layers of ``model`` (``layers.<i>.*``) that ``state`` holds with the
+    same shapes: a classifier's backbone into a detector, or a detector into one with another class count.
+    Returns how many layers were loaded; raises a one-line error if not even the first fits."""
+    own = model.state_dict()
+    layers: dict[int, list[str]] = {}
+    for k in own:
+        if k.startswith("layers."):
+            layers.setdefault(int(k.split(".")[1]), []).append(k)
+    take: dict[str, torch.Tensor] = {}
+    n = 0
+    for i in sorted(layers):
+        keys = layers[i]
+        if not all(k in state and state[k].shape == own[k].shape for k in keys):
+            break
+        take.update({k: state[k] for k in keys})
+        n += 1
+    if not take:
+        raise file_error(source, "its first layer does not fit this network (different input or first conv)")
+    model.load_state_dict(take, strict=False)
+    return n

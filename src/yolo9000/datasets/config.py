@@ -24,7 +24,7 @@ from ..names import bundled, read_names
 FORMATS = ("voc", "coco", "yolo")
 _ALIASES = {"darknet": "yolo", "pascal": "voc", "pascal_voc": "voc"}
 SPLITS = ("train", "val", "test")
-_KEYS = frozenset({"path", "format", "names", "nc", "images", "annotations", "download", *SPLITS})
+_KEYS = frozenset({"path", "format", "names", "nc", "images", "annotations", "download", "imgsz", *SPLITS})
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class DatasetConfig:
             ``{"train": ("VOC2007/trainval", "VOC2012/trainval"), "val": ("VOC2007/test",)}``.
         names: the class names, in label order.
         images, annotations: the folder names the YAML set (None: the format's defaults).
+        imgsz: the input size training uses by default (optional ``imgsz`` key; None: the trainer's 416).
     """
 
     yaml: Path
@@ -47,6 +48,7 @@ class DatasetConfig:
     names: tuple[str, ...]
     images: str | None = None
     annotations: str | None = None
+    imgsz: int | None = None
 
     def entries(self, split: str) -> tuple[str, ...]:
         """The entries of ``split``, or a one-line error naming the YAML if it has none."""
@@ -145,5 +147,8 @@ def load_dataset_config(yaml_path: str | Path) -> DatasetConfig:
     nc = data.get("nc")
     if nc is not None and nc != len(names):
         raise file_error(p, f"'nc: {nc}' but 'names' has {len(names)} classes")
+    imgsz = data.get("imgsz")
+    if imgsz is not None and (not isinstance(imgsz, int) or isinstance(imgsz, bool) or imgsz < 32 or imgsz % 32):
+        raise file_error(p, f"'imgsz: {imgsz}' must be a positive multiple of 32")
     return DatasetConfig(p, root, fmt, splits, names, _folder_name(data, "images", p),
-                         _folder_name(data, "annotations", p))
+                         _folder_name(data, "annotations", p), imgsz)

@@ -325,7 +325,8 @@ def _build(root: Path, n_train: int, n_val: int, size: int, seed: int,
                   f"# Remake with: yolo9000 shapes --out DIR --train {n_train} --val {n_val} --size {size} "
                   f"--seed {seed} --classes {','.join(classes)}\n")
         body = yaml.safe_dump({"path": ".", "format": "yolo", "train": "images/train", "val": "images/val",
-                               "names": list(classes)}, sort_keys=False, default_flow_style=None)
+                               "names": list(classes), "imgsz": max(32, round(size / 32) * 32)},
+                              sort_keys=False, default_flow_style=None)
         (tmp / YAML_NAME).write_text(header + body, encoding="utf-8")
         manifest = {"generator": _GENERATOR, "version": VERSION, "params": params,
                     "files": {"train": n_train, "val": n_val}}

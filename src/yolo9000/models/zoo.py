@@ -108,6 +108,19 @@ def yolov2_tiny(name: str, classes: int, anchors: tuple[float, ...], penultimate
     return DarknetConfig(name, net, layers, default_names(classes))
 
 
+def yolov2_nano(name: str = "yolov2-nano", classes: int = 20) -> DarknetConfig:
+    """Not a darknet release: tiny YOLOv2's layout at half width (8 ... 256, then 512 and 256), about an
+    eighth of its arithmetic. Sized for the generated-shapes demo and quick experiments on a CPU."""
+    layers = (
+        conv(8), pool(), conv(16), pool(), conv(32), pool(), conv(64), pool(), conv(128), pool(),
+        conv(256), pool(stride=1),
+        conv(512), conv(256),
+        head_conv(len(PAPER_VOC_ANCHORS) // 2 * (5 + classes)),
+        region(PAPER_VOC_ANCHORS, classes, jitter=0.2, random=True, rescore=True),
+    )
+    return DarknetConfig(name, detector_net(416, 40200), layers, default_names(classes))
+
+
 def yolo9000_config() -> DarknetConfig:
     """YOLO9000: Darknet-19 features, 3 anchors, a 9418-way WordTree head, no passthrough."""
     classes = 9418
@@ -140,6 +153,7 @@ ZOO: dict[str, Callable[[], DarknetConfig]] = {
     "yolov2-tiny-voc": lambda: yolov2_tiny("yolov2-tiny-voc", 20, PAPER_VOC_ANCHORS, 1024),
     "yolov2-tiny-coco": lambda: yolov2_tiny("yolov2-tiny-coco", 80, COCO_ANCHORS, 512),
     "yolo9000": yolo9000_config,
+    "yolov2-nano": yolov2_nano,
 }
 
 

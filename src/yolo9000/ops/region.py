@@ -6,12 +6,14 @@ darknet's ``dets``.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 import torchvision
 
-from ..wordtree import WordTree, absolute_probs, group_softmax, top_down_darknet
+from ..errors import Yolo9000Error
+from ..wordtree import WordTree, absolute_probs, group_softmax, map_to_labels, predict_at_depth, top_down_darknet
 from .letterbox import unletterbox_cxcywh
 
 
@@ -86,23 +88,67 @@ def cxcywh_to_xyxy(boxes_cxcywh: torch.Tensor) -> torch.Tensor:
     return torchvision.ops.box_convert(boxes_cxcywh, "cxcywh", "xyxy")
 
 
+def tree_labels(objectness: torch.Tensor, cond_probs: torch.Tensor, tree: WordTree, conf: float,
+                hier_thresh: float = 0.5, tree_depth: int | None = None,
+                label_map: Sequence[int] | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The (box, label, score) candidates of WordTree predictions, before NMS.
+
+    Args:
+        objectness: (M,) objectness of the boxes (those above ``conf``, as darknet keeps them).
+        cond_probs: (M, N) conditional probabilities P(node | parent) (:func:`region_activate`'s classes).
+        tree: the WordTree of the head.
+        conf: the score threshold.
+        hier_thresh: darknet's threshold of the top-down walk (default mode).
+        tree_depth: predict at this depth (0: the top level): each box gets the most probable node among
+            those at ``tree_depth`` and the leaves above it (:func:`~yolo9000.wordtree.predict_at_depth`),
+            scored ``objectness * P(node)`` (absolute probability); kept when the score exceeds ``conf``.
+        label_map: a flat label set, class ``c`` = tree node ``label_map[c]`` (``inet9k.map``'s 200, ``coco9k.map``'s
+            80): every (box, class) with ``objectness * P(node)`` above ``conf`` is a candidate, as darknet's
+            ``get_region_detections`` with a map; labels are indices into ``label_map``.
+        Neither: darknet's top-down walk (:func:`~yolo9000.wordtree.top_down_darknet`), one node per box
+        scored by its objectness.
+    Returns:
+        (box index into the M rows (K,), label (K,) int64, score (K,)).
+    """
+    if tree_depth is not None and label_map is not None:
+        raise Yolo9000Error("tree_depth and label_map: choose one")
+    if label_map is not None:
+        scored = objectness[:, None] * map_to_labels(absolute_probs(cond_probs, tree), label_map)
+        box_i, cls = (scored > conf).nonzero(as_tuple=True)
+        return box_i, cls, scored[box_i, cls]
+    if tree_depth is not None:
+        if not 0 <= tree_depth <= tree.max_depth:
+            raise Yolo9000Error(f"tree_depth={tree_depth}: the tree's depths are 0..{tree.max_depth}")
+        absolute = absolute_probs(cond_probs, tree)
+        nodes = predict_at_depth(absolute, tree, tree_depth)
+        scores = objectness * absolute.gather(1, nodes[:, None]).squeeze(1)
+        box_i = (scores > conf).nonzero().squeeze(1)
+        return box_i, nodes[box_i], scores[box_i]
+    nodes = top_down_darknet(absolute_probs(cond_probs, tree), tree, hier_thresh)
+    return torch.arange(len(nodes), device=nodes.device), nodes, objectness
+
+
 def region_detections(pred: RegionPredictions, index: int, image_w: int, image_h: int, net_w: int,
                       net_h: int, conf: float = 0.25, nms_iou: float = 0.45, tree: WordTree | None = None,
-                      hier_thresh: float = 0.5) -> Detections:
+                      hier_thresh: float = 0.5, tree_depth: int | None = None,
+                      label_map: Sequence[int] | None = None) -> Detections:
     """Darknet's ``get_region_detections`` + ``do_nms_sort`` for image ``index`` of a batch.
 
     Flat classes: keep boxes with objectness > ``conf``; each (box, class) with objectness x P(class)
     > ``conf`` is a candidate. WordTree: each kept box gets the one node that darknet's top-down walk
-    (threshold ``hier_thresh``) returns, scored by its objectness. Then per-class greedy NMS: a box
-    whose IoU with a higher-scored box of the same class exceeds ``nms_iou`` is dropped.
+    (threshold ``hier_thresh``) returns, scored by its objectness; or, with ``tree_depth`` / ``label_map``,
+    the labels :func:`tree_labels` gives. Then per-class greedy NMS: a box whose IoU with a higher-scored
+    box of the same class exceeds ``nms_iou`` is dropped.
     """
     obj = pred.objectness[index]
     keep = (obj > conf).nonzero().squeeze(1)
     probs = pred.class_probs[index, keep]
     if tree is not None:
-        nodes = top_down_darknet(absolute_probs(probs, tree), tree, hier_thresh)
-        det, cls, scores = keep, nodes, obj[keep]
+        box_i, cls, scores = tree_labels(obj[keep], probs, tree, conf, hier_thresh, tree_depth, label_map)
+        det = keep[box_i]
     else:
+        if tree_depth is not None or label_map is not None:
+            raise Yolo9000Error("tree_depth / label_map need a WordTree head")
         scored = obj[keep, None] * probs
         box_i, cls = (scored > conf).nonzero(as_tuple=True)
         det, scores = keep[box_i], scored[box_i, cls]

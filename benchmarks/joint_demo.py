@@ -1,0 +1,115 @@
+"""YOLO9000's joint training on a small generated problem, on the CPU (a few minutes; not part of CI).
+
+WordTree (hand-made): top level {polygon, round}; polygon -> {triangle, square, pentagon};
+round -> {circle, ellipse}. Detection data (boxes): triangle, square, circle only. Classification data
+(one label per image, no boxes, one object per image): all five shapes -- pentagon and ellipse are never
+seen with a box.
+After joint training, a test set with boxes of all five shapes is scored (VOC07 AP@0.5, each class
+scored objectness * P(node)), split into classes seen with boxes and classification-only classes, with
+the recall at score >= 0.25 (the detection rate).
+
+    python benchmarks/joint_demo.py --out /tmp/joint-demo [--epochs 12] [--objectness paper|darknet]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from yolo9000 import YOLO
+from yolo9000.datasets.shapes import make_shapes, render
+from yolo9000.joint import JointConfig, demo_cfg_text, train_joint
+from yolo9000.open_vocab import OpenVocabResult, evaluate_open_vocab
+
+TREE = ["polygon -1", "round -1", "triangle 0", "square 0", "pentagon 0", "circle 1", "ellipse 1"]
+NODE = {line.split()[0]: i for i, line in enumerate(TREE)}
+DETECTION = ("triangle", "square", "circle")
+ALL = ("triangle", "square", "pentagon", "circle", "ellipse")
+
+
+def build_problem(root: Path, size: int, n_det: int, n_cls: int, n_test: int,
+                  cls_classes: tuple[str, ...] = ALL) -> tuple[Path, Path, Path, Path]:
+    """(tree file, detection YAML, classification folder of ``cls_classes``, test YAML) under ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
+    tree = root / "shapes.tree"
+    tree.write_text("\n".join(TREE) + "\n")
+    det = make_shapes(root / "det", n_train=n_det, n_val=max(1, n_test // 4), size=size, seed=0, classes=DETECTION)
+    test = make_shapes(root / "test", n_train=1, n_val=n_test, size=size, seed=2, classes=ALL)
+    cls = root / ("cls" if cls_classes == ALL else "cls-" + "-".join(cls_classes))
+    for c in cls_classes:
+        d = cls / c
+        d.mkdir(parents=True, exist_ok=True)
+        if len(list(d.glob("*.png"))) >= n_cls:
+            continue
+        written, i = 0, 0
+        while written < n_cls:  # one object per image, as an ImageNet photo mostly shows one thing
+            im = render(1, "train", i, size, (c,))
+            i += 1
+            if len(im.objects) == 1:
+                Image.fromarray(im.pixels).save(d / f"{written:05d}.png")
+                written += 1
+    return tree, det, cls, test
+
+
+def recall_at(result: OpenVocabResult, score: float) -> np.ndarray:
+    """(K,) recall of each class counting detections scored >= ``score`` (0 with none)."""
+    out = np.zeros(len(result.nodes))
+    for k, (rec, sc) in enumerate(zip(result.voc.recall, result.voc.scores)):
+        n = int(np.sum(sc >= score))
+        out[k] = float(rec[n - 1]) if n > 0 else 0.0
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="/tmp/joint-demo")
+    ap.add_argument("--size", type=int, default=128)
+    ap.add_argument("--det-images", type=int, default=300)
+    ap.add_argument("--cls-images", type=int, default=100, help="per class")
+    ap.add_argument("--test-images", type=int, default=100)
+    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--det-ratio", type=float, default=0.5)
+    ap.add_argument("--lr", type=float, default=0.002)
+    ap.add_argument("--objectness", default="paper", choices=("paper", "darknet"))
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cls-classes", default=",".join(ALL),
+                    help="shapes with classification images (baseline: triangle,square,circle)")
+    a = ap.parse_args()
+    root = Path(a.out)
+    cls_classes = tuple(c for c in ALL if c in a.cls_classes.split(","))
+    tree, det, cls, test = build_problem(root, a.size, a.det_images, a.cls_images, a.test_images, cls_classes)
+    tag = a.objectness + ("" if cls_classes == ALL else "-cls-" + "-".join(cls_classes))
+    cfg_path = root / "small.cfg"
+    cell = a.size / 32
+    anchors = tuple(round(v * cell, 3) for v in (0.16, 0.16, 0.27, 0.27, 0.4, 0.4))
+    cfg_path.write_text(demo_cfg_text(str(tree), len(TREE), a.size, anchors))
+    t0 = time.perf_counter()
+    run = train_joint(JointConfig(
+        data=str(det), cls_data=str(cls), model=str(cfg_path), det_ratio=a.det_ratio, objectness=a.objectness,
+        epochs=a.epochs, imgsz=a.size, batch=a.batch, lr=a.lr, burn_in=50, multiscale=False, workers=a.workers,
+        seed=a.seed, val=False, project=str(root / "runs"), name=f"joint-{tag}"))
+    seconds = time.perf_counter() - t0
+    yolo = YOLO(run / "weights" / "last.pt")
+    nodes = [NODE[c] for c in ALL]
+    res = evaluate_open_vocab(yolo, test, nodes, seen_nodes=[NODE[c] for c in DETECTION], imgsz=a.size)
+    rate = recall_at(res, 0.25)
+    print(res.table())
+    seen = np.asarray(res.seen)
+    summary = {"train_seconds": round(seconds, 1), "objectness": a.objectness, "epochs": a.epochs,
+               "classification_classes": list(cls_classes),
+               "mAP_all": res.mAP, "mAP_seen": res.mAP_seen, "mAP_unseen": res.mAP_unseen,
+               "recall_at_0.25_seen": float(rate[seen].mean()), "recall_at_0.25_unseen": float(rate[~seen].mean()),
+               "per_class": {c: {"AP": float(ap_), "recall_at_0.25": float(r), "seen_with_boxes": bool(s)}
+                             for c, ap_, r, s in zip(ALL, res.voc.ap, rate, seen)}}
+    print(json.dumps(summary, indent=1))
+    (root / f"summary-{tag}.json").write_text(json.dumps(summary, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,494 @@
+"""YOLO9000's joint training: detection and classification images in every batch, one WordTree.
+
+Detection images (a dataset YAML; its classes mapped to tree nodes by a label map such as ``coco9k.map``
+or by their names) train the whole region loss with the hierarchical class term. Classification images
+(a folder of wnid-named class folders, ImageNet style) carry one class-only target row
+(:func:`yolo9000.loss.class_only_rows`): they train only the class of the prediction that already
+believes most in their label, the no-object penalty elsewhere, and that prediction's objectness by the
+paper's rule (up to .3) or darknet's (not at all). Every image of both kinds goes through darknet's
+detection augmentation (jitter, scale, flip, HSV) at the batch's multi-scale size. A batch holds a fixed
+share of detection images (``det_ratio``; the paper: 1 detection to 4 classification images, oversampling
+the smaller detection set).
+
+>>> cfg = JointConfig(data="coco.yaml", cls_data="imagenet/train", model="yolo9000", det_map="coco9k.map")
+>>> run = train_joint(cfg)                       # runs/joint/weights/last.pt, results.csv
+>>> YOLO(run / "weights" / "last.pt").predict("dog.jpg")
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from .errors import Yolo9000Error, file_error
+from .models.darknet import ConvSpec, Darknet, DarknetConfig
+from .wordtree import WordTree, load_label_map, load_tree, read_tree_names
+
+__all__ = ["JointBatchSampler", "JointConfig", "JointData", "add_joint_parser", "batch_split", "classification_records",
+           "cmd_joint", "demo_cfg_text", "detection_nodes", "train_joint", "tree_names", "with_tree"]
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+_JOINT_ORDER, _JOINT_SIZES = 11, 12  # random-stream tags of the sampler (apart from the item streams)
+
+
+@dataclass(frozen=True)
+class JointConfig:
+    """Every option of ``yolo9000 train-joint``; field names are the CLI flags (``det_ratio`` = ``--det-ratio``)."""
+
+    data: str                       # detection dataset YAML (its train split; val for the final mAP)
+    cls_data: str                   # folder of wnid-named class folders of classification images
+    model: str = "yolo9000"         # zoo name, darknet .cfg or checkpoint; the head must be a WordTree or get --tree
+    tree: str | None = None         # WordTree file; given: the head is rebuilt for it; default: the model's tree=
+    det_map: str | None = None      # label map (line c: tree line of detection class c, e.g. coco9k.map);
+    #                                 default: each class name is a wnid (or a name in the tree's .names)
+    weights: str | None = None      # darknet .weights (or a prefix, darknet19_448.conv.23) or a checkpoint
+    det_ratio: float = 0.2          # fraction of each batch that is detection images (paper: 1:4 -> 0.2)
+    objectness: str = "paper"       # classification images' objectness rule: paper (up to .3) or darknet (none)
+    epochs: int = 10                # an epoch: one pass over the larger share (the other one cycles)
+    imgsz: int = 416
+    batch: int = 16
+    subdivisions: int = 1
+    lr: float = 0.001
+    momentum: float = 0.9
+    decay: float = 0.0005
+    burn_in: int = 100
+    steps: tuple[float, ...] = (0.8, 0.9)
+    scales: tuple[float, ...] = (0.1, 0.1)
+    multiscale: bool = True
+    min_size: int | None = None
+    max_size: int | None = None
+    scale_every: int = 10
+    jitter: float | None = None
+    hue: float | None = None
+    saturation: float | None = None
+    exposure: float | None = None
+    scale: tuple[float, ...] = (0.25, 2.0)
+    flip: bool = True
+    workers: int = 2
+    device: str = "cpu"
+    seed: int = 0
+    val: bool = True                # score the detection val split at the end (VOC07 mAP through the map)
+    project: str = "runs"
+    name: str = "joint"
+    resume: bool = False
+
+
+# --------------------------------------------------------------------------------------------------
+# labels in one tree
+# --------------------------------------------------------------------------------------------------
+def tree_names(tree_path: str | Path, tree: WordTree) -> tuple[str, ...]:
+    """Readable node names: the names file beside the tree (``9k.tree`` -> ``9k.names``) when it has one
+    name per node, else the wnids."""
+    names = Path(tree_path).with_suffix(".names")
+    if names.is_file():
+        try:
+            return read_tree_names(names, tree.num_nodes)
+        except Yolo9000Error:
+            pass
+    return tree.wnids
+
+
+def detection_nodes(names: Sequence[str], tree: WordTree, det_map: str | Path | None = None,
+                    node_names: Sequence[str] | None = None, source: str = "data") -> tuple[int, ...]:
+    """The tree node of each detection class: line ``c`` of ``det_map`` (a darknet label map such as
+    ``coco9k.map``), else class name ``c`` as a wnid of the tree, else as one of ``node_names``.
+
+    Raises a one-line error naming the class that maps nowhere, or a map of the wrong length.
+    """
+    if det_map is not None:
+        nodes = load_label_map(det_map, tree.num_nodes)
+        if len(nodes) != len(names):
+            raise file_error(det_map, f"{len(nodes)} lines for the {len(names)} classes of {source}")
+        return nodes
+    by_name = {n: i for i, n in enumerate(node_names or ())}
+    out = []
+    for name in names:
+        if name in tree.wnids:
+            out.append(tree.index(name))
+        elif name in by_name:
+            out.append(by_name[name])
+        else:
+            raise file_error(source, f"class {name!r} is neither a wnid nor a name of the tree (give a label map)")
+    return tuple(out)
+
+
+def classification_records(folder: str | Path, tree: WordTree) -> tuple[list, np.ndarray]:
+    """The images of a folder of wnid-named class folders -> (ImageRecord list without boxes, (M,) int64
+    tree node of each). Every class folder must be named by a node's wnid (inner nodes allowed)."""
+    from PIL import Image
+
+    from .datasets.records import ImageRecord
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise file_error(root, "no such folder (expected one folder per wnid holding its images)")
+    records, nodes = [], []
+    for d in sorted(p for p in root.iterdir() if p.is_dir()):
+        if d.name not in tree.wnids:
+            raise file_error(d, f"folder name {d.name!r} is not a wnid of the tree")
+        node = tree.index(d.name)
+        for f in sorted(p for p in d.rglob("*") if p.suffix.lower() in IMAGE_EXTS):
+            try:
+                with Image.open(f) as im:
+                    w, h = im.size
+            except (OSError, ValueError) as e:
+                raise file_error(f, f"unreadable image ({e})") from None
+            records.append(ImageRecord(f.resolve(), w, h, np.zeros((0, 4)), np.zeros(0, np.int64), np.zeros(0, bool),
+                                       np.zeros(0, bool), f"{d.name}/{f.stem}"))
+            nodes.append(node)
+    if not records:
+        raise file_error(root, "no images in its class folders")
+    return records, np.asarray(nodes, np.int64)
+
+
+# --------------------------------------------------------------------------------------------------
+# data
+# --------------------------------------------------------------------------------------------------
+class JointData(Dataset):
+    """Detection images (keys 0..n_det-1) then classification images (n_det..n_det+n_cls-1).
+
+    Keys as :class:`~yolo9000.datasets.torch_data.DetectionData`'s: an index, ``(index, size)`` or
+    ``(index, size, epoch)``. Returns (image (3, S, S) float32, targets (M, 5)): detection rows
+    ``[cx, cy, w, h, tree node]`` normalised to the input; a classification image one row
+    ``[-1, -1, 0, 0, tree node]``.
+
+    Args:
+        det: the detection images, augmented (``DetectionData(..., train=True)``).
+        det_nodes: (K,) tree node of each detection class.
+        cls: the classification images as a DetectionData over box-less records (same augmentation).
+        cls_nodes: (n_cls,) tree node of each classification image.
+    """
+
+    def __init__(self, det, det_nodes: Sequence[int], cls, cls_nodes: np.ndarray) -> None:
+        self.det, self.cls = det, cls
+        self.det_nodes = torch.as_tensor(list(det_nodes), dtype=torch.float32)
+        self.cls_nodes = np.asarray(cls_nodes, np.int64)
+        if len(self.cls_nodes) != len(cls):
+            raise ValueError(f"{len(self.cls_nodes)} nodes for {len(cls)} classification images")
+
+    @property
+    def n_det(self) -> int:
+        return len(self.det)
+
+    @property
+    def n_cls(self) -> int:
+        return len(self.cls)
+
+    def __len__(self) -> int:
+        return self.n_det + self.n_cls
+
+    def set_epoch(self, epoch: int) -> None:
+        self.det.set_epoch(epoch)
+        self.cls.set_epoch(epoch)
+
+    def __getitem__(self, key: int | tuple) -> tuple[torch.Tensor, torch.Tensor]:
+        from .loss import class_only_rows
+
+        k = tuple(key) if isinstance(key, (tuple, list)) else (key,)
+        index = int(k[0])
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} images")
+        if index < self.n_det:
+            image, t = self.det[(index, *k[1:])]
+            t = t.clone()
+            t[:, 4] = self.det_nodes[t[:, 4].long()]
+            return image, t
+        j = index - self.n_det
+        image, _ = self.cls[(j, *k[1:])]
+        return image, class_only_rows(torch.tensor([int(self.cls_nodes[j])]))
+
+
+def batch_split(batch: int, det_ratio: float, n_det: int, n_cls: int) -> tuple[int, int]:
+    """(detection, classification) images per batch: ``round(batch * det_ratio)``, at least one of a kind
+    whose share is positive (when the batch has room) and none of a kind without images."""
+    if not 0.0 <= det_ratio <= 1.0:
+        raise Yolo9000Error(f"--det-ratio {det_ratio}: must be in [0, 1]")
+    k = round(batch * det_ratio)
+    if det_ratio > 0 and k == 0:
+        k = 1
+    if det_ratio < 1 and k == batch and batch > 1:
+        k = batch - 1
+    if n_det == 0:
+        k = 0
+    if n_cls == 0:
+        k = batch
+    if k == 0 and n_cls == 0 or k == batch and n_det == 0:
+        raise Yolo9000Error("no images to train on")
+    return k, batch - k
+
+
+class JointBatchSampler(Sampler[list[tuple[int, int]]]):
+    """Batches of ``(index, size)`` keys for :class:`JointData`: ``k_det`` detection and ``k_cls``
+    classification images each, one random size per ``every`` batches (darknet's multi-scale).
+
+    An epoch is one pass over the kind that needs more batches (``ceil(n / k)``); the other kind cycles
+    through fresh permutations (oversampled). Everything is a function of (seed, epoch).
+    """
+
+    def __init__(self, n_det: int, n_cls: int, k_det: int, k_cls: int, sizes: Sequence[int], every: int = 10,
+                 seed: int = 0, epoch: int = 0) -> None:
+        if k_det + k_cls < 1 or every < 1 or not sizes:
+            raise ValueError("a batch needs images, every >= 1 and at least one size")
+        self.n_det, self.n_cls, self.k_det, self.k_cls = n_det, n_cls, k_det, k_cls
+        self.sizes, self.every, self.seed, self.epoch = tuple(sizes), every, seed, epoch
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        need = [math.ceil(n / k) for n, k in ((self.n_det, self.k_det), (self.n_cls, self.k_cls)) if k]
+        return max(need)
+
+    def _stream(self, n: int, k: int, stream: int, batches: int) -> np.ndarray:
+        """(batches, k) indices in [0, n): concatenated permutations, each from (seed, epoch, stream, cycle)."""
+        total = batches * k
+        cycles = -(-total // n) if n else 0
+        parts = [np.random.default_rng([_JOINT_ORDER, self.seed, self.epoch, stream, c]).permutation(n)
+                 for c in range(cycles)]
+        flat = np.concatenate(parts)[:total] if parts else np.zeros(0, np.int64)
+        return flat.reshape(batches, k)
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        nb = len(self)
+        det = self._stream(self.n_det, self.k_det, 0, nb)
+        cls = self._stream(self.n_cls, self.k_cls, 1, nb) + self.n_det
+        blocks = -(-nb // self.every)
+        pick = np.random.default_rng([_JOINT_SIZES, self.seed, self.epoch]).integers(len(self.sizes), size=blocks)
+        for b in range(nb):
+            s = self.sizes[pick[b // self.every]]
+            yield [(int(i), s) for i in det[b]] + [(int(i), s) for i in cls[b]]
+
+
+# --------------------------------------------------------------------------------------------------
+# model
+# --------------------------------------------------------------------------------------------------
+def with_tree(config: DarknetConfig, tree_path: str | Path, num_nodes: int,
+              names: tuple[str, ...] = ()) -> DarknetConfig:
+    """The same detector with a WordTree head: ``num_nodes`` classes, group softmax over ``tree_path``
+    (the head convolution's filters follow; ``map=`` dropped)."""
+    region = config.region
+    if region is None:
+        raise Yolo9000Error(f"{config.name}: not a detector")
+    head = [i for i, s in enumerate(config.layers) if isinstance(s, ConvSpec)][-1]
+    layers = list(config.layers)
+    layers[head] = replace(layers[head], filters=region.num * (region.coords + 1 + num_nodes))
+    layers[-1] = replace(region, classes=num_nodes, tree=str(Path(tree_path).resolve()), map=None, softmax=True)
+    return DarknetConfig(config.name, config.net, tuple(layers), names)
+
+
+def demo_cfg_text(tree: str, num_nodes: int, size: int = 160,
+                  anchors: tuple[float, ...] = (1.0, 1.0, 2.0, 2.0, 3.2, 3.2)) -> str:
+    """A small darknet cfg with a WordTree region head (5 convolutions of 16..256 filters, stride 32,
+    3 anchors as YOLO9000), sized for tests and CPU demonstrations."""
+    convs = []
+    for f in (16, 32, 64, 128, 256):
+        convs.append(f"[convolutional]\nbatch_normalize=1\nfilters={f}\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
+                     f"[maxpool]\nsize=2\nstride=2\n")
+    a = len(anchors) // 2
+    return (f"[net]\nwidth={size}\nheight={size}\nchannels=3\nsaturation=1.5\nexposure=1.5\nhue=.1\n"
+            + "".join(convs)
+            + "[convolutional]\nbatch_normalize=1\nfilters=256\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
+            + f"[convolutional]\nfilters={a * (5 + num_nodes)}\nsize=1\nstride=1\npad=1\nactivation=linear\n"
+            + f"[region]\nanchors={','.join(f'{v:g}' for v in anchors)}\nclasses={num_nodes}\nnum={a}\ncoords=4\n"
+            + f"softmax=1\ntree={tree}\njitter=.2\nrescore=1\nobject_scale=5\nnoobject_scale=1\nclass_scale=1\n"
+            + "coord_scale=1\nthresh=.6\nbias_match=1\nrandom=1\n")
+
+
+def _build(cfg: JointConfig, run: Path) -> tuple[Darknet, WordTree, int]:
+    """The WordTree network of ``cfg`` (tree copied into ``run/weights`` so checkpoints resolve it),
+    initialised from ``cfg.weights``; returns (model, tree, images seen)."""
+    from .api import CHECKPOINT_EXTS, resolve_config
+    from .weights import darknet_prefix_cutoff, load_checkpoint, load_darknet_weights, load_state_prefix
+
+    config = resolve_config(cfg.model)
+    if config.region is None:
+        raise Yolo9000Error(f"{cfg.model}: not a detector")
+    src = cfg.tree or config.region.tree
+    if src is None:
+        raise Yolo9000Error(f"{cfg.model}: the region has no tree= (give --tree)")
+    tree = load_tree(src)
+    dest = run / "weights" / Path(src).name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if Path(src).resolve() != dest.resolve():
+        shutil.copyfile(src, dest)
+        names_src = Path(src).with_suffix(".names")
+        if names_src.is_file():
+            shutil.copyfile(names_src, dest.with_suffix(".names"))
+    names = tree_names(dest, tree)
+    if cfg.tree is not None or config.region.classes != tree.num_nodes:
+        config = with_tree(config, dest, tree.num_nodes, names)
+    else:
+        layers = config.layers[:-1] + (replace(config.region, tree=str(dest.resolve())),)
+        config = DarknetConfig(config.name, config.net, layers, names)
+    model = Darknet(config)
+    seen = 0
+    if cfg.weights:
+        w = Path(cfg.weights)
+        if w.suffix.lower() in CHECKPOINT_EXTS:
+            load_state_prefix(model, load_checkpoint(w)["model"], w)
+        else:
+            seen = load_darknet_weights(model, w, cutoff=darknet_prefix_cutoff(model, w)).seen
+    return model, tree, seen
+
+
+# --------------------------------------------------------------------------------------------------
+# training
+# --------------------------------------------------------------------------------------------------
+def _sizes(cfg: JointConfig) -> list[int]:
+    from .train import TrainConfig, resolve_sizes
+
+    t = TrainConfig(imgsz=cfg.imgsz, multiscale=cfg.multiscale, min_size=cfg.min_size, max_size=cfg.max_size)
+    return resolve_sizes(t, None)[1]
+
+
+def _joint_data(cfg: JointConfig, model: Darknet, tree: WordTree):
+    from .datasets import load_dataset
+    from .datasets.records import DetectionDataset
+    from .datasets.torch_data import DetectionData
+    from .train import _pair
+
+    ds = load_dataset(cfg.data, "train")
+    det_nodes = detection_nodes(ds.names, tree, cfg.det_map, model.config.names, cfg.data)
+    records, cls_nodes = classification_records(cfg.cls_data, tree)
+    cls_ds = DetectionDataset(tuple(tree.wnids), "train", Path(cfg.cls_data), tuple(records))
+    net, region = model.config.net, model.config.region
+    aug = dict(jitter=region.jitter if cfg.jitter is None else cfg.jitter,
+               hue=net.hue if cfg.hue is None else cfg.hue,
+               saturation=net.saturation if cfg.saturation is None else cfg.saturation,
+               exposure=net.exposure if cfg.exposure is None else cfg.exposure,
+               scale_range=_pair(cfg.scale, "--scale"), flip=cfg.flip, size=cfg.imgsz)
+    data = JointData(DetectionData(ds, train=True, seed=cfg.seed, **aug), det_nodes,
+                     DetectionData(cls_ds, train=True, seed=cfg.seed + 1, **aug), cls_nodes)
+    return data, ds.names, det_nodes
+
+
+def train_joint(cfg: JointConfig) -> Path:
+    """Joint detection + classification training of a WordTree detector; returns the run folder
+    (``weights/last.pt``, the tree file beside it, ``results.csv``; ``val.json`` when ``cfg.val``)."""
+    from tqdm import tqdm
+
+    from .datasets.torch_data import collate
+    from .loss import CLASS_ONLY_OBJECTNESS, region_loss
+    from .train import _checkpoint, _save, _seed_all, _set_rng_state, darknet_lr_lambda, param_groups
+    from .train_report import append_csv
+
+    if cfg.objectness not in CLASS_ONLY_OBJECTNESS:
+        raise Yolo9000Error(f"--objectness {cfg.objectness!r}: choose {' or '.join(CLASS_ONLY_OBJECTNESS)}")
+    run = Path(cfg.project) / cfg.name
+    last = run / "weights" / "last.pt"
+    state = None
+    if cfg.resume:
+        if not last.is_file():
+            raise Yolo9000Error(f"{last}: nothing to resume (no last.pt in this run)")
+        state = torch.load(last, map_location="cpu", weights_only=True)
+        saved = {k: tuple(v) if isinstance(v, list) else v for k, v in state["train_config"].items()}
+        cfg = JointConfig(**{**saved, "resume": True, "epochs": cfg.epochs, "device": cfg.device,
+                             "workers": cfg.workers, "val": cfg.val, "model": str(last), "weights": None,
+                             "tree": None})
+    _seed_all(cfg.seed)
+    device = torch.device(cfg.device)
+    model, tree, seen = _build(cfg, run)
+    model.to(device).train()
+    region = model.config.region
+    sizes = _sizes(cfg)
+    data, _, det_nodes = _joint_data(cfg, model, tree)
+    if cfg.batch % cfg.subdivisions:
+        raise Yolo9000Error(f"--batch {cfg.batch} must split evenly over --subdivisions {cfg.subdivisions}")
+    k_det, k_cls = batch_split(cfg.batch, cfg.det_ratio, data.n_det, data.n_cls)
+    sampler = JointBatchSampler(data.n_det, data.n_cls, k_det, k_cls, sizes, cfg.scale_every, cfg.seed)
+    optimizer = torch.optim.SGD(param_groups(model, cfg.decay), lr=cfg.lr, momentum=cfg.momentum)
+    total = len(sampler) * cfg.epochs
+    steps = [int(f * total) for f in cfg.steps]
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, darknet_lr_lambda(cfg.burn_in, steps, list(cfg.scales)))
+    scaler = torch.amp.GradScaler(device.type, enabled=False)
+    start = 0
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        _set_rng_state(state["rng"])
+        start, seen = int(state["epoch"]) + 1, int(state["seen"])
+    mini = cfg.batch // cfg.subdivisions
+    print(f"joint training: {data.n_det} detection + {data.n_cls} classification images, {k_det}+{k_cls} per "
+          f"batch, {len(sampler)} batches per epoch, tree of {tree.num_nodes} nodes, objectness rule "
+          f"{cfg.objectness}", flush=True)
+    for epoch in range(start, cfg.epochs):
+        data.set_epoch(epoch)
+        sampler.set_epoch(epoch)
+        loader = torch.utils.data.DataLoader(data, batch_sampler=sampler, collate_fn=collate,
+                                             num_workers=cfg.workers)
+        model.train()
+        sums: dict[str, float] = {}
+        t0, n_img = time.perf_counter(), 0
+        for images, targets in tqdm(loader, total=len(sampler), desc=f"epoch {epoch + 1}/{cfg.epochs}",
+                                    leave=False, dynamic_ncols=True, disable=None):
+            images, targets = images.to(device), targets.to(device)
+            for j in range(0, len(images), mini):
+                raw = model(images[j:j + mini])
+                terms = region_loss(raw.float(), targets[j:j + mini], region, seen, cfg.objectness)
+                (terms["total"] * len(raw) / len(images)).backward()
+                for k, v in terms.items():
+                    sums[k] = sums.get(k, 0.0) + float(v.detach()) * len(raw)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            scheduler.step()
+            seen += len(images)
+            n_img += len(images)
+        row: dict[str, Any] = {"epoch": epoch + 1, **{k: v / max(1, n_img) for k, v in sorted(sums.items())},
+                               "lr": scheduler.get_last_lr()[0], "images_per_s": n_img / (time.perf_counter() - t0)}
+        append_csv(run / "results.csv", row)
+        ckpt = _checkpoint(model, None, optimizer, scheduler, scaler, cfg, epoch, seen, -1.0)
+        _save(last, ckpt)
+        print(f"epoch {epoch + 1}/{cfg.epochs}: loss {row['total']:.4f} (cls {row['cls']:.4f}), "
+              f"{row['images_per_s']:.1f} images/s", flush=True)
+    if cfg.val:
+        _final_val(cfg, run, last, det_nodes)
+    return run
+
+
+def _final_val(cfg: JointConfig, run: Path, ckpt: Path, det_nodes: Sequence[int]) -> None:
+    """VOC07 mAP of the detection val split through the label map of the detection classes."""
+    import json
+
+    from .api import YOLO
+    from .datasets import load_dataset_config
+    from .open_vocab import evaluate_mapped
+    from .weights import atomic_write
+
+    if "val" not in load_dataset_config(cfg.data).splits:
+        return
+    res = evaluate_mapped(YOLO(ckpt, device=cfg.device), cfg.data, det_nodes, split="val", imgsz=cfg.imgsz)
+    with atomic_write(run / "val.json", "w") as f:
+        json.dump({"mAP50_voc07": res.mAP, "per_class": res.per_class()}, f, indent=1)
+    print(f"val (VOC07 mAP@0.5 through the detection classes' tree nodes): {res.mAP:.4f}", flush=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# CLI
+# --------------------------------------------------------------------------------------------------
+def add_joint_parser(sub: argparse._SubParsersAction) -> None:
+    """Add ``train-joint --data DET.yaml --cls-data FOLDER [...]`` (one flag per :class:`JointConfig` field)."""
+    from .cli import add_dataclass_args
+
+    p = sub.add_parser("train-joint", help="YOLO9000 joint training: detection + classification data in one WordTree",
+                       description="Train a WordTree detector on detection images (full loss) and classification "
+                                   "images (class loss at the best box), as YOLO9000.")
+    add_dataclass_args(p, JointConfig)
+
+
+def cmd_joint(a: argparse.Namespace) -> int:
+    """Run :func:`train_joint` from parsed flags; prints the run folder."""
+    from .cli import dataclass_from_args
+
+    run = train_joint(dataclass_from_args(JointConfig, a))
+    print(f"results in {run}")
+    return 0

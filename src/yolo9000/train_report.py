@@ -1,0 +1,113 @@
+"""What a training run leaves beside its weights: loss and mAP curves, TensorBoard scalars, and pictures
+of validation images with predictions and ground truth."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .weights import atomic_write
+
+
+def append_csv(path: Path, row: dict[str, Any]) -> None:
+    """Add (or replace) the row of ``row["epoch"]`` in ``results.csv``, dropping any later epochs (a resumed
+    run rewrites them); written atomically."""
+    rows = []
+    if path.exists():
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+    rows = [r for r in rows if int(r["epoch"]) < row["epoch"]] + [{k: str(v) for k, v in row.items()}]
+    with atomic_write(path, "w") as f:
+        w = csv.DictWriter(f, fieldnames=list(row))
+        w.writeheader()
+        w.writerows(rows)
+
+
+class Scalars:
+    """TensorBoard scalars per epoch (``tensorboard --logdir runs``); a no-op when disabled."""
+
+    def __init__(self, folder: Path, enabled: bool) -> None:
+        self.writer = None
+        if enabled:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(folder))
+
+    def log(self, row: dict[str, Any]) -> None:
+        if self.writer is None:
+            return
+        step = int(row["epoch"])
+        for k, v in row.items():
+            if k != "epoch" and not np.isnan(float(v)):
+                group = {"lr": "lr", "images_per_s": "speed", "mAP50": "val", "top1": "val", "top5": "val"}.get(k, "loss")
+                self.writer.add_scalar(f"{group}/{k}", float(v), step)
+        self.writer.flush()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def plot_results(csv_path: Path, png: Path) -> None:
+    """Loss terms per epoch (log scale) and validation VOC07 mAP@0.5 per epoch, side by side."""
+    from .metrics.plots import _pyplot
+
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return
+    plt = _pyplot()
+    epochs = [int(r["epoch"]) for r in rows]
+    terms = [k for k in rows[0] if k not in ("epoch", "lr", "images_per_s", "mAP50")]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for k in terms:
+        axes[0].plot(epochs, [max(float(r[k]), 1e-6) for r in rows], label=k)
+    axes[0].set(xlabel="epoch", ylabel="loss per image", yscale="log", title="loss terms")
+    axes[0].legend(fontsize=8)
+    axes[1].plot(epochs, [float(r["mAP50"]) for r in rows], marker="o")
+    axes[1].set(xlabel="epoch", ylabel="VOC07 mAP@0.5", ylim=(0, 1), title="validation mAP")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    with atomic_write(png) as f:
+        fig.savefig(f, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def save_predictions(yolo: Any, records: list, folder: Path, imgsz: int, conf: float = 0.25) -> list[Path]:
+    """Annotated predictions of ``records`` (dataset ImageRecords) as ``folder/<stem>.jpg``."""
+    out = []
+    for r in records:
+        res = yolo.predict(str(r.image), imgsz=imgsz, conf=conf)[0]
+        out.append(res.save(folder / f"{Path(r.image).stem}.jpg"))
+    return out
+
+
+def save_val_montage(yolo: Any, records: list, path: Path, imgsz: int, conf: float = 0.25, tile: int = 320) -> Path:
+    """One picture of up to 8 validation images: ground truth in white, predictions in class colours."""
+    import torchvision
+
+    tiles = []
+    for r in records[:8]:
+        res = yolo.predict(str(r.image), imgsz=imgsz, conf=conf)[0]
+        drawn = torch.from_numpy(np.array(res.draw())).permute(2, 0, 1)
+        if len(r.boxes_xyxy):
+            drawn = torchvision.utils.draw_bounding_boxes(drawn, torch.tensor(np.array(r.boxes_xyxy), dtype=torch.float32),
+                                                          colors="white", width=1)
+        img = Image.fromarray(drawn.permute(1, 2, 0).numpy())
+        f = tile / max(img.size)
+        img = img.resize((max(1, round(img.width * f)), max(1, round(img.height * f))), Image.Resampling.LANCZOS)
+        canvas = Image.new("RGB", (tile, tile), (32, 32, 32))
+        canvas.paste(img, ((tile - img.width) // 2, (tile - img.height) // 2))
+        tiles.append(canvas)
+    cols = min(4, max(1, len(tiles)))
+    rows = -(-len(tiles) // cols) or 1
+    sheet = Image.new("RGB", (cols * tile, rows * tile), (32, 32, 32))
+    for k, t in enumerate(tiles):
+        sheet.paste(t, ((k % cols) * tile, (k // cols) * tile))
+    with atomic_write(path) as f:
+        sheet.save(f, format="JPEG", quality=90)
+    return path
