@@ -14,34 +14,12 @@ from yolo9000.errors import Yolo9000Error
 from yolo9000.train_classify import ClassifyConfig, train_classifier, tree_metrics
 from yolo9000.wordtree import parse_tree_lines
 
+from .test_train_classify import SMALL_CLASSIFIER
+
 # top level {warm, cool}; warm -> {red, yellow}; cool -> {blue, green}
 TREE_LINES = ["warm -1", "cool -1", "red 0", "yellow 0", "blue 1", "green 1"]
 TREE = parse_tree_lines(TREE_LINES, "t")
 COLOURS = {"red": (230, 30, 30), "yellow": (230, 220, 30), "blue": (30, 30, 230), "green": (30, 200, 30)}
-
-SMALL_CLASSIFIER = """[net]
-width=32
-height=32
-channels=3
-[convolutional]
-batch_normalize=1
-filters=8
-size=3
-stride=1
-pad=1
-activation=leaky
-[maxpool]
-size=2
-stride=2
-[convolutional]
-filters=2
-size=1
-stride=1
-pad=1
-activation=linear
-[avgpool]
-[softmax]
-"""
 
 
 def test_tree_metrics_known_answers() -> None:

@@ -16,6 +16,8 @@ from .anchors import (DARKNET_VOC_IMGSZ, STRIDE, YOLO_VOC_2_0_ANCHORS_GRID, YOLO
                       _check_inputs, boxes_from_coco_json, dataset_boxes, from_grid, kmeans_anchors,
                       kmeans_euclidean, load_image_sizes, mean_best_iou, to_grid)
 from .errors import Yolo9000Error
+from .metrics.plots import _pyplot
+from .metrics.plots import _save as _save_png
 
 # ------------------------------------------------------------------------------------------ formatting
 def format_cfg_anchors(anchors_grid: np.ndarray, decimals: int = 2) -> str:
@@ -81,22 +83,6 @@ def study_markdown(rows: Sequence[StudyRow], imgsz: int = 416, decimals: int = 2
 
 
 # ------------------------------------------------------------------------------------------ plots
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save_png(fig, path: str | Path) -> Path:
-    from .weights import atomic_write
-
-    p = Path(path)
-    with atomic_write(p) as f:
-        fig.savefig(f, format="png", dpi=120, bbox_inches="tight")
-    return p
 
 
 def plot_shapes(path: str | Path, shapes_norm: np.ndarray, fit: AnchorFit, imgsz: int, title: str = "",

@@ -50,6 +50,14 @@ def setup(device: str) -> DistInfo:
     return DistInfo(rank, world, dev)
 
 
+def wrap(model: torch.nn.Module, info: DistInfo) -> torch.nn.Module:
+    """``model`` in DistributedDataParallel when there are several processes, else ``model`` itself."""
+    if info.world <= 1:
+        return model
+    device = info.device
+    return torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+
 def cleanup() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()

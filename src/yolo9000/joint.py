@@ -446,7 +446,7 @@ def train_joint(cfg: JointConfig) -> Path:
         row: dict[str, Any] = {"epoch": epoch + 1, **{k: v / max(1, n_img) for k, v in sorted(sums.items())},
                                "lr": scheduler.get_last_lr()[0], "images_per_s": n_img / (time.perf_counter() - t0)}
         append_csv(run / "results.csv", row)
-        ckpt = _checkpoint(model, None, optimizer, scheduler, scaler, cfg, epoch, seen, -1.0)
+        ckpt = _checkpoint(model, None, optimizer, scheduler, scaler, cfg, epoch, seen, best_map=-1.0)
         _save(last, ckpt)
         print(f"epoch {epoch + 1}/{cfg.epochs}: loss {row['total']:.4f} (cls {row['cls']:.4f}), "
               f"{row['images_per_s']:.1f} images/s", flush=True)

@@ -218,6 +218,7 @@ def train(cfg: TrainConfig) -> Path:
     from .datasets import load_dataset, load_dataset_config
     from .datasets.torch_data import collate
     from .loss import region_loss
+    from .train_report import Scalars
     from .validate import validate
 
     info = dist.setup(cfg.device)
@@ -277,13 +278,10 @@ def train(cfg: TrainConfig) -> Path:
             scaler.load_state_dict(state["scaler"])
             _set_rng_state(state["rng"])
             start_epoch, seen, best_map = int(state["epoch"]) + 1, int(state["seen"]), float(state["best_map"])
-        net = model
-        if info.world > 1:
-            net = torch.nn.parallel.DistributedDataParallel(
-                model, device_ids=[device.index] if device.type == "cuda" else None)
+        net = dist.wrap(model, info)
         if info.is_main:
             run.mkdir(parents=True, exist_ok=True)
-        scalars = _scalars(run, cfg.tensorboard and info.is_main)
+        scalars = Scalars(run, cfg.tensorboard and info.is_main)
         region = model.config.region
         local = cfg.batch // info.world
         mini = local // cfg.subdivisions
@@ -343,7 +341,7 @@ def train(cfg: TrainConfig) -> Path:
                 scalars.log(row)
                 improved = not math.isnan(map50) and map50 > best_map
                 best_map = max(best_map, map50) if not math.isnan(map50) else best_map
-                ckpt = _checkpoint(model, ema, optimizer, scheduler, scaler, cfg, epoch, seen, best_map)
+                ckpt = _checkpoint(model, ema, optimizer, scheduler, scaler, cfg, epoch, seen, best_map=best_map)
                 _save(last, ckpt)
                 if improved or not best.exists():
                     _save(best, ckpt)
@@ -356,12 +354,6 @@ def train(cfg: TrainConfig) -> Path:
         return run
     finally:
         dist.cleanup()
-
-
-def _scalars(run: Path, enabled: bool):
-    from .train_report import Scalars
-
-    return Scalars(run, enabled)
 
 
 def _maybe_no_sync(net: nn.Module, sync: bool):
@@ -387,9 +379,10 @@ def _finish(run: Path, model: Darknet, best: Path, names: tuple[str, ...], data_
     save_predictions(yolo, list(val), run / "predictions", imgsz)
 
 
-def _checkpoint(model: Darknet, ema, optimizer, scheduler, scaler, cfg: TrainConfig, epoch: int, seen: int,
-                best_map: float) -> dict[str, Any]:
-    """Everything to predict (``model``: the EMA weights when EMA is on) and to resume exactly."""
+def _checkpoint(model: Darknet, ema, optimizer, scheduler, scaler, cfg: Any, epoch: int, seen: int,
+                **scores: float) -> dict[str, Any]:
+    """Everything to predict (``model``: the EMA weights when EMA is on) and to resume exactly; ``cfg`` is
+    the run's frozen config dataclass and ``scores`` the best-so-far figures (``best_map=...``)."""
     from .weights import CHECKPOINT_FORMAT, CHECKPOINT_VERSION
 
     header = WeightsHeader(seen=seen)
@@ -398,7 +391,7 @@ def _checkpoint(model: Darknet, ema, optimizer, scheduler, scaler, cfg: TrainCon
             "names": list(model.config.names), "header": [header.major, header.minor, header.revision, seen],
             "model": cpu(model if ema is None else ema.module),
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-            "rng": _rng_state(), "epoch": epoch, "seen": seen, "best_map": best_map,
+            "rng": _rng_state(), "epoch": epoch, "seen": seen, **scores,
             "train_config": {f.name: list(v) if isinstance(v := getattr(cfg, f.name), tuple) else v
                              for f in fields(cfg)}}
     if ema is not None:

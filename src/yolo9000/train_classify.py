@@ -18,7 +18,7 @@ stops at an ancestor of the truth: the "degrades gracefully to a more general cl
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from torch import nn
 
 from .errors import Yolo9000Error, file_error
 from .models.darknet import ConvSpec, Darknet, DarknetConfig, SoftmaxSpec
-from .train import _rng_state, _save, _seed_all, _set_rng_state, param_groups
+from .train import _checkpoint, _save, _seed_all, _set_rng_state, param_groups
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -226,10 +226,9 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
 
     from . import distributed as dist
     from .api import CHECKPOINT_EXTS, resolve_config
-    from .cfg import config_to_cfg_text, parse_cfg_text
+    from .cfg import parse_cfg_text
     from .train_report import Scalars, append_csv
-    from .weights import (CHECKPOINT_FORMAT, CHECKPOINT_VERSION, WeightsHeader, darknet_prefix_cutoff,
-                          load_checkpoint, load_darknet_weights, load_state_prefix)
+    from .weights import darknet_prefix_cutoff, load_checkpoint, load_darknet_weights, load_state_prefix
 
     info = dist.setup(cfg.device)
     try:
@@ -301,10 +300,7 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
             scaler.load_state_dict(state["scaler"])
             _set_rng_state(state["rng"])
             start, seen, best_top1 = int(state["epoch"]) + 1, int(state["seen"]), float(state["best_top1"])
-        net = model
-        if info.world > 1:
-            net = torch.nn.parallel.DistributedDataParallel(
-                model, device_ids=[device.index] if device.type == "cuda" else None)
+        net = dist.wrap(model, info)
         if info.is_main:
             run.mkdir(parents=True, exist_ok=True)
         scalars = Scalars(run, info.is_main)
@@ -354,14 +350,7 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
                 scalars.log(row)
                 improved = top1 > best_top1
                 best_top1 = max(best_top1, top1)
-                header = WeightsHeader(seen=seen)
-                ckpt = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
-                        "cfg": config_to_cfg_text(model.config), "names": list(model.config.names),
-                        "header": [header.major, header.minor, header.revision, seen],
-                        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                        "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                        "scaler": scaler.state_dict(), "rng": _rng_state(), "epoch": epoch, "seen": seen,
-                        "best_top1": best_top1, "train_config": asdict(cfg)}
+                ckpt = _checkpoint(model, None, optimizer, scheduler, scaler, cfg, epoch, seen, best_top1=best_top1)
                 _save(last, ckpt)
                 if improved or not best.exists():
                     _save(best, ckpt)
