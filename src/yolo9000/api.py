@@ -262,7 +262,11 @@ class YOLO:
     def _predict_batch(self, frames: list[Frame], imgsz: int, decode: "_Decode",
                        keep_images: bool) -> list[Results]:
         model = self.inference_model()
-        x = torch.stack([letterbox(f.image, imgsz) for f in frames]).to(self.device)
+        x = torch.stack([letterbox(f.image, imgsz) for f in frames])
+        if self.device.type == "cuda":  # page-locked host memory: an asynchronous copy to the GPU
+            x = x.pin_memory().to(self.device, non_blocking=True)
+        else:
+            x = x.to(self.device)
         if self.fuse:
             x = x.contiguous(memory_format=torch.channels_last)
         raw = model(x).float().cpu()
