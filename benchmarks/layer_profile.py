@@ -24,7 +24,7 @@ from collections import defaultdict
 import torch
 
 from yolo9000 import YOLO
-from yolo9000.benchmark import cpu_name, gemm_peak_gflops
+from yolo9000.benchmark import cpu_name, gemm_peak_gflops, time_calls
 from yolo9000.inference import fuse_for_inference, precision_dtype
 from yolo9000.models.darknet import conv_blocks
 
@@ -74,12 +74,8 @@ def winograd_gemm_ms(c_in: int, c_out: int, h: int, w: int, dtype: torch.dtype, 
     v = torch.randn(16, tiles, c_in).to(dtype)
     u = torch.randn(16, c_in, c_out).to(dtype)
     with torch.inference_mode():
-        for _ in range(3):
-            torch.bmm(v, u)
-        t0 = time.perf_counter()
-        for _ in range(iters):
-            torch.bmm(v, u)
-    return (time.perf_counter() - t0) / iters * 1e3
+        times = time_calls(lambda: torch.bmm(v, u), iters, warmup=3, device=v.device)
+    return sum(times) / len(times) * 1e3
 
 
 def main() -> None:

@@ -378,7 +378,7 @@ def train_joint(cfg: JointConfig) -> Path:
 
     from .datasets.torch_data import collate
     from .loss import CLASS_ONLY_OBJECTNESS, region_loss
-    from .train import _checkpoint, _save, _seed_all, _set_rng_state, darknet_lr_lambda, param_groups
+    from .train import _checkpoint, _restore, _save, _seed_all, darknet_lr_lambda, param_groups
     from .train_report import append_csv
 
     if cfg.objectness not in CLASS_ONLY_OBJECTNESS:
@@ -412,11 +412,7 @@ def train_joint(cfg: JointConfig) -> Path:
     scaler = torch.amp.GradScaler(device.type, enabled=False)
     start = 0
     if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        _set_rng_state(state["rng"])
-        start, seen = int(state["epoch"]) + 1, int(state["seen"])
+        start, seen = _restore(state, model, None, optimizer, scheduler, scaler)
     mini = cfg.batch // cfg.subdivisions
     print(f"joint training: {data.n_det} detection + {data.n_cls} classification images, {k_det}+{k_cls} per "
           f"batch, {len(sampler)} batches per epoch, tree of {tree.num_nodes} nodes, objectness rule "

@@ -269,13 +269,25 @@ def _region_loss_from_activated(xy: torch.Tensor, wh: torch.Tensor, obj: torch.T
     else:
         bce = F.binary_cross_entropy_with_logits(cls_logits, tg.cls_target, reduction="none").sum(dim=2)
         out["cls"] = region.class_scale * (resp * bce).sum()
-    if seen < PRIOR_SEEN:
-        # target: the anchor centred in its cell, i.e. sigmoid(tx) = sigmoid(ty) = .5, tw = th = 0
-        free = (1 - resp).unsqueeze(2)
-        sq = torch.cat([(xy - 0.5).square(), wh.square()], dim=2)
-        out["prior"] = 0.5 * PRIOR_SCALE * (free * sq).sum()
-    else:
-        out["prior"] = coords.new_zeros(())
+    out["prior"] = _prior_loss(xy, wh, 1 - resp, seen)
+    return _per_image(out, bsz)
+
+
+def _prior_loss(xy: torch.Tensor, wh: torch.Tensor, free: torch.Tensor, seen: int) -> torch.Tensor:
+    """Darknet's early pull of every box that has no truth toward its anchor, while ``seen < PRIOR_SEEN``:
+    target the anchor centred in its cell, i.e. sigmoid(tx) = sigmoid(ty) = .5, tw = th = 0.
+
+    xy, wh: (B, A, 2, H, W) activated offsets and raw log-scales; free: (B, A, H, W) weight of each box
+    (1 where the term applies). Returns a scalar (summed over the batch), 0 once ``seen`` has passed.
+    """
+    if seen >= PRIOR_SEEN:
+        return xy.new_zeros(())
+    sq = torch.cat([(xy - 0.5).square(), wh.square()], dim=2)
+    return 0.5 * PRIOR_SCALE * (free.unsqueeze(2) * sq).sum()
+
+
+def _per_image(out: dict[str, torch.Tensor], bsz: int) -> dict[str, torch.Tensor]:
+    """The loss terms divided by the batch size, plus their ``total``."""
     out = {k: v / bsz for k, v in out.items()}
     out["total"] = sum(out[k] for k in TERMS)
     return out
@@ -367,15 +379,8 @@ def _tree_loss_from_activated(xy: torch.Tensor, wh: torch.Tensor, obj: torch.Ten
         "noobj": 0.5 * region.noobject_scale * (noobj.to(dt) * obj_flat.square()).sum(),
         "cls": region.class_scale * (cls_det + cls_cls),
     }
-    if seen < PRIOR_SEEN:
-        free = ((1 - resp) * det_img.view(bsz, 1, 1, 1)).unsqueeze(2)
-        sq = torch.cat([(xy - 0.5).square(), wh.square()], dim=2)
-        out["prior"] = 0.5 * PRIOR_SCALE * (free * sq).sum()
-    else:
-        out["prior"] = coords.new_zeros(())
-    out = {k: v / bsz for k, v in out.items()}
-    out["total"] = sum(out[k] for k in TERMS)
-    return out
+    out["prior"] = _prior_loss(xy, wh, (1 - resp) * det_img.view(bsz, 1, 1, 1), seen)
+    return _per_image(out, bsz)
 
 
 def region_loss(raw: torch.Tensor, targets: torch.Tensor, region: RegionSpec, seen: int,

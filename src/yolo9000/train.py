@@ -269,15 +269,8 @@ def train(cfg: TrainConfig) -> Path:
                if cfg.ema > 0 else None)
         start_epoch, best_map = 0, -1.0
         if state is not None:
-            model.load_state_dict(state["train_model"] if ema is not None else state["model"])
-            if ema is not None:
-                ema.module.load_state_dict(state["model"])
-                ema.n_averaged.fill_(int(state["ema_updates"]))
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            scaler.load_state_dict(state["scaler"])
-            _set_rng_state(state["rng"])
-            start_epoch, seen, best_map = int(state["epoch"]) + 1, int(state["seen"]), float(state["best_map"])
+            start_epoch, seen = _restore(state, model, ema, optimizer, scheduler, scaler)
+            best_map = float(state["best_map"])
         net = dist.wrap(model, info)
         if info.is_main:
             run.mkdir(parents=True, exist_ok=True)
@@ -398,6 +391,20 @@ def _checkpoint(model: Darknet, ema, optimizer, scheduler, scaler, cfg: Any, epo
         ckpt["train_model"] = cpu(model)
         ckpt["ema_updates"] = int(ema.n_averaged)
     return ckpt
+
+
+def _restore(state: dict[str, Any], model: nn.Module, ema, optimizer, scheduler, scaler) -> tuple[int, int]:
+    """Load what :func:`_checkpoint` saved back into a run's objects and the RNGs; returns
+    (first epoch to run, images seen). The caller reads its own scores (``state["best_map"]``, ...)."""
+    model.load_state_dict(state["train_model"] if ema is not None else state["model"])
+    if ema is not None:
+        ema.module.load_state_dict(state["model"])
+        ema.n_averaged.fill_(int(state["ema_updates"]))
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    scaler.load_state_dict(state["scaler"])
+    _set_rng_state(state["rng"])
+    return int(state["epoch"]) + 1, int(state["seen"])
 
 
 def _save(path: Path, ckpt: dict[str, Any]) -> None:

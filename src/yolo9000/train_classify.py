@@ -29,7 +29,7 @@ from torch import nn
 
 from .errors import Yolo9000Error, file_error
 from .models.darknet import ConvSpec, Darknet, DarknetConfig, SoftmaxSpec
-from .train import _checkpoint, _save, _seed_all, _set_rng_state, param_groups
+from .train import _checkpoint, _restore, _save, _seed_all, param_groups
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -294,12 +294,8 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
         scaler = torch.amp.GradScaler(device.type, enabled=cfg.amp and device.type == "cuda")
         start, best_top1 = 0, -1.0
         if state is not None:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            scaler.load_state_dict(state["scaler"])
-            _set_rng_state(state["rng"])
-            start, seen, best_top1 = int(state["epoch"]) + 1, int(state["seen"]), float(state["best_top1"])
+            start, seen = _restore(state, model, None, optimizer, scheduler, scaler)
+            best_top1 = float(state["best_top1"])
         net = dist.wrap(model, info)
         if info.is_main:
             run.mkdir(parents=True, exist_ok=True)
