@@ -103,7 +103,7 @@ def test_other_cfg_problems(tmp_path: Path) -> None:
         parse_cfg(no_net)
     binary = tmp_path / "bin.cfg"
     binary.write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(Yolo9000Error, match="not a text file"):
+    with pytest.raises(Yolo9000Error, match="not a UTF-8 text file"):
         parse_cfg(binary)
 
 

@@ -142,7 +142,7 @@ def test_build_rejects_bad_labels(tiny_wordnet: Path, tmp_path: Path) -> None:
         build_wordtree(wn, ["n02084071", "n02084071"])
     bad = tmp_path / "bad.txt"
     bad.write_text("n02084071\n\nn12345678 # nope\n")
-    with pytest.raises(Yolo9000Error, match=r"bad.txt:3: 'n12345678' is not a WordNet 3.0 noun id"):
+    with pytest.raises(Yolo9000Error, match=r"bad.txt:3: 'n12345678' is not in this WordNet's nouns"):
         read_wnid_list(bad, wn)
     bad.write_text("n02084071\nn02084071\n")
     with pytest.raises(Yolo9000Error, match=r"bad.txt:2: n02084071 repeats line 1"):

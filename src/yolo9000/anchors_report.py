@@ -5,7 +5,6 @@ The k-means itself is in :mod:`yolo9000.anchors`.
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from .anchors import (DARKNET_VOC_IMGSZ, STRIDE, YOLO_VOC_2_0_ANCHORS_GRID, YOLO
                       _check_inputs, boxes_from_coco_json, dataset_boxes, from_grid, kmeans_anchors,
                       kmeans_euclidean, load_image_sizes, mean_best_iou, to_grid)
 from .errors import Yolo9000Error
+from .fileio import check_output_file, write_json
 from .metrics.plots import _pyplot
 from .metrics.plots import _save as _save_png
 
@@ -180,11 +180,7 @@ def _label(a: argparse.Namespace) -> str:
 
 
 def _write_json(path: str | Path, obj: dict) -> None:
-    from .weights import atomic_write
-
-    with atomic_write(path, "w") as f:
-        json.dump(obj, f, indent=2)
-        f.write("\n")
+    write_json(obj, path, indent=2)
 
 
 def cmd_anchors(a: argparse.Namespace) -> int:
@@ -193,6 +189,12 @@ def cmd_anchors(a: argparse.Namespace) -> int:
         raise Yolo9000Error(f"--imgsz must be a positive multiple of {STRIDE}, got {a.imgsz}")
     if not 0 <= a.decimals <= 10:
         raise Yolo9000Error(f"--decimals must be between 0 and 10, got {a.decimals}")
+    if a.k < 1 or a.restarts < 1:
+        raise Yolo9000Error(f"k must be at least 1 and --restarts at least 1 (got -k {a.k}, --restarts {a.restarts})")
+    check_output_file(a.json, "--json")
+    check_output_file(a.plot, "--plot")
+    if a.plot and Path(a.plot).suffix.lower() != ".png":
+        raise Yolo9000Error(f"{a.plot}: --plot writes a PNG picture; give a .png file name")
     boxes = _load_shapes(a)
     letterbox = not a.no_letterbox
     shapes = boxes.normalised(letterbox)

@@ -15,15 +15,16 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from .cfg import config_to_cfg_text, parse_cfg, parse_cfg_text
+from .devices import resolve_device
 from .errors import Yolo9000Error, file_error
 from .inference import build_inference_model, check_inference_options, weights_version
-from .models.darknet import Darknet, DarknetConfig
+from .models.darknet import AvgPoolSpec, CostSpec, Darknet, DarknetConfig, SoftmaxSpec, require_rgb
 from .models.zoo import ZOO, zoo_config
 from .names import default_names, read_names
 from .ops.region import decode_region, region_detections
 from .ops.letterbox import letterbox
 from .results import Results
-from .sources import Frame, Source, count_frames, expand, prefetch_frames
+from .sources import Frame, Source, Unreadable, count_frames, expand, prefetch_frames
 from .weights import (
     WeightsHeader, checkpoint_header, load_checkpoint, load_darknet_weights, load_state, save_checkpoint,
     save_darknet_weights,
@@ -94,10 +95,17 @@ def load_model(model: str | Path, weights: str | Path | None = None
     return net.eval(), header, names
 
 
-def _chunks(frames: Iterator[Frame], size: int) -> Iterator[list[Frame]]:
-    """Consecutive lists of ``size`` frames (the last one shorter)."""
+def _chunks(frames: Iterator[Frame | Unreadable], size: int) -> Iterator[list[Frame] | Unreadable]:
+    """Consecutive lists of ``size`` frames (shorter before an :class:`Unreadable`, which is passed on in
+    its place, and at the end)."""
     chunk: list[Frame] = []
     for frame in frames:
+        if isinstance(frame, Unreadable):
+            if chunk:
+                yield chunk
+                chunk = []
+            yield frame
+            continue
         chunk.append(frame)
         if len(chunk) == size:
             yield chunk
@@ -145,17 +153,21 @@ class YOLO:
             backend = load_onnx_backend(model, device, weights=weights, precision=precision, compile=compile)
             onnx_names = read_names(names, backend.config.num_classes) if names is not None else backend.names
             self._attach(backend, WeightsHeader(), onnx_names, device, fuse=False)  # type: ignore[arg-type]
+            self.source = str(model)
             return
         # --- ONNX backend: end
         net, header, model_names = load_model(model, weights)
         if names is not None:
             model_names = read_names(names, net.config.num_classes)
         self._attach(net, header, model_names, device, fuse, precision, compile)
+        self.source = str(model)
 
     def _attach(self, model: Darknet, header: WeightsHeader, names: tuple[str, ...], device: str | torch.device,
                 fuse: bool, precision: str = "fp32", compile: bool = False) -> None:
+        device = resolve_device(device)
         check_inference_options(fuse, precision, compile, device)
         self.precision, self.compile = precision, compile
+        self.source = model.config.name  # what errors call the network; the file when loaded from one
         self.model, self.header, self.names = model, header, tuple(names)
         self.config = model.config
         self.device = torch.device(device)
@@ -193,16 +205,18 @@ class YOLO:
         return self.predict(source, **kwargs)
 
     def predict(self, source: Source, imgsz: int = 416, conf: float = 0.25, nms: float = 0.45,
-                hier: float = 0.5, batch: int = 1, stream: bool = False, keep_images: bool = True,
+                hier: float | None = None, batch: int = 1, stream: bool = False, keep_images: bool = True,
                 progress: bool = False, tree_depth: int | None = None,
-                label_map: str | Path | Sequence[int] | None = None) -> list[Results] | Iterator[Results]:
+                label_map: str | Path | Sequence[int] | None = None,
+                skip_bad: bool = False) -> list[Results] | Iterator[Results]:
         """Predict on a path, folder, glob, video, list, PIL image or (H, W, 3) uint8 RGB array.
 
         Args:
             imgsz: square network input size in pixels, a multiple of 32.
             conf: keep (box, class) pairs with objectness x P(class) above this (objectness for YOLO9000).
             nms: IoU above which a lower-scored box of the same class is suppressed.
-            hier: YOLO9000's hierarchy threshold for the top-down walk.
+            hier: YOLO9000's hierarchy threshold for the top-down walk (default 0.5, darknet's); an error
+                on a model without a WordTree head, which has no hierarchy.
             batch: images per forward pass.
             stream: return a generator (constant memory over long folders and videos).
             keep_images: keep each decoded image on its Results (for ``draw``/``save``).
@@ -212,9 +226,12 @@ class YOLO:
             label_map: WordTree heads: a flat label set, as a map file (one tree node per line, e.g.
                 ``inet9k.map``) or node indices; each box gets the label with the highest objectness x
                 P(node), and class ids index the map.
+            skip_bad: an input that cannot be decoded gives a :class:`Results` with ``error`` set (and
+                no detections) instead of stopping with an error.
         Returns:
             One :class:`Results` per image (per frame for videos).
         """
+        self._check_predictable()
         stride = self.model.stride
         if imgsz < stride or imgsz % stride:
             raise Yolo9000Error(f"imgsz={imgsz}: must be a positive multiple of {stride}")
@@ -222,10 +239,21 @@ class YOLO:
             raise Yolo9000Error(f"conf={conf}, nms={nms}: conf must be in [0, 1) and nms in (0, 1]")
         if batch < 1:
             raise Yolo9000Error(f"batch={batch}: must be at least 1")
-        decode = _Decode(conf, nms, hier, tree_depth, self._label_nodes(label_map))
+        if hier is not None and self.tree is None:
+            raise Yolo9000Error(f"hier={hier}: the hierarchy threshold applies to WordTree heads (YOLO9000) only; "
+                                f"{self.config.name} has a flat class head")
+        decode = _Decode(conf, nms, 0.5 if hier is None else hier, tree_depth, self._label_nodes(label_map))
         items = expand(source)
-        gen = self._predict_items(items, imgsz, decode, batch, keep_images, progress)
+        gen = self._predict_items(items, imgsz, decode, batch, keep_images, progress, skip_bad)
         return gen if stream else list(gen)
+
+    def _check_predictable(self) -> None:
+        """One-line errors for networks ``predict`` cannot run on RGB images or cannot decode."""
+        require_rgb(self.config, self.source)
+        last = next((s for s in reversed(self.config.layers) if not isinstance(s, CostSpec)), None)
+        if not self.is_detector and not isinstance(last, (SoftmaxSpec, AvgPoolSpec)):
+            raise Yolo9000Error(f"{self.source}: the network ends in neither [region] (a detector) nor "
+                                f"[softmax]/[avgpool] (a classifier), so its output cannot be decoded")
 
     def _label_nodes(self, label_map: str | Path | Sequence[int] | None) -> tuple[int, ...] | None:
         if label_map is None:
@@ -242,8 +270,8 @@ class YOLO:
         return nodes
 
     def _predict_items(self, items: list, imgsz: int, decode: "_Decode", batch: int,
-                       keep_images: bool, progress: bool) -> Iterator[Results]:
-        frames = prefetch_frames(items, workers=2, ahead=max(8, 2 * batch))
+                       keep_images: bool, progress: bool, skip_bad: bool = False) -> Iterator[Results]:
+        frames = prefetch_frames(items, workers=2, ahead=max(8, 2 * batch), skip_bad=skip_bad)
         bar = None
         if progress:
             from tqdm import tqdm
@@ -251,9 +279,12 @@ class YOLO:
             bar = tqdm(total=count_frames(items), unit="img", dynamic_ncols=True, leave=False)
         try:
             for chunk in _chunks(frames, batch):
-                yield from self._predict_batch(chunk, imgsz, decode, keep_images)
+                if isinstance(chunk, Unreadable):
+                    yield Results.unreadable(chunk.path, chunk.error, self.names)
+                else:
+                    yield from self._predict_batch(chunk, imgsz, decode, keep_images)
                 if bar is not None:
-                    bar.update(len(chunk))
+                    bar.update(1 if isinstance(chunk, Unreadable) else len(chunk))
         finally:
             if bar is not None:
                 bar.close()

@@ -15,7 +15,6 @@ pass in a CUDA graph (forward-only figures).
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -26,10 +25,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .devices import resolve_device
 from .errors import Yolo9000Error
 from .inference import PRECISIONS, PackedConv, precision_dtype
+from .fileio import check_output_file, write_json
 from .models.darknet import AvgPoolSpec, ConvSpec, DarknetConfig, MaxPoolSpec, ReorgSpec, RouteSpec, route_sources
-from .weights import atomic_write
 
 
 # ----------------------------------------------------------------------------- network cost
@@ -268,10 +268,9 @@ def check_benchmark_config(cfg: BenchmarkConfig) -> None:
     if cfg.iters < 1 or cfg.warmup < 0 or cfg.batch < 1:
         raise Yolo9000Error(f"iters={cfg.iters}, warmup={cfg.warmup}, batch={cfg.batch}: need iters >= 1, "
                             f"warmup >= 0, batch >= 1")
-    if cfg.cuda_graphs and torch.device(cfg.device).type != "cuda":
+    if cfg.cuda_graphs and resolve_device(cfg.device).type != "cuda":
         raise Yolo9000Error(f"--cuda-graphs needs a CUDA device (got {cfg.device})")
-    if torch.device(cfg.device).type == "cuda" and not torch.cuda.is_available():
-        raise Yolo9000Error(f"device={cfg.device}: CUDA is not available on this machine")
+    resolve_device(cfg.device)
     if cfg.cuda_graphs and cfg.compile:
         raise Yolo9000Error("--cuda-graphs and --compile: choose one (compile mode reduce-overhead graphs already)")
 
@@ -281,7 +280,7 @@ def run_benchmark(cfg: BenchmarkConfig) -> BenchmarkResult:
     from .api import YOLO
 
     check_benchmark_config(cfg)
-    device = torch.device(cfg.device)
+    device = resolve_device(cfg.device)
     yolo = YOLO(cfg.model, cfg.weights, device=device, precision=cfg.precision, compile=cfg.compile)
     stride = yolo.model.stride
     if cfg.imgsz < stride or cfg.imgsz % stride:
@@ -359,14 +358,14 @@ def cmd_benchmark(a: argparse.Namespace) -> int:
     cfg = BenchmarkConfig(model=a.model, weights=a.weights, imgsz=a.imgsz, batch=a.batch, precision=a.precision,
                           compile=a.compile, device=a.device, iters=a.iters, warmup=a.warmup, image=a.image,
                           conf=a.conf, nms=a.nms, peak_seconds=a.peak_seconds, cuda_graphs=a.cuda_graphs)
+    check_output_file(a.json, "--json")
     result = run_benchmark(cfg)
     print(result.summary())
     if a.weights is None and not str(a.model).endswith((".pt", ".pth", ".ckpt", ".onnx")):
         print("yolo9000: warning: no --weights: random weights (detection counts, hence NMS time, are not "
               "representative)", file=sys.stderr)
     if a.json:
-        with atomic_write(a.json, "w") as f:
-            json.dump(result.to_json(), f, indent=1)
+        write_json(result.to_json(), a.json)
     return 0
 
 

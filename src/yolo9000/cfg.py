@@ -1,7 +1,8 @@
 """Darknet ``.cfg`` files: parse them into a :class:`DarknetConfig`, and write one back.
 
 The grammar is darknet's: ``[section]`` headers, ``key=value`` lines, ``#`` or ``;`` comment lines,
-whitespace ignored everywhere. Errors name the file and the line. Writing emits every option
+whitespace ignored everywhere; a key repeated within a section keeps its first value, as darknet's
+``option_find`` does (with a warning). Errors name the file and the line. Writing emits every option
 explicitly, so ``parse_cfg_text(config_to_cfg_text(c)) == c``; our checkpoints store the network this
 way, in darknet's own format.
 """
@@ -12,10 +13,10 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from .errors import Yolo9000Error, file_error, require_file
+from .errors import Yolo9000Error, file_error, read_text_file
 from .models.darknet import (
     AvgPoolSpec, ConvSpec, CostSpec, DarknetConfig, LayerSpec, MaxPoolSpec, NetSpec, RegionSpec, ReorgSpec,
-    RouteSpec, SoftmaxSpec, check_config,
+    RouteSpec, SoftmaxSpec, bad_anchor, check_config, config_stride,
 )
 from .names import bundled
 
@@ -60,9 +61,12 @@ class _Section:
         if v is None:
             return default
         try:
-            return int(v)
+            n = int(v)
         except ValueError:
             raise self.error(key, f"{key}={v} is not an integer") from None
+        if not -2**31 <= n < 2**31:  # darknet reads them with atoi into a C int
+            raise self.error(key, f"{key}={v} is out of range (darknet's options are 32-bit integers)")
+        return n
 
     def float(self, key: str, default: float) -> float:
         v = self.raw(key)
@@ -113,7 +117,12 @@ def _sections(text: str, source: str) -> list[_Section]:
         key, value = line.split("=", 1)
         if not key:
             raise file_error(f"{source}:{lineno}", f"missing key in {line!r}")
-        sections[-1].options[key] = (value, lineno)
+        section = sections[-1]
+        if key in section.options:  # darknet's option_find returns the first match; the rest go unused
+            warnings.warn(f"{source}:{lineno}: [{section.kind}] duplicate option {key}: ignored, as darknet "
+                          f"does; the value of line {section.options[key][1]} applies", stacklevel=4)
+            continue
+        section.options[key] = (value, lineno)
     if not sections:
         raise file_error(source, "no sections: not a darknet cfg")
     if sections[0].kind != "net":
@@ -186,8 +195,11 @@ def _layer(s: _Section, cfg_dir: Path | None) -> LayerSpec:
         return CostSpec(type=s.str("type", "sse") or "sse", scale=s.float("scale", 1.0))
     # region
     tree, map_file = s.str("tree", None), s.str("map", None)
+    anchors = s.floats("anchors")
+    if (k := bad_anchor(anchors)) is not None:
+        raise s.error("anchors", f"anchors must be finite positive numbers, value {k + 1} is {anchors[k]}")
     return RegionSpec(
-        anchors=s.floats("anchors"), classes=s.int("classes", 20), num=s.int("num", 1),
+        anchors=anchors, classes=s.int("classes", 20), num=s.int("num", 1),
         coords=s.int("coords", 4), softmax=bool(s.int("softmax", 0)),
         tree=_resolve_data_file(tree, cfg_dir, s, "tree") if tree else None,
         map=_resolve_data_file(map_file, cfg_dir, s, "map") if map_file else None,
@@ -216,16 +228,17 @@ def parse_cfg_text(text: str, source: str = "<cfg>", cfg_dir: Path | None = None
         index = int(str(e).split()[1]) if str(e).startswith("layer ") else -1
         line = sections[index + 1].line if 0 <= index < len(layers) else sections[0].line
         raise file_error(f"{source}:{line}", str(e)) from None
+    stride = config_stride(config)
+    if net.width % stride or net.height % stride:
+        warnings.warn(f"{source}:{sections[0].line}: [net] width={net.width}, height={net.height}: not multiples of "
+                      f"the network's stride {stride}; yolo9000 runs it at --imgsz (a multiple of {stride})",
+                      stacklevel=2)
     return config
 
 
 def parse_cfg(path: str | Path) -> DarknetConfig:
     """Parse a darknet ``.cfg`` file."""
-    p = require_file(path, "cfg file")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise file_error(p, "not a text file (cannot decode as UTF-8)") from None
+    p, text = read_text_file(path, "cfg file")
     return parse_cfg_text(text, str(p), p.parent.resolve(), p.stem)
 
 

@@ -5,14 +5,15 @@ Every user error ends as one line on stderr (``yolo9000: error: <file>: <problem
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
-import json
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import Yolo9000Error
+from .errors import Yolo9000Error, file_error
 from .train import TrainConfig
 
 
@@ -34,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--imgsz", type=int, default=416, help="network input size, a multiple of 32")
     p.add_argument("--conf", type=float, default=0.25, help="score threshold (objectness x P(class))")
     p.add_argument("--nms", type=float, default=0.45, help="NMS IoU threshold")
-    p.add_argument("--hier", type=float, default=0.5, help="YOLO9000 hierarchy threshold")
+    p.add_argument("--hier", type=float, default=None, help="YOLO9000 hierarchy threshold (default 0.5)")
     p.add_argument("--tree-depth", type=int, default=None, help="YOLO9000: label boxes at this WordTree depth")
     p.add_argument("--label-map", default=None,
                    help="YOLO9000: label boxes with a flat label set, a map file of tree nodes (e.g. inet9k.map)")
@@ -43,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu")
     p.add_argument("--save-dir", default=None, help="write annotated images (and videos) here")
     p.add_argument("--save-json", default=None, help="write all detections as a JSON list here")
+    p.add_argument("--skip-bad", action="store_true",
+                   help="go on past unreadable inputs; they are listed on stderr and in the JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     from .inference import add_precision_args
 
@@ -148,48 +151,72 @@ def _unique_name(stem: str, suffix: str, used: set[str]) -> str:
 
 
 def cmd_predict(a: argparse.Namespace) -> int:
+    """Predict on the sources. Outputs are all or nothing: annotated files are staged and moved into
+    ``--save-dir`` only when every input has been predicted (or skipped with ``--skip-bad``), then the JSON
+    is written; a failed run leaves neither, and never writes over an input."""
     from .api import CHECKPOINT_EXTS, YOLO
-    from .weights import atomic_write
+    from .fileio import check_output_dir, check_output_file, staged_folder, write_json
+    from .sources import expand
 
-    yolo = YOLO(a.model, a.weights, names=a.names, device=a.device, precision=a.precision, compile=a.compile)
+    check_output_file(a.save_json, "--save-json")
     save_dir = Path(a.save_dir) if a.save_dir else None
-    if save_dir:
-        save_dir.mkdir(parents=True, exist_ok=True)
-    sources: list[str] = a.source
+    check_output_dir(save_dir, "--save-dir")
+    yolo = YOLO(a.model, a.weights, names=a.names, device=a.device, precision=a.precision, compile=a.compile)
+    items = expand(a.source)
+    if save_dir is not None:
+        _check_not_inputs(save_dir, items)
     records: list[dict] = []
-    used: set[str] = set()
-    writers: dict[str, object] = {}
+    bad: list[str] = []
     n_images = n_dets = 0
-    try:
-        for r in yolo.predict(sources, imgsz=a.imgsz, conf=a.conf, nms=a.nms, hier=a.hier, batch=a.batch,
-                              tree_depth=a.tree_depth, label_map=a.label_map,
-                              stream=True, keep_images=save_dir is not None,
+    with contextlib.ExitStack() as stack:
+        stage = stack.enter_context(staged_folder(save_dir)) if save_dir is not None else None
+        writers: dict[str, object] = {}
+        stack.callback(lambda: [w.release() for w in writers.values()])  # type: ignore[attr-defined]
+        used: set[str] = set()
+        for r in yolo.predict(items, imgsz=a.imgsz, conf=a.conf, nms=a.nms, hier=a.hier, batch=a.batch,
+                              tree_depth=a.tree_depth, label_map=a.label_map, skip_bad=a.skip_bad,
+                              stream=True, keep_images=stage is not None,
                               progress=not a.quiet and sys.stderr.isatty()):
+            if r.error is not None:
+                bad.append(r.error)
+                records.append({"image": r.path, "error": r.error.removeprefix(f"{r.path}: ")})
+                continue
             n_images += 1
             n_dets += len(r)
             if yolo.is_detector:
                 records += r.to_records()
             else:
                 records += [{"image": r.path, "class_id": c, "class_name": n, "score": p} for c, n, p in r.top(5)]
-            if save_dir is None:
+            if stage is None:
                 continue
             if r.frame is None:
-                r.save(save_dir / _unique_name(Path(r.path).stem, ".jpg", used))
+                r.save(stage / _unique_name(Path(r.path).stem, ".jpg", used))
             else:
-                _write_video_frame(writers, r, save_dir, used)
-    finally:
+                _write_video_frame(writers, r, stage, used)
         for w in writers.values():
             w.release()  # type: ignore[attr-defined]
+        writers.clear()
     if a.save_json:
-        with atomic_write(a.save_json, "w") as f:
-            json.dump(records, f, indent=1)
+        write_json(records, a.save_json)
     what = "detections" if yolo.is_detector else "top-5 rows"
-    print(f"{n_images} images, {n_dets if yolo.is_detector else len(records)} {what}"
+    print(f"{n_images} images, {n_dets if yolo.is_detector else len(records) - len(bad)} {what}"
+          + (f"; {len(bad)} unreadable, skipped" if bad else "")
           + (f"; annotated images in {save_dir}" if save_dir else "")
           + (f"; JSON in {a.save_json}" if a.save_json else ""), file=sys.stderr)
+    for error in bad:
+        print(f"yolo9000: warning: skipped {error}", file=sys.stderr)
     if a.weights is None and Path(a.model).suffix.lower() not in CHECKPOINT_EXTS:
         print("yolo9000: warning: no --weights given: these are the predictions of random weights", file=sys.stderr)
     return 0
+
+
+def _check_not_inputs(save_dir: Path, items: list) -> None:
+    """Refuse a ``--save-dir`` that holds any input file: annotated copies would overwrite or mix with them."""
+    target = save_dir.resolve()
+    for item in items:
+        if isinstance(item, (str, Path)) and Path(item).resolve().parent == target:
+            raise file_error(save_dir, f"holds the input {item}; annotated copies would overwrite or mix with "
+                                       f"the inputs: choose another --save-dir")
 
 
 def _write_video_frame(writers: dict[str, object], r, save_dir: Path, used: set[str]) -> None:
@@ -222,21 +249,25 @@ def cmd_convert(a: argparse.Namespace) -> int:
 
 def cmd_score(a: argparse.Namespace) -> int:
     from .metrics import load_detections, load_ground_truth
-    from .metrics.report import evaluate, format_table, write_json
+    from .fileio import check_output_file
+    from .metrics.report import evaluate, format_table, write_result_json
 
+    check_output_file(a.json, "--json")
     gt = load_ground_truth(a.gt)
     dets = load_detections(a.dets, gt)
     result = evaluate(gt, dets, a.metric, a.iou, not a.no_plus1)
     print(format_table(result))
     if a.json:
-        write_json(result, a.json)
+        write_result_json(result, a.json)
     return 0
 
 
 def cmd_val(a: argparse.Namespace) -> int:
     from .api import YOLO
-    from .metrics.report import write_json
+    from .fileio import check_output_file
+    from .metrics.report import write_result_json
 
+    check_output_file(a.json, "--json")
     yolo = YOLO(a.model, a.weights, device=a.device, precision=a.precision, compile=a.compile)
     v = yolo.val(a.data, split=a.split, metric=a.metric, imgsz=a.imgsz, conf=a.conf, nms=a.nms, iou=a.iou,
                  plus1=not a.no_plus1, batch=a.batch, skip_bad=a.skip_bad, save_dir=a.save_dir,
@@ -244,7 +275,7 @@ def cmd_val(a: argparse.Namespace) -> int:
     print(v.table())
     print(f"{v.settings['images']} images in {v.seconds:.1f} s", file=sys.stderr)
     if a.json:
-        write_json(v.result, a.json, protocol=v.protocol, settings=v.settings)
+        write_result_json(v.result, a.json, protocol=v.protocol, settings=v.settings)
     return 0
 
 
@@ -264,6 +295,8 @@ def cmd_info(a: argparse.Namespace) -> int:
 
     model, header, names = load_model(a.model, a.weights)
     c = model.config
+    if a.imgsz < model.stride or a.imgsz % model.stride:
+        raise Yolo9000Error(f"--imgsz {a.imgsz}: must be a positive multiple of {model.stride}")
     print(f"{c.name}: {len(c.layers)} layers, {darknet_float_count(model):,} darknet floats, "
           f"{c.num_classes} classes, stride {model.stride}")
     if c.region is not None:
@@ -285,6 +318,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # errors must stay one line: keep FFmpeg (inside OpenCV) from printing its own complaints
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     a = build_parser().parse_args(argv)
+    previous = warnings.showwarning
+    warnings.showwarning = _one_line_warning
     try:
         if a.command == "predict":
             return cmd_predict(a)
@@ -340,6 +375,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("yolo9000: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.showwarning = previous
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """Warnings as the CLI's errors are: one line, ``yolo9000: warning: <message>``."""
+    print(f"yolo9000: warning: {str(message).splitlines()[0] if str(message) else category.__name__}",
+          file=file or sys.stderr)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import Sampler
 
+from .devices import resolve_device
 from .errors import Yolo9000Error
 
 
@@ -35,7 +36,9 @@ def setup(device: str) -> DistInfo:
     """Join the process group when launched by ``torchrun`` (gloo on CPU, nccl on CUDA); else one process."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
-        return DistInfo(0, 1, torch.device(device))
+        return DistInfo(0, 1, resolve_device(device))
+    if str(device) == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
     if device.startswith("cuda"):
         if torch.cuda.device_count() <= local:
@@ -44,7 +47,7 @@ def setup(device: str) -> DistInfo:
         torch.cuda.set_device(local)
         dev, backend = torch.device("cuda", local), "nccl"
     else:
-        dev, backend = torch.device(device), "gloo"
+        dev, backend = resolve_device(device), "gloo"
     if not dist.is_initialized():
         dist.init_process_group(backend, rank=rank, world_size=world)
     return DistInfo(rank, world, dev)

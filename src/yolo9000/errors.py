@@ -25,3 +25,12 @@ def require_file(path: str | Path, what: str = "file") -> Path:
     if not p.is_file():
         raise file_error(p, f"not a {what} (it is a directory or a special file)")
     return p
+
+
+def read_text_file(path: str | Path, what: str = "file") -> tuple[Path, str]:
+    """``(path, its text)`` for an existing UTF-8 text file, or a one-line error naming it."""
+    p = require_file(path, what)
+    try:
+        return p, p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise file_error(p, f"not a UTF-8 text file ({e.reason} at byte {e.start})") from None

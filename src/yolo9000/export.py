@@ -35,7 +35,7 @@ from .errors import Yolo9000Error, file_error
 from .models.darknet import Darknet
 from .onnx_backend import DECODED_OUTPUTS, INPUT_NAME, RAW_OUTPUT, OnnxMetadata, open_session
 from .ops.region import decode_region
-from .weights import atomic_write
+from .fileio import atomic_write
 
 MIN_OPSET = 18  # torch's exporter writes opset 18+; its down-conversion fails on these graphs
 FORMATS = ("onnx",)

@@ -29,8 +29,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from .devices import resolve_device
 from .errors import Yolo9000Error, file_error
-from .models.darknet import ConvSpec, Darknet, DarknetConfig
+from .fileio import write_json
+from .models.darknet import ConvSpec, Darknet, DarknetConfig, require_rgb
 from .wordtree import WordTree, load_label_map, load_tree, read_tree_names
 
 __all__ = ["JointBatchSampler", "JointConfig", "JointData", "add_joint_parser", "batch_split", "classification_records",
@@ -310,6 +312,7 @@ def _build(cfg: JointConfig, run: Path) -> tuple[Darknet, WordTree, int]:
     from .weights import darknet_prefix_cutoff, load_checkpoint, load_darknet_weights, load_state_prefix
 
     config = resolve_config(cfg.model)
+    require_rgb(config, cfg.model)
     if config.region is None:
         raise Yolo9000Error(f"{cfg.model}: not a detector")
     src = cfg.tree or config.region.tree
@@ -395,7 +398,7 @@ def train_joint(cfg: JointConfig) -> Path:
                              "workers": cfg.workers, "val": cfg.val, "model": str(last), "weights": None,
                              "tree": None})
     _seed_all(cfg.seed)
-    device = torch.device(cfg.device)
+    device = resolve_device(cfg.device)
     model, tree, seen = _build(cfg, run)
     model.to(device).train()
     region = model.config.region
@@ -453,18 +456,15 @@ def train_joint(cfg: JointConfig) -> Path:
 
 def _final_val(cfg: JointConfig, run: Path, ckpt: Path, det_nodes: Sequence[int]) -> None:
     """VOC07 mAP of the detection val split through the label map of the detection classes."""
-    import json
 
     from .api import YOLO
     from .datasets import load_dataset_config
     from .open_vocab import evaluate_mapped
-    from .weights import atomic_write
 
     if "val" not in load_dataset_config(cfg.data).splits:
         return
     res = evaluate_mapped(YOLO(ckpt, device=cfg.device), cfg.data, det_nodes, split="val", imgsz=cfg.imgsz)
-    with atomic_write(run / "val.json", "w") as f:
-        json.dump({"mAP50_voc07": res.mAP, "per_class": res.per_class()}, f, indent=1)
+    write_json({"mAP50_voc07": res.mAP, "per_class": res.per_class()}, run / "val.json")
     print(f"val (VOC07 mAP@0.5 through the detection classes' tree nodes): {res.mAP:.4f}", flush=True)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import file_error, require_file
+from .errors import file_error, read_text_file
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -21,11 +21,8 @@ def read_names(path: str | Path, num_classes: int | None = None) -> tuple[str, .
 
     Raises a one-line error if the file is missing, empty, or its count differs from ``num_classes``.
     """
-    p = require_file(path, "names file")
-    try:
-        lines = p.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as e:
-        raise file_error(p, f"not a UTF-8 text file ({e.reason} at byte {e.start})") from None
+    p, text = read_text_file(path, "names file")
+    lines = text.splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
     names = tuple(line.strip() for line in lines)

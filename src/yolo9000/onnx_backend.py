@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from .cfg import parse_cfg_text
+from .devices import resolve_device
 from .errors import Yolo9000Error, file_error, require_file
 from .models.darknet import DarknetConfig
 
@@ -99,7 +100,7 @@ def ort_providers(device: str | torch.device) -> list[str | tuple[str, dict[str,
     """onnxruntime execution providers for a torch device string (``cpu``, ``cuda``, ``cuda:1``)."""
     import onnxruntime as ort
 
-    dev = torch.device(device)
+    dev = resolve_device(device)
     if dev.type == "cpu":
         return ["CPUExecutionProvider"]
     if dev.type == "cuda":

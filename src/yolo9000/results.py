@@ -33,6 +33,8 @@ class Results:
         probs: (C,) class probabilities for a classifier, else None.
         det_index: (N,) darknet prediction index ``a*H*W + row*W + col`` of each box.
         orig_img: the (H, W, 3) uint8 RGB image, kept for drawing (None when streaming without images).
+        error: why the input could not be read (``predict(..., skip_bad=True)``); such a result has no
+            detections, no image and ``orig_shape`` (0, 0). None for every image that was read.
     """
 
     xyxy: torch.Tensor
@@ -45,6 +47,13 @@ class Results:
     probs: torch.Tensor | None = None
     det_index: torch.Tensor | None = None
     orig_img: np.ndarray | None = field(default=None, repr=False)
+    error: str | None = None
+
+    @classmethod
+    def unreadable(cls, path: str, error: str, names: tuple[str, ...]) -> "Results":
+        """The result of an input that could not be decoded: no detections, the error kept."""
+        return cls(torch.zeros(0, 4), torch.zeros(0), torch.zeros(0, dtype=torch.int64), names, path, (0, 0),
+                   error=error)
 
     def __len__(self) -> int:
         return int(self.scores.numel())
@@ -120,7 +129,7 @@ class Results:
 
     def save(self, path: str | Path) -> Path:
         """Draw and write the annotated image (format from the extension), atomically."""
-        from .weights import atomic_write
+        from .fileio import atomic_write
 
         p = Path(path)
         fmt = Image.registered_extensions().get(p.suffix.lower())

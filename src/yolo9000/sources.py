@@ -8,6 +8,7 @@ from __future__ import annotations
 import glob
 import queue
 import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,10 @@ from .errors import Yolo9000Error, file_error
 IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".gif"})
 VIDEO_EXTS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
 
+# Pillow warns between 89M and 179M pixels and refuses above: we decode such images (or refuse them with one
+# line, below) rather than print its warning; a module-level filter, as decoding runs on several threads
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
 Source = Union[str, Path, Image.Image, np.ndarray, Sequence]
 
 
@@ -31,6 +36,14 @@ class Frame:
     image: np.ndarray
     path: str
     frame: int | None = None
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """An input that could not be decoded (with ``skip_bad``): its file and the one-line error."""
+
+    path: str
+    error: str
 
 
 def load_image(path: str | Path) -> np.ndarray:
@@ -135,16 +148,20 @@ def iter_video(path: str | Path) -> Iterator[Frame]:
         cap.release()
 
 
-def iter_frames(items: Sequence[str | Path | Image.Image | np.ndarray]) -> Iterator[Frame]:
-    """Decode the items of :func:`expand` one after another."""
+def iter_frames(items: Sequence[str | Path | Image.Image | np.ndarray],
+                skip_bad: bool = False) -> Iterator[Frame | Unreadable]:
+    """Decode the items of :func:`expand` one after another; ``skip_bad``: an item that fails to decode
+    is yielded as :class:`Unreadable` and the next one follows."""
     for k, item in enumerate(items):
-        if isinstance(item, (Image.Image, np.ndarray)):
-            label = getattr(item, "filename", "") or f"image{k}"
-            yield Frame(as_rgb_array(item, label), label)
-        elif is_video(item):
-            yield from iter_video(item)
-        else:
-            yield Frame(load_image(item), str(item))
+        try:
+            if isinstance(item, (str, Path)) and is_video(item):
+                yield from iter_video(item)
+            else:
+                yield _decode_one(k, item)
+        except Yolo9000Error as e:
+            if not skip_bad:
+                raise
+            yield Unreadable(_label(item, k), str(e))
 
 
 def count_frames(items: Sequence[str | Path | Image.Image | np.ndarray]) -> int:
@@ -173,17 +190,18 @@ def _video_reader(path: str | Path, out: "queue.Queue[object]", stop: threading.
 
 
 def prefetch_frames(items: Sequence[str | Path | Image.Image | np.ndarray], workers: int = 2,
-                    ahead: int = 8) -> Iterator[Frame]:
+                    ahead: int = 8, skip_bad: bool = False) -> Iterator[Frame | Unreadable]:
     """:func:`iter_frames` with decoding off the caller's thread, in order.
 
     Still images decode on a pool of ``workers`` threads (Pillow and OpenCV release the GIL while
     decoding), at most ``ahead`` images ahead of the consumer; a video decodes on its own thread into a
     queue of ``ahead`` frames. Memory stays bounded by ``ahead`` decoded frames whatever the number of
     items. ``workers=0`` decodes inline (:func:`iter_frames`). Decoding errors surface, in order, as the
-    consumer reaches the failing item.
+    consumer reaches the failing item; with ``skip_bad`` they are yielded as :class:`Unreadable` in its
+    place instead, and decoding goes on with the next item.
     """
     if workers <= 0:
-        yield from iter_frames(items)
+        yield from iter_frames(items, skip_bad)
         return
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
@@ -196,10 +214,19 @@ def prefetch_frames(items: Sequence[str | Path | Image.Image | np.ndarray], work
             while k < len(items) or pending:
                 while k < len(items) and len(pending) < ahead and not (
                         isinstance(items[k], (str, Path)) and is_video(items[k])):
-                    pending.append(pool.submit(_decode_one, k, items[k]))
+                    fut = pool.submit(_decode_one, k, items[k])
+                    fut.label = _label(items[k], k)  # type: ignore[attr-defined]
+                    pending.append(fut)
                     k += 1
                 if pending:
-                    yield pending.popleft().result()
+                    fut = pending.popleft()
+                    try:
+                        frame = fut.result()
+                    except Yolo9000Error as e:
+                        if not skip_bad:
+                            raise
+                        frame = Unreadable(fut.label, str(e))
+                    yield frame
                     continue
                 # the next item is a video: everything before it has been yielded
                 q: queue.Queue[object] = queue.Queue(maxsize=ahead)
@@ -208,6 +235,9 @@ def prefetch_frames(items: Sequence[str | Path | Image.Image | np.ndarray], work
                 reader.start()
                 try:
                     while (f := q.get()) is not _DONE:
+                        if isinstance(f, Yolo9000Error) and skip_bad:
+                            yield Unreadable(str(items[k]), str(f))
+                            break
                         if isinstance(f, Exception):
                             raise f
                         yield f  # type: ignore[misc]
@@ -220,8 +250,14 @@ def prefetch_frames(items: Sequence[str | Path | Image.Image | np.ndarray], work
                 fut.cancel()
 
 
+def _label(item: str | Path | Image.Image | np.ndarray, k: int) -> str:
+    """The name an item goes by in results: its path, a PIL image's file name, or ``image<k>``."""
+    if isinstance(item, (Image.Image, np.ndarray)):
+        return getattr(item, "filename", "") or f"image{k}"
+    return str(item)
+
+
 def _decode_one(k: int, item: str | Path | Image.Image | np.ndarray) -> Frame:
     if isinstance(item, (Image.Image, np.ndarray)):
-        label = getattr(item, "filename", "") or f"image{k}"
-        return Frame(as_rgb_array(item, label), label)
+        return Frame(as_rgb_array(item, _label(item, k)), _label(item, k))
     return Frame(load_image(item), str(item))

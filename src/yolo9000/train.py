@@ -20,9 +20,10 @@ from torch import nn
 
 from .cfg import config_to_cfg_text
 from .errors import Yolo9000Error
-from .models.darknet import ConvBlock, Darknet, DarknetConfig
+from .fileio import atomic_write
+from .models.darknet import ConvBlock, Darknet, DarknetConfig, require_rgb
 from .models.zoo import with_classes
-from .weights import WeightsHeader, atomic_write
+from .weights import WeightsHeader
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ def build_model(cfg: TrainConfig, names: tuple[str, ...], data_yaml: str, imgsz:
     from .weights import darknet_prefix_cutoff, load_checkpoint, load_darknet_weights, load_state_prefix
 
     config: DarknetConfig = resolve_config(cfg.model)
+    require_rgb(config, cfg.model)
     if config.region is None:
         raise Yolo9000Error(f"{cfg.model}: not a detector (train a classifier with 'yolo9000 train-classifier')")
     if config.num_classes != len(names):

@@ -28,7 +28,7 @@ from PIL import Image
 from torch import nn
 
 from .errors import Yolo9000Error, file_error
-from .models.darknet import ConvSpec, Darknet, DarknetConfig, SoftmaxSpec
+from .models.darknet import ConvSpec, Darknet, DarknetConfig, SoftmaxSpec, require_rgb
 from .train import _checkpoint, _restore, _save, _seed_all, param_groups
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
@@ -270,6 +270,7 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
         else:
             base = resolve_config(cfg.model)
             config = classifier_with_classes(base, len(names), names)
+        require_rgb(config, cfg.model)
         model = Darknet(config)
         if state is None and cfg.weights:
             w = Path(cfg.weights)

@@ -3,6 +3,7 @@ of validation images with predictions and ground truth."""
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 from typing import Any
 
@@ -10,17 +11,27 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .weights import atomic_write
+from .fileio import atomic_write
+
+
+def _cell(v: Any) -> str:
+    """A CSV cell: a NaN or infinite number is an empty (missing) cell, never the text ``nan``/``inf``."""
+    return "" if isinstance(v, float) and not math.isfinite(v) else str(v)
+
+
+def _number(cell: str) -> float:
+    """A CSV cell as a float; an empty (missing) cell is NaN, which matplotlib leaves out of a line."""
+    return float(cell) if cell else math.nan
 
 
 def append_csv(path: Path, row: dict[str, Any]) -> None:
     """Add (or replace) the row of ``row["epoch"]`` in ``results.csv``, dropping any later epochs (a resumed
-    run rewrites them); written atomically."""
+    run rewrites them); written atomically. Non-finite values are written as empty cells."""
     rows = []
     if path.exists():
         with open(path, newline="") as f:
             rows = list(csv.DictReader(f))
-    rows = [r for r in rows if int(r["epoch"]) < row["epoch"]] + [{k: str(v) for k, v in row.items()}]
+    rows = [r for r in rows if int(r["epoch"]) < row["epoch"]] + [{k: _cell(v) for k, v in row.items()}]
     with atomic_write(path, "w") as f:
         w = csv.DictWriter(f, fieldnames=list(row))
         w.writeheader()
@@ -65,10 +76,10 @@ def plot_results(csv_path: Path, png: Path) -> None:
     terms = [k for k in rows[0] if k not in ("epoch", "lr", "images_per_s", "mAP50")]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for k in terms:
-        axes[0].plot(epochs, [max(float(r[k]), 1e-6) for r in rows], label=k)
+        axes[0].plot(epochs, [max(_number(r[k]), 1e-6) for r in rows], label=k)
     axes[0].set(xlabel="epoch", ylabel="loss per image", yscale="log", title="loss terms")
     axes[0].legend(fontsize=8)
-    axes[1].plot(epochs, [float(r["mAP50"]) for r in rows], marker="o")
+    axes[1].plot(epochs, [_number(r["mAP50"]) for r in rows], marker="o")
     axes[1].set(xlabel="epoch", ylabel="VOC07 mAP@0.5", ylim=(0, 1), title="validation mAP")
     for ax in axes:
         ax.grid(alpha=0.3)

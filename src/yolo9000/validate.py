@@ -8,14 +8,15 @@ other formats, 0-based corners clipped to [0, size] (``print_cocos``).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import Yolo9000Error
-from .metrics.report import Result, evaluate, format_table, protocol, write_json
+from .errors import Yolo9000Error, file_error
+from .fileio import atomic_write, check_output_dir, check_output_file, write_json
+from .metrics.report import Result, evaluate, format_table, protocol, write_result_json
 from .metrics.structures import DetectionSet, GroundTruth, detections_to_coco
 
 if TYPE_CHECKING:
@@ -83,8 +84,12 @@ def darknet_output_boxes(xyxy: np.ndarray, width: int, height: int, voc: bool) -
 def validate(yolo: YOLO, data: str | Path, split: str = "val", metric: str = "voc07", imgsz: int = 416,
              conf: float = 0.005, nms: float = 0.45, iou: float = 0.5, plus1: bool = True, batch: int = 4,
              skip_bad: bool = False, save_dir: str | Path | None = None, save_json: str | Path | None = None,
-             save_voc: str | Path | None = None, progress: bool = False) -> ValResult:
+             save_voc: str | Path | None = None, progress: bool = False,
+             max_images: int | None = None) -> ValResult:
     """Predict on ``split`` of dataset YAML ``data`` and score it with ``metric`` (voc07, voc or coco).
+
+    ``max_images`` scores an evenly spaced sample of at most that many images of the split (the same
+    sample every call), e.g. the training images a run checks its fit on.
 
     ``save_dir`` receives the plots (precision-recall curves, confusion matrix, recall at N proposals)
     and ``results.json``; ``save_json`` the detections as COCO results; ``save_voc`` a folder of
@@ -98,8 +103,16 @@ def validate(yolo: YOLO, data: str | Path, split: str = "val", metric: str = "vo
         raise Yolo9000Error(f"IoU threshold {iou}: must be between 0 and 1")
     if not yolo.is_detector:
         raise Yolo9000Error(f"{yolo.config.name}: val needs a detector")
+    if max_images is not None and max_images < 1:
+        raise Yolo9000Error(f"max_images={max_images}: must be at least 1")
+    check_output_file(save_json, "the COCO results file")
+    check_output_dir(save_voc, "the comp4 folder")
+    check_output_dir(save_dir, "the plots folder")
     voc_format = load_dataset_config(data).format == "voc"
     ds = load_dataset(data, split, skip_bad=skip_bad)
+    if max_images is not None and len(ds.records) > max_images:
+        keep = np.unique(np.linspace(0, len(ds.records) - 1, max_images).round().astype(np.int64))
+        ds = replace(ds, records=tuple(ds.records[i] for i in keep))
     if len(ds.names) != yolo.config.num_classes:
         raise Yolo9000Error(f"{data}: {len(ds.names)} classes in the dataset, the model predicts "
                             f"{yolo.config.num_classes}")
@@ -125,28 +138,23 @@ def validate(yolo: YOLO, data: str | Path, split: str = "val", metric: str = "vo
                 "metric": metric, "data": str(data)}
     out = ValResult(result, gt, dets, settings, seconds)
     if save_json:
-        import json
-
-        from .weights import atomic_write
-
-        with atomic_write(save_json, "w") as f:
-            json.dump(detections_to_coco(dets, gt), f)
+        write_json(detections_to_coco(dets, gt), save_json, indent=None)
     if save_voc:
         write_comp4(dets, gt, save_voc)
     if save_dir:
         save_plots(out, save_dir)
-        write_json(result, Path(save_dir) / "results.json", protocol=out.protocol, settings=settings)
+        write_result_json(result, Path(save_dir) / "results.json", protocol=out.protocol, settings=settings)
     return out
 
 
 def write_comp4(dets: DetectionSet, gt: GroundTruth, folder: str | Path) -> list[Path]:
     """Darknet's VOC output: ``comp4_det_test_<class>.txt``, lines ``<image stem> <score> x1 y1 x2 y2``."""
-    from .weights import atomic_write
-
     folder = Path(folder)
+    xyxy = dets.xyxy
+    if not (np.isfinite(xyxy).all() and np.isfinite(dets.scores).all()):
+        raise file_error(folder, "refusing to write detections with non-finite boxes or scores (NaN or Infinity)")
     folder.mkdir(parents=True, exist_ok=True)
     stems = [Path(f).stem for f in gt.file_names]
-    xyxy = dets.xyxy
     paths = []
     for k, name in enumerate(gt.names):
         rows = np.flatnonzero(dets.label == k)

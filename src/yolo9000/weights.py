@@ -10,10 +10,9 @@ darknet header, and load with ``torch.load(weights_only=True)``.
 """
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+import pickle
+import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -23,6 +22,7 @@ import torch
 from torch import nn
 
 from .errors import Yolo9000Error, file_error, require_file
+from .fileio import atomic_write
 from .models.darknet import conv_blocks
 
 CHECKPOINT_FORMAT = "yolo9000-checkpoint"
@@ -51,23 +51,6 @@ class WeightsHeader:
     def to_bytes(self) -> bytes:
         head = np.array([self.major, self.minor, self.revision], "<i4").tobytes()
         return head + np.array([self.seen], "<u8" if self.seen_bytes == 8 else "<i4").tobytes()
-
-
-@contextmanager
-def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[BinaryIO]:
-    """Write to a temporary file beside ``path`` and rename it into place only on success."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, mode) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _tensors_in_file_order(model: nn.Module, cutoff: int | None = None) -> list[torch.Tensor]:
@@ -114,6 +97,9 @@ def load_darknet_weights(model: nn.Module, path: str | Path, cutoff: int | None 
             raise file_error(p, f"{what} for this network: expected {expected:,} bytes "
                                 f"({header.nbytes}-byte header + {floats:,} floats), got {size:,}")
         data = np.frombuffer(f.read(), "<f4")
+    if not np.isfinite(data).all():
+        raise file_error(p, f"holds {np.count_nonzero(~np.isfinite(data)):,} non-finite floats (NaN or Infinity): "
+                            f"corrupt, or saved from a diverged training run")
     offset = 0
     with torch.no_grad():
         for t in tensors:
@@ -165,14 +151,37 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a checkpoint with ``weights_only=True``; raises a one-line error if it is not one of ours."""
     p = require_file(path, "checkpoint")
     try:
-        ckpt = torch.load(p, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols on foreign files
+            warnings.simplefilter("ignore")
+            ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many types for a corrupt or foreign file
-        raise file_error(p, f"not a readable checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
+        raise file_error(p, _unreadable_checkpoint(p, e)) from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise file_error(p, "not a yolo9000 checkpoint (no 'format' marker)")
-    if ckpt.get("version", 0) > CHECKPOINT_VERSION:
-        raise file_error(p, f"checkpoint version {ckpt['version']} is newer than this yolo9000 understands")
+    if not isinstance(ckpt.get("version", 0), int) or ckpt.get("version", 0) > CHECKPOINT_VERSION:
+        raise file_error(p, f"checkpoint version {ckpt.get('version')!r} is not one this yolo9000 understands")
+    if not isinstance(ckpt.get("cfg"), str) or not isinstance(ckpt.get("model"), dict):
+        raise file_error(p, "damaged yolo9000 checkpoint: it lacks its network ('cfg' text) or weights ('model')")
     return ckpt
+
+
+def _unreadable_checkpoint(path: Path, error: Exception) -> str:
+    """Why ``torch.load(weights_only=True)`` could not read ``path``, in the user's terms."""
+    objects = ("not a yolo9000 checkpoint: it holds pickled Python objects, which could run code when loaded, "
+               "so it is not loaded")
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if not head:
+        return "empty file, not a checkpoint"
+    if zipfile.is_zipfile(path):  # torch's format; the weights-only unpickler names a refused GLOBAL
+        if isinstance(error, pickle.UnpicklingError) and "GLOBAL" in str(error):
+            return objects
+        return "a zip archive that is not a torch checkpoint (or a damaged one)"
+    if head == b"PK\x03\x04":  # a zip's first entry without its central directory: cut short
+        return "truncated or damaged checkpoint (an incomplete zip archive)"
+    if head[:1] == b"\x80":  # a bare pickle (PROTO opcode first) that the weights-only unpickler refused
+        return objects
+    return "not a checkpoint (neither a torch zip archive nor a pickle)"
 
 
 def checkpoint_header(ckpt: dict[str, Any]) -> WeightsHeader:
@@ -194,6 +203,10 @@ def load_state(model: nn.Module, state: dict[str, torch.Tensor], source: str | P
         if bad:
             parts.append(f"shape mismatch at {bad[0]}: {tuple(state[bad[0]].shape)} vs {tuple(own[bad[0]].shape)}")
         raise Yolo9000Error(f"{source}: weights do not fit this network: {'; '.join(parts)}")
+    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise file_error(source, f"{len(bad)} tensors hold NaN or Infinity (first {bad[0]}): corrupt, or saved "
+                                 f"from a diverged training run")
     model.load_state_dict(state)
 
 

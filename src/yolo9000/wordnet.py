@@ -12,13 +12,14 @@ label, one hypernym path up to a root synset; see :func:`build_wordtree` for the
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from enum import Enum
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import Yolo9000Error, file_error, require_file
+from .errors import Yolo9000Error, file_error, read_text_file
 from .wordtree import WordTree
 
 DEFAULT_WORDNET_DIR = Path("/usr/share/wordnet")
@@ -133,15 +134,17 @@ def read_wnid_list(path: str | Path, wordnet: WordNet) -> dict[str, int]:
 
     Raises a one-line error naming ``file:line`` for an id that is not a WordNet noun, or a duplicate.
     """
-    p = require_file(path, "wnid list")
+    p, text = read_text_file(path, "wnid list")
     out: dict[str, int] = {}
-    for lineno, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+    for lineno, line in enumerate(text.splitlines(), 1):
         field = line.split("#", 1)[0].split()
         if not field:
             continue
         wnid = field[0]
         if wnid not in wordnet:
-            raise file_error(f"{p}:{lineno}", f"{wnid!r} is not a WordNet 3.0 noun id (expected n + 8 digits)")
+            problem = ("is not in this WordNet's nouns" if re.fullmatch(r"n\d{8}", wnid)
+                       else "is not a WordNet noun id (expected n + 8 digits)")
+            raise file_error(f"{p}:{lineno}", f"{wnid!r} {problem}")
         if wnid in out:
             raise file_error(f"{p}:{lineno}", f"{wnid} repeats line {out[wnid]}")
         out[wnid] = lineno

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import torch
 
-from .errors import Yolo9000Error, file_error, require_file
-from .weights import atomic_write
+from .errors import Yolo9000Error, file_error, read_text_file
+from .fileio import atomic_write
 
 
 @dataclass(frozen=True, eq=False)
@@ -193,15 +193,15 @@ def parse_tree_lines(lines: list[str], source: str | Path) -> WordTree:
 
 def load_tree(path: str | Path, names: str | Path | None = None) -> WordTree:
     """Read a darknet ``.tree`` file (e.g. ``9k.tree``), and optionally its names file (``9k.names``)."""
-    p = require_file(path, "tree file")
-    tree = parse_tree_lines(p.read_text(encoding="utf-8").splitlines(), p)
+    p, text = read_text_file(path, "tree file")
+    tree = parse_tree_lines(text.splitlines(), p)
     return tree if names is None else tree.with_names(read_tree_names(names, tree.num_nodes))
 
 
 def read_tree_names(path: str | Path, num_nodes: int) -> tuple[str, ...]:
     """One name per tree line; raises a one-line error when the count is not ``num_nodes``."""
-    p = require_file(path, "names file")
-    lines = p.read_text(encoding="utf-8").splitlines()
+    p, text = read_text_file(path, "names file")
+    lines = text.splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
     if len(lines) != num_nodes:
@@ -232,9 +232,9 @@ def load_label_map(path: str | Path, num_nodes: int | None = None) -> tuple[int,
 
     Raises a one-line error naming ``file:line`` for a non-integer or out-of-range index, or an empty file.
     """
-    p = require_file(path, "label map")
+    p, text = read_text_file(path, "label map")
     out: list[int] = []
-    for lineno, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+    for lineno, line in enumerate(text.splitlines(), 1):
         field = line.strip()
         if not field:
             continue

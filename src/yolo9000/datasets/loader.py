@@ -192,5 +192,5 @@ def load_dataset(yaml_path: str | Path, split: str, skip_bad: bool = False) -> D
         records = len({i.file for i in scan.issues})
         raise file_error(cfg.yaml, f"split {split!r} has {n} bad record{'s' if n > 1 else ''} "
                                    f"(in {records} file{'s' if records > 1 else ''}); the first: {scan.issues[0]} "
-                                   f"(list them all with 'yolo9000 check-data {cfg.yaml}', or skip them with skip_bad)")
+                                   f"(list them all with 'yolo9000 check-data {cfg.yaml}', or skip them with --skip-bad, skip_bad=True in Python)")
     return DetectionDataset(cfg.names, split, cfg.root, scan.records, cfg.format)

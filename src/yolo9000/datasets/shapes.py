@@ -44,6 +44,7 @@ import yaml
 from PIL import Image, ImageDraw
 
 from ..errors import Yolo9000Error, file_error
+from ..fileio import check_output_dir
 
 VERSION = 1  # bump when the images or labels a seed gives change
 DEFAULT_CLASSES = ("circle", "square", "triangle")
@@ -312,6 +313,7 @@ def _build(root: Path, n_train: int, n_val: int, size: int, seed: int,
         return root / YAML_NAME, True
     if root.exists() and (not root.is_dir() or (any(root.iterdir()) and not (root / MANIFEST).is_file())):
         raise file_error(root, "exists and is not a shapes dataset (no shapes.json); choose another folder")
+    check_output_dir(root, "the dataset folder")
     root.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(root)
     token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"

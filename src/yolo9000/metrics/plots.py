@@ -17,7 +17,7 @@ def _pyplot():
 
 
 def _save(fig, path: str | Path) -> Path:
-    from ..weights import atomic_write
+    from ..fileio import atomic_write
 
     p = Path(path)
     with atomic_write(p) as f:

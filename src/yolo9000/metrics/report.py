@@ -1,12 +1,12 @@
 """Printing and serialising evaluation results (used by ``yolo9000 score`` and ``yolo9000 val``)."""
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any, Union
 
 from ..errors import Yolo9000Error
+from ..fileio import write_json
 from .coco import COCOResult, evaluate_coco
 from .structures import DetectionSet, GroundTruth
 from .voc import VOCResult, evaluate_voc
@@ -69,9 +69,6 @@ def to_json(result: Result) -> dict[str, Any]:
             "iou": result.iou, "plus1": result.plus1}
 
 
-def write_json(result: Result, path: str | Path, **extra: Any) -> Path:
-    from ..weights import atomic_write
-
-    with atomic_write(path, "w") as f:
-        json.dump({**to_json(result), **extra}, f, indent=1)
-    return Path(path)
+def write_result_json(result: Result, path: str | Path, **extra: Any) -> Path:
+    """Write a metric result (see :func:`to_json`) plus ``extra`` keys as strict JSON, atomically."""
+    return write_json({**to_json(result), **extra}, path)

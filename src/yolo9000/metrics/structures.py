@@ -7,6 +7,7 @@ indexed 0..N-1 here; ``image_keys`` and ``category_ids`` hold the original COCO 
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,14 +147,15 @@ def ground_truth_from_coco(data: dict[str, Any], source: str = "<gt>") -> Ground
 def detections_from_coco(results: list[dict[str, Any]], gt: GroundTruth, source: str = "<dets>") -> DetectionSet:
     """Build a :class:`DetectionSet` from a COCO results list.
 
-    Detections of categories absent from the ground truth are dropped (no reference scores them); an
-    image id absent from the ground truth is an error.
+    Detections of categories absent from the ground truth are dropped (no reference scores them), with a
+    warning; an image id absent from the ground truth is an error.
     """
     if not isinstance(results, list):
         raise Yolo9000Error(f"{source}: a COCO results file is a JSON list of detections")
     img_of = {k: i for i, k in enumerate(gt.image_keys)}
     cat_of = {c: i for i, c in enumerate(gt.category_ids)}
     rows_img, rows_cat, boxes, scores = [], [], [], []
+    unknown: list[Any] = []
     for n, det in enumerate(results):
         where = f"{source}: detection {n}"
         if not isinstance(det, dict) or not all(k in det for k in ("image_id", "category_id", "bbox", "score")):
@@ -161,15 +163,21 @@ def detections_from_coco(results: list[dict[str, Any]], gt: GroundTruth, source:
         if det["image_id"] not in img_of:
             raise Yolo9000Error(f"{where}: image_id {det['image_id']!r} is not in the ground truth")
         if det["category_id"] not in cat_of:
+            unknown.append(det["category_id"])
             continue
         try:
             score = float(det["score"])
         except (TypeError, ValueError):
             raise Yolo9000Error(f"{where}: score {det['score']!r} is not a number") from None
+        if not np.isfinite(score):
+            raise Yolo9000Error(f"{where}: score {det['score']!r} is not finite")
         rows_img.append(img_of[det["image_id"]])
         rows_cat.append(cat_of[det["category_id"]])
         boxes.append(_box(det["bbox"], where))
         scores.append(score)
+    if unknown:
+        warnings.warn(f"{source}: {len(unknown)} detections of category ids the ground truth lacks (first "
+                      f"{unknown[0]!r}) are not scored", stacklevel=2)
     return DetectionSet(np.array(rows_img, np.int64), np.array(rows_cat, np.int64),
                         np.array(boxes, np.float64).reshape(-1, 4), np.array(scores, np.float64))
 

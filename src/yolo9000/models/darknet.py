@@ -12,6 +12,7 @@ before any activation. For classifiers it is the (B, C) logits. Activations live
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Union
@@ -19,6 +20,8 @@ from typing import Union
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ..errors import Yolo9000Error
 
 ACTIVATIONS = ("leaky", "linear", "relu", "logistic")
 
@@ -284,6 +287,10 @@ class Darknet(nn.Module):
         c = config.net.channels
         for i, spec in enumerate(config.layers):
             if isinstance(spec, ConvSpec):
+                if (n := spec.filters * c * spec.size ** 2) > MAX_CONV_WEIGHTS:
+                    raise Yolo9000Error(f"{config.name}: layer {i} (convolutional) would hold {n:,} weights "
+                                        f"({spec.filters} filters x {c} channels x {spec.size}x{spec.size}), "
+                                        f"more than {MAX_CONV_WEIGHTS:,}")
                 layers.append(ConvBlock(c, spec))
                 c = spec.filters
             elif isinstance(spec, MaxPoolSpec):
@@ -325,9 +332,7 @@ class Darknet(nn.Module):
     @property
     def stride(self) -> int:
         """Total down-sampling factor: input sizes must be multiples of it."""
-        spatial = [s for s, spec in zip(spatial_scales(self.config), self.config.layers)
-                   if not isinstance(spec, (AvgPoolSpec, SoftmaxSpec, CostSpec, RegionSpec))]
-        return int(1 / spatial[-1])
+        return config_stride(self.config)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) float in [0, 1] -> raw head (B, A*(5+C), H/32, W/32), or (B, C) logits."""
@@ -361,8 +366,35 @@ def spatial_scales(config: DarknetConfig) -> list[Fraction]:
     return scales
 
 
+def bad_anchor(anchors: tuple[float, ...]) -> int | None:
+    """Index of the first anchor value that is not a finite positive number, or None if all are."""
+    return next((k for k, v in enumerate(anchors) if not (math.isfinite(v) and v > 0)), None)
+
+
+MAX_CONV_WEIGHTS = 2**31  # 8 GiB of float32 in one layer: a typo in a cfg, not a network (yolov2's largest: 11.8M)
+
+
+def require_rgb(config: DarknetConfig, source: str) -> None:
+    """Raise a one-line error (naming ``source``) unless the network takes 3-channel input: predict and
+    training feed it RGB images."""
+    if config.net.channels != 3:
+        raise Yolo9000Error(f"{source}: the network takes {config.net.channels}-channel input ([net] channels="
+                            f"{config.net.channels}); yolo9000 feeds it RGB images (3 channels)")
+
+
+def config_stride(config: DarknetConfig) -> int:
+    """Total down-sampling factor of a network (32 for YOLOv2 and Darknet-19)."""
+    spatial = [s for s, spec in zip(spatial_scales(config), config.layers)
+               if not isinstance(spec, (AvgPoolSpec, SoftmaxSpec, CostSpec, RegionSpec))]
+    return int(1 / spatial[-1]) if spatial else 1
+
+
 def check_config(config: DarknetConfig) -> None:
     """Validate layer wiring; raises ``ValueError`` naming the layer index and the problem."""
+    net = config.net
+    if net.channels < 1 or net.width < 1 or net.height < 1:
+        raise ValueError(f"[net] width, height and channels must be positive (got {net.width}x{net.height}x"
+                         f"{net.channels})")
     for i, spec in enumerate(config.layers):
         if isinstance(spec, ConvSpec):
             if spec.filters < 1 or spec.size < 1 or spec.stride < 1:
@@ -380,6 +412,9 @@ def check_config(config: DarknetConfig) -> None:
             if not isinstance(config.layers[-1], CostSpec):
                 raise ValueError(f"layer {i}: {type(spec).__name__[:-4].lower()} must be the last layer")
         if isinstance(spec, RegionSpec):
+            if (k := bad_anchor(spec.anchors)) is not None:
+                raise ValueError(f"layer {i} (region): anchors must be finite positive numbers, value {k + 1} is "
+                                 f"{spec.anchors[k]}")
             if len(spec.anchors) != 2 * spec.num:
                 raise ValueError(f"layer {i} (region): {len(spec.anchors)} anchor values for num={spec.num} "
                                  f"(need {2 * spec.num})")

@@ -1,0 +1,115 @@
+"""Output files: atomic, with the user's permissions, never NaN, all-or-nothing folders."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from yolo9000.errors import Yolo9000Error
+from yolo9000.fileio import (
+    atomic_write, check_output_dir, check_output_file, first_non_finite, staged_folder, write_json,
+)
+
+
+def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path) -> None:
+    target = tmp_path / "keep.weights"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError):
+        with atomic_write(target) as f:
+            f.write(b"partial")
+            raise RuntimeError("interrupted")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.weights"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_atomic_write_follows_umask(tmp_path: Path, umask: int) -> None:
+    old = os.umask(umask)
+    try:
+        with atomic_write(tmp_path / "out.json", "w") as f:
+            f.write("{}")
+        plain = tmp_path / "plain.txt"
+        plain.write_text("x")  # how Python's own open() honours the umask
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out.json").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert (tmp_path / "out.json").stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
+
+
+def test_stale_temp_of_a_killed_write_is_removed(tmp_path: Path) -> None:
+    stale = tmp_path / ".out.json.k1ll3d.tmp"
+    stale.write_text('{"half": ')
+    other = tmp_path / ".other.json.abc.tmp"  # another file's temp: not ours to remove
+    other.write_text("x")
+    write_json({"a": 1}, tmp_path / "out.json")
+    assert not stale.exists()
+    assert other.exists()
+    assert json.loads((tmp_path / "out.json").read_text()) == {"a": 1}
+
+
+def test_atomic_write_refuses_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(Yolo9000Error, match="is a directory"):
+        with atomic_write(tmp_path, "w"):
+            pass
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_write_json_refuses_non_finite_numbers(tmp_path: Path, bad: float) -> None:
+    out = tmp_path / "dets.json"
+    obj = [{"image": "a.jpg", "score": 0.5, "xyxy": [1.0, 2.0, bad, 4.0]}]
+    assert first_non_finite(obj) == "$[0].xyxy[2]"
+    with pytest.raises(Yolo9000Error, match=r"dets.json: refusing to write a non-finite number .* at \$\[0\]\.xyxy\[2\]"):
+        write_json(obj, out)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_json_is_strict_json(tmp_path: Path) -> None:
+    out = write_json({"mAP": 0.5, "per_class": {"a": None}, "n": [1, 2]}, tmp_path / "r.json")
+    assert json.loads(out.read_text(), parse_constant=lambda c: pytest.fail(f"non-standard {c}")) == \
+        {"mAP": 0.5, "per_class": {"a": None}, "n": [1, 2]}
+
+
+def test_output_path_checks(tmp_path: Path) -> None:
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(Yolo9000Error, match="is a directory; --json must be a file name"):
+        check_output_file(tmp_path, "--json")
+    with pytest.raises(Yolo9000Error, match="file.txt: is a file; --save-dir must be a folder"):
+        check_output_dir(tmp_path / "file.txt", "--save-dir")
+    check_output_file(tmp_path / "new.json")
+    check_output_dir(tmp_path / "new")
+    check_output_file(None)
+    check_output_dir(None)
+
+
+def test_staged_folder_all_or_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError):
+        with staged_folder(out) as stage:
+            (stage / "a.jpg").write_bytes(b"1")
+            raise RuntimeError("the third input is corrupt")
+    assert not out.exists()  # created by the failed run, so removed with it
+
+    out.mkdir()
+    (out / "earlier.jpg").write_bytes(b"keep")
+    with pytest.raises(RuntimeError):
+        with staged_folder(out) as stage:
+            (stage / "a.jpg").write_bytes(b"1")
+            raise RuntimeError("boom")
+    assert sorted(p.name for p in out.iterdir()) == ["earlier.jpg"]  # the user's folder stays, untouched
+
+    with staged_folder(out) as stage:
+        (stage / "a.jpg").write_bytes(b"1")
+        (stage / "b.jpg").write_bytes(b"2")
+        assert not (out / "a.jpg").exists()  # nothing under its final name before the end
+    assert sorted(p.name for p in out.iterdir()) == ["a.jpg", "b.jpg", "earlier.jpg"]
+
+
+def test_staged_folder_removes_a_killed_runs_staging(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / ".yolo9000-partial-dead").mkdir(parents=True)
+    (out / ".yolo9000-partial-dead" / "x.jpg").write_bytes(b"half")
+    with staged_folder(out) as stage:
+        (stage / "a.jpg").write_bytes(b"1")
+    assert sorted(p.name for p in out.iterdir()) == ["a.jpg"]
