@@ -797,36 +797,11 @@ CASES: list[Case] = [
 _TRAIN_LEFT = "the run folder (runs/train) is created at train.py:278 (run.mkdir) before this is found, and left"
 DEFECTS: dict[str, str] = {
     # tracebacks
-    "options/train-batch-0": "ValueError from datasets/torch_data.py:200 (MultiScaleBatchSampler) via "
-                             "train.py:190; --batch is not checked",
-    "options/train-subdivisions-0": "ZeroDivisionError at train.py:185 (_data: batch % subdivisions)",
-    "options/train-negative-lr": "ValueError 'Invalid learning rate' from torch.optim.SGD at train.py:263",
-    "options/train-epochs-0": "FileNotFoundError results.csv from train_report.py:70 (plot_results) via "
-                              "train.py:370 (_finish); " + _TRAIN_LEFT,
-    "options/train-negative-workers": "ValueError from torch DataLoader at train.py:287; " + _TRAIN_LEFT,
-    "options/train-jitter-5": "ValueError from datasets/augment.py:71 (jitter_params), raised inside the data "
-                              "loader (torch_data.py:136) on the first batch; " + _TRAIN_LEFT,
-    "options/train-project-is-a-file": "NotADirectoryError from train.py:278 (run.mkdir)",
-    "options/train-classifier-batch-0": "ValueError from torch DataLoader/BatchSampler at train_classify.py:289",
-    "options/train-classifier-subdivisions-0": "ZeroDivisionError at train_classify.py:284",
-    "options/train-classifier-min-scale-5": "RuntimeError (uniform_ from=5 > to=1) from torchvision "
-                                            "RandomResizedCrop during the first batch, after a torchvision warning "
-                                            "line; the run folder (tfevents) is left",
-    "options/train-joint-subdivisions-0": "ZeroDivisionError at joint.py:406 (batch % subdivisions); the run "
-                                          "folder with the copied tree is left (see train-joint/...)",
     # a run folder or other output left behind by a failed run
-    "missing/train-joint": "joint.py:322 (_build) creates runs/joint/weights and copies the tree into it before "
-                           "the dataset YAML, class folder or label map is read; a failed start leaves it",
-    "train-joint/class-folder-missing": "runs/joint/weights/<tree> left by joint.py:322 (_build), see "
-                                        "missing/train-joint",
-    "train-joint/bad-det-map": "runs/joint/weights/<tree> left by joint.py:322 (_build), see missing/train-joint",
-    "options/train-bad-val-split": _TRAIN_LEFT + "; the val split is only looked up after it",
     "train-classifier/zero-byte-image": "images are only decoded when a batch draws them: the error comes in "
                                         "epoch 1 and leaves runs/classify with a tfevents file (and with --batch 2, "
                                         "drop_last skips the bad image: exit 0, never reported)",
     # silent garbage: exit 0 where the input is wrong
-    "options/train-classifier-epochs-0": "exit 0 and 'weights in .../weights' although no weights are written "
-                                         "(only a tfevents file); --epochs is not checked (train_classify.py)",
     # more than one line, or output before the error
     # wrong or misleading message
 }

@@ -113,3 +113,24 @@ def test_staged_folder_removes_a_killed_runs_staging(tmp_path: Path) -> None:
     with staged_folder(out) as stage:
         (stage / "a.jpg").write_bytes(b"1")
     assert sorted(p.name for p in out.iterdir()) == ["a.jpg"]
+
+
+def test_removed_on_error_takes_only_what_it_created(tmp_path: Path) -> None:
+    from yolo9000.fileio import removed_on_error
+
+    run = tmp_path / "runs" / "exp"
+    with pytest.raises(RuntimeError):
+        with removed_on_error(run):
+            (run / "weights").mkdir(parents=True)
+            raise RuntimeError("the data could not be read")
+    assert not (tmp_path / "runs").exists()  # the project folder too: it was made by the failed start
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "other").mkdir()
+    with pytest.raises(RuntimeError):
+        with removed_on_error(run):
+            run.mkdir()
+            raise RuntimeError("boom")
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["other"]
+    with removed_on_error(run):
+        run.mkdir()
+    assert run.is_dir()

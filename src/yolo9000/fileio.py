@@ -129,6 +129,22 @@ def check_output_dir(path: str | Path | None, what: str = "output folder") -> No
 
 
 @contextmanager
+def removed_on_error(folder: str | Path) -> Iterator[Path]:
+    """A folder that this block may create (with missing parents): if the block fails, whatever of that
+    path did not exist before goes with it (a run that could not start leaves nothing behind)."""
+    p = Path(folder)
+    new = p if not p.exists() else None
+    while new is not None and not new.parent.exists():
+        new = new.parent
+    try:
+        yield p
+    except BaseException:
+        if new is not None:
+            shutil.rmtree(new, ignore_errors=True)
+        raise
+
+
+@contextmanager
 def staged_folder(folder: str | Path) -> Iterator[Path]:
     """Write a set of files all or nothing: yields a hidden staging folder inside ``folder``; on success
     its files are moved into ``folder`` (replacing files of the same name), on failure it is deleted,

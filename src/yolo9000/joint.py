@@ -31,8 +31,9 @@ from torch.utils.data import Dataset, Sampler
 
 from .devices import resolve_device
 from .errors import Yolo9000Error, file_error
-from .fileio import write_json
+from .fileio import removed_on_error, write_json
 from .models.darknet import ConvSpec, Darknet, DarknetConfig, require_rgb
+from .run_checks import check_run_options
 from .wordtree import WordTree, load_label_map, load_tree, read_tree_names
 
 __all__ = ["JointBatchSampler", "JointConfig", "JointData", "add_joint_parser", "batch_split", "classification_records",
@@ -384,6 +385,7 @@ def train_joint(cfg: JointConfig) -> Path:
     from .train import _checkpoint, _restore, _save, _seed_all, darknet_lr_lambda, param_groups
     from .train_report import append_csv
 
+    check_run_options(cfg)
     if cfg.objectness not in CLASS_ONLY_OBJECTNESS:
         raise Yolo9000Error(f"--objectness {cfg.objectness!r}: choose {' or '.join(CLASS_ONLY_OBJECTNESS)}")
     run = Path(cfg.project) / cfg.name
@@ -399,11 +401,12 @@ def train_joint(cfg: JointConfig) -> Path:
                              "tree": None})
     _seed_all(cfg.seed)
     device = resolve_device(cfg.device)
-    model, tree, seen = _build(cfg, run)
+    with removed_on_error(run):  # _build copies the tree into the run before the data is read
+        model, tree, seen = _build(cfg, run)
+        data, _, det_nodes = _joint_data(cfg, model, tree)
     model.to(device).train()
     region = model.config.region
     sizes = _sizes(cfg)
-    data, _, det_nodes = _joint_data(cfg, model, tree)
     if cfg.batch % cfg.subdivisions:
         raise Yolo9000Error(f"--batch {cfg.batch} must split evenly over --subdivisions {cfg.subdivisions}")
     k_det, k_cls = batch_split(cfg.batch, cfg.det_ratio, data.n_det, data.n_cls)

@@ -23,6 +23,7 @@ from .errors import Yolo9000Error
 from .fileio import atomic_write
 from .models.darknet import ConvBlock, Darknet, DarknetConfig, require_rgb
 from .models.zoo import with_classes
+from .run_checks import check_run_options
 from .weights import WeightsHeader
 
 
@@ -223,6 +224,7 @@ def train(cfg: TrainConfig) -> Path:
     from .train_report import Scalars
     from .validate import validate
 
+    check_run_options(cfg)
     info = dist.setup(cfg.device)
     try:
         run = Path(cfg.project) / cfg.name
@@ -249,6 +251,7 @@ def train(cfg: TrainConfig) -> Path:
             data_yaml = str(make_shapes(Path(cfg.project) / "shapes-data"))
         imgsz, sizes = resolve_sizes(cfg, load_dataset_config(data_yaml).imgsz)
         ds_train = load_dataset(data_yaml, "train", skip_bad=cfg.skip_bad)
+        load_dataset(data_yaml, cfg.val_split, skip_bad=cfg.skip_bad)  # a bad val split stops the run now
         names = tuple(ds_train.names)
         if state is not None:  # the saved network (k-means anchors included), not a fresh build
             from dataclasses import replace

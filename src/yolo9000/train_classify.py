@@ -29,6 +29,7 @@ from torch import nn
 
 from .errors import Yolo9000Error, file_error
 from .models.darknet import ConvSpec, Darknet, DarknetConfig, SoftmaxSpec, require_rgb
+from .run_checks import check_run_options
 from .train import _checkpoint, _restore, _save, _seed_all, param_groups
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
@@ -230,6 +231,7 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
     from .train_report import Scalars, append_csv
     from .weights import darknet_prefix_cutoff, load_checkpoint, load_darknet_weights, load_state_prefix
 
+    check_run_options(cfg)
     info = dist.setup(cfg.device)
     try:
         run = Path(cfg.project) / cfg.name
