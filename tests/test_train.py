@@ -131,14 +131,16 @@ def test_train_writes_checkpoints_that_predict(shapes_yaml: Path, small_cfg: Pat
     from yolo9000 import YOLO
 
     cfg = TrainConfig(data=str(shapes_yaml), model=str(small_cfg), epochs=1, imgsz=64, batch=4, burn_in=1,
-                      min_size=64, max_size=64, workers=0, project=str(tmp_path), name="run")
+                      min_size=64, max_size=64, workers=0, train_eval=5, project=str(tmp_path), name="run")
     run = train(cfg)
     for f in ("weights/last.pt", "weights/best.pt", "results.csv", "results.png"):
         assert (run / f).stat().st_size > 0
     row = _losses(run)[0]
-    assert 0.0 <= float(row["mAP50"]) <= 1.0
     yolo = YOLO(run / "weights" / "best.pt")
-    assert yolo.names == ("circle", "square", "triangle")
+    # the logged figures are the checkpoint's own: validation mAP, and the fit on a sample of training images
+    assert float(row["mAP50"]) == yolo.val(shapes_yaml, imgsz=64).mAP
+    sample = yolo.val(shapes_yaml, split="train", imgsz=64, max_images=cfg.train_eval)
+    assert float(row["train_mAP50"]) == sample.mAP and sample.settings["images"] == 5  # of the 12
     r = yolo.predict(torch.zeros(64, 64, 3, dtype=torch.uint8).numpy(), imgsz=64, conf=0.0)[0]
     assert r.xyxy.shape[1] == 4
 
@@ -242,6 +244,7 @@ def test_overfits_eight_raccoon_images(tmp_path: Path) -> None:
     rows = _losses(train(cfg))
     assert float(rows[-1]["total"]) < 0.25 * float(rows[0]["total"])
     assert float(rows[-1]["mAP50"]) >= 0.9
+    assert rows[-1]["train_mAP50"] == rows[-1]["mAP50"]  # the same 8 images: the training fit is the val score
 
 
 def test_yolo_train_continues_from_its_weights(shapes_yaml: Path, small_cfg: Path, tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ _RULES: dict[str, tuple[Any, str]] = {
     "workers": (lambda v: v >= 0, "must be >= 0"),
     "scale_every": (lambda v: v >= 1, "must be at least 1"),
     "val_every": (lambda v: v >= 0, "must be >= 0 (0: validate only at the end)"),
+    "train_eval": (lambda v: v >= 0, "must be >= 0 (0: off)"),
     "ema": (lambda v: 0 <= v < 1, "must lie in [0, 1) (0: off)"),
     "jitter": (lambda v: 0 <= v < 1, "must lie in [0, 1): a fraction of the image size"),
     "hue": (lambda v: 0 <= v <= 0.5, "must lie in [0, 0.5] (a fraction of the hue circle either way)"),

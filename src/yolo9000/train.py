@@ -67,6 +67,7 @@ class TrainConfig:
     deterministic: bool = False
     val_every: int = 1              # epochs between VOC07 mAP evaluations (0: only at the end)
     val_split: str = "val"
+    train_eval: int = 100           # training images scored beside the validation mAP (an even sample; 0: off)
     skip_bad: bool = False
     tensorboard: bool = True        # scalars per epoch in the run folder
     project: str = "runs"
@@ -325,13 +326,17 @@ def train(cfg: TrainConfig) -> Path:
             n_all = max(1.0, float(totals[-1]))
             row: dict[str, Any] = {"epoch": epoch + 1, **{k: float(v) / n_all for k, v in zip(keys, totals[:-1])},
                                    "lr": scheduler.get_last_lr()[0], "images_per_s": n_all / (time.perf_counter() - t0)}
-            map50 = float("nan")
+            map50 = train_map50 = float("nan")
             final = epoch + 1 == cfg.epochs
             if info.is_main and (final or (cfg.val_every and (epoch + 1) % cfg.val_every == 0)):
                 yolo = YOLO.from_module(eval_model, names, device=device)
                 map50 = validate(yolo, data_yaml, split=cfg.val_split, metric="voc07", imgsz=imgsz,
                                  skip_bad=cfg.skip_bad, save_dir=run / "val" if final else None).mAP
+                if cfg.train_eval:  # the fit: a detector that cannot find its own training boxes underfits
+                    train_map50 = validate(yolo, data_yaml, split="train", metric="voc07", imgsz=imgsz,
+                                           skip_bad=cfg.skip_bad, max_images=cfg.train_eval).mAP
             row["mAP50"] = map50
+            row["train_mAP50"] = train_map50
             if info.is_main:
                 from .train_report import append_csv
 
@@ -344,7 +349,9 @@ def train(cfg: TrainConfig) -> Path:
                 if improved or not best.exists():
                     _save(best, ckpt)
                 print(f"epoch {epoch + 1}/{cfg.epochs}: loss {row['total']:.4f}, {row['images_per_s']:.1f} images/s"
-                      + (f", VOC07 mAP@0.5 {map50:.4f}" if not math.isnan(map50) else ""), flush=True)
+                      + (f", VOC07 mAP@0.5 {map50:.4f}" if not math.isnan(map50) else "")
+                      + (f" (training images: {train_map50:.4f})" if not math.isnan(train_map50) else ""),
+                      flush=True)
             dist.barrier(info)
         scalars.close()
         if info.is_main:

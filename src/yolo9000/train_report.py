@@ -54,7 +54,8 @@ class Scalars:
         step = int(row["epoch"])
         for k, v in row.items():
             if k != "epoch" and not np.isnan(float(v)):
-                group = {"lr": "lr", "images_per_s": "speed", "mAP50": "val", "top1": "val", "top5": "val"}.get(k, "loss")
+                group = {"lr": "lr", "images_per_s": "speed", "mAP50": "val", "train_mAP50": "val", "top1": "val",
+                         "top5": "val"}.get(k, "loss")
                 self.writer.add_scalar(f"{group}/{k}", float(v), step)
         self.writer.flush()
 
@@ -73,14 +74,18 @@ def plot_results(csv_path: Path, png: Path) -> None:
         return
     plt = _pyplot()
     epochs = [int(r["epoch"]) for r in rows]
-    terms = [k for k in rows[0] if k not in ("epoch", "lr", "images_per_s", "mAP50")]
+    terms = [k for k in rows[0] if k not in ("epoch", "lr", "images_per_s", "mAP50", "train_mAP50")]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for k in terms:
         axes[0].plot(epochs, [max(_number(r[k]), 1e-6) for r in rows], label=k)
     axes[0].set(xlabel="epoch", ylabel="loss per image", yscale="log", title="loss terms")
     axes[0].legend(fontsize=8)
-    axes[1].plot(epochs, [_number(r["mAP50"]) for r in rows], marker="o")
-    axes[1].set(xlabel="epoch", ylabel="VOC07 mAP@0.5", ylim=(0, 1), title="validation mAP")
+    axes[1].plot(epochs, [_number(r["mAP50"]) for r in rows], marker="o", label="validation")
+    if "train_mAP50" in rows[0]:
+        axes[1].plot(epochs, [_number(r["train_mAP50"]) for r in rows], marker=".", ls="--",
+                     label="training images (sample)")
+    axes[1].legend(fontsize=8)
+    axes[1].set(xlabel="epoch", ylabel="VOC07 mAP@0.5", ylim=(0, 1), title="mAP: validation and training fit")
     for ax in axes:
         ax.grid(alpha=0.3)
     with atomic_write(png) as f:
