@@ -259,3 +259,31 @@ def test_yolo_train_continues_from_its_weights(shapes_yaml: Path, small_cfg: Pat
     assert not torch.equal(before, after)  # trained, and the object now holds the result
     assert 0.0 < (after - before).abs().max() < 0.05 * before.abs().max()  # from the same start, not a fresh init
     assert yolo.val(shapes_yaml, imgsz=64).mAP >= 0.0
+
+
+def test_runs_never_overwrite_each_other(shapes_yaml: Path, small_cfg: Path, tmp_path: Path) -> None:
+    cfg = TrainConfig(data=str(shapes_yaml), model=str(small_cfg), epochs=1, imgsz=64, batch=4, burn_in=1,
+                      multiscale=False, workers=0, val_every=0, train_eval=0, tensorboard=False,
+                      project=str(tmp_path), name="exp")
+    first = train(cfg)
+    stamp = (first / "weights" / "last.pt").read_bytes()
+    second = train(cfg)
+    assert (first, second) == (tmp_path / "exp", tmp_path / "exp2")
+    assert (first / "weights" / "last.pt").read_bytes() == stamp  # the first run is untouched
+    assert train(cfg) == tmp_path / "exp3"
+    assert train(replace(cfg, exist_ok=True)) == tmp_path / "exp"  # reuse on purpose
+    assert train(replace(cfg, name="exp2", epochs=2, resume=True)) == tmp_path / "exp2"  # resume continues it
+
+
+def test_non_finite_loss_stops_the_run(shapes_yaml: Path, small_cfg: Path, tmp_path: Path) -> None:
+    from yolo9000.weights import load_checkpoint
+
+    # 3 batches an epoch; from the 4th batch on (epoch 2) the rate is multiplied by 1e12: it diverges there
+    cfg = TrainConfig(data=str(shapes_yaml), model=str(small_cfg), epochs=2, imgsz=64, batch=4, burn_in=1,
+                      steps=(0.5,), scales=(1e12,), multiscale=False, workers=0, val_every=0, train_eval=0,
+                      tensorboard=False, project=str(tmp_path), name="div")
+    with pytest.raises(Yolo9000Error, match=r"non-finite loss \(NaN or Infinity\) at epoch 2, batch [23]: "
+                                            r"training stopped before the update; the last good checkpoint is .*last.pt"):
+        train(cfg)
+    state = load_checkpoint(tmp_path / "div" / "weights" / "last.pt")  # epoch 1's, never the diverged weights
+    assert state["epoch"] == 0 and all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())

@@ -128,6 +128,19 @@ def check_output_dir(path: str | Path | None, what: str = "output folder") -> No
     _check_parents(Path(path))
 
 
+def run_folder(project: str | Path, name: str, exist_ok: bool = False) -> Path:
+    """The folder of a new run: ``project/name`` if nothing is there yet, else the first free of
+    ``name2``, ``name3``, ... (Ultralytics' convention), so a run never writes into another's folder;
+    ``exist_ok`` takes ``project/name`` as it is (a resume, or a reuse on purpose)."""
+    base = Path(project) / name
+    if exist_ok or not base.exists():
+        return base
+    k = 2
+    while (base.parent / f"{name}{k}").exists():
+        k += 1
+    return base.parent / f"{name}{k}"
+
+
 @contextmanager
 def removed_on_error(folder: str | Path) -> Iterator[Path]:
     """A folder that this block may create (with missing parents): if the block fails, whatever of that

@@ -31,7 +31,7 @@ from torch.utils.data import Dataset, Sampler
 
 from .devices import resolve_device
 from .errors import Yolo9000Error, file_error
-from .fileio import removed_on_error, write_json
+from .fileio import removed_on_error, run_folder, write_json
 from .models.darknet import ConvSpec, Darknet, DarknetConfig, require_rgb
 from .run_checks import check_run_options
 from .wordtree import WordTree, load_label_map, load_tree, read_tree_names
@@ -81,7 +81,8 @@ class JointConfig:
     seed: int = 0
     val: bool = True                # score the detection val split at the end (VOC07 mAP through the map)
     project: str = "runs"
-    name: str = "joint"
+    name: str = "joint"             # an existing runs/<name> is kept: the run goes to <name>2, <name>3, ...
+    exist_ok: bool = False          # write into runs/<name> even if it exists
     resume: bool = False
 
 
@@ -388,7 +389,7 @@ def train_joint(cfg: JointConfig) -> Path:
     check_run_options(cfg)
     if cfg.objectness not in CLASS_ONLY_OBJECTNESS:
         raise Yolo9000Error(f"--objectness {cfg.objectness!r}: choose {' or '.join(CLASS_ONLY_OBJECTNESS)}")
-    run = Path(cfg.project) / cfg.name
+    run = run_folder(cfg.project, cfg.name, exist_ok=cfg.exist_ok or cfg.resume)
     last = run / "weights" / "last.pt"
     state = None
     if cfg.resume:
@@ -404,6 +405,7 @@ def train_joint(cfg: JointConfig) -> Path:
     with removed_on_error(run):  # _build copies the tree into the run before the data is read
         model, tree, seen = _build(cfg, run)
         data, _, det_nodes = _joint_data(cfg, model, tree)
+    print(f"run folder: {run}", flush=True)
     model.to(device).train()
     region = model.config.region
     sizes = _sizes(cfg)

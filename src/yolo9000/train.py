@@ -20,7 +20,7 @@ from torch import nn
 
 from .cfg import config_to_cfg_text
 from .errors import Yolo9000Error
-from .fileio import atomic_write
+from .fileio import atomic_write, run_folder
 from .models.darknet import ConvBlock, Darknet, DarknetConfig, require_rgb
 from .models.zoo import with_classes
 from .run_checks import check_run_options
@@ -71,7 +71,8 @@ class TrainConfig:
     skip_bad: bool = False
     tensorboard: bool = True        # scalars per epoch in the run folder
     project: str = "runs"
-    name: str = "train"
+    name: str = "train"             # an existing runs/<name> is kept: the run goes to <name>2, <name>3, ...
+    exist_ok: bool = False          # write into runs/<name> even if it exists
     resume: bool = False
 
 
@@ -228,7 +229,8 @@ def train(cfg: TrainConfig) -> Path:
     check_run_options(cfg)
     info = dist.setup(cfg.device)
     try:
-        run = Path(cfg.project) / cfg.name
+        run = run_folder(cfg.project, cfg.name, exist_ok=cfg.exist_ok or cfg.resume)
+        dist.barrier(info)  # every process has chosen the folder before process 0 creates it
         last, best = run / "weights" / "last.pt", run / "weights" / "best.pt"
         state: dict[str, Any] | None = None
         if cfg.resume:
@@ -280,6 +282,7 @@ def train(cfg: TrainConfig) -> Path:
         net = dist.wrap(model, info)
         if info.is_main:
             run.mkdir(parents=True, exist_ok=True)
+            print(f"run folder: {run}", flush=True)
         scalars = Scalars(run, cfg.tensorboard and info.is_main)
         region = model.config.region
         local = cfg.batch // info.world
@@ -298,6 +301,7 @@ def train(cfg: TrainConfig) -> Path:
                        dynamic_ncols=True, disable=None if info.is_main else True)
             for i, (images, targets) in enumerate(bar):
                 images, targets = images.to(device, non_blocking=True), targets.to(device, non_blocking=True)
+                finite = torch.ones((), dtype=torch.bool, device=device)
                 for j in range(0, len(images), mini):
                     sync = j + mini >= len(images)
                     with _maybe_no_sync(net, sync):
@@ -307,6 +311,11 @@ def train(cfg: TrainConfig) -> Path:
                         scaler.scale(terms["total"] * len(raw) / len(images)).backward()
                     for k, v in terms.items():
                         sums[k] = sums.get(k, 0.0) + v.detach() * len(raw)
+                    finite &= torch.isfinite(terms["total"].detach())
+                if not bool(dist.all_sum(finite.float(), info) == info.world):  # every process stops together
+                    raise Yolo9000Error(f"non-finite loss (NaN or Infinity) at epoch {epoch + 1}, batch {i + 1}: "
+                                        f"training stopped before the update; the last good checkpoint is "
+                                        f"{last if last.exists() else 'none (first epoch)'} (try a lower --lr)")
                 scaler.step(optimizer)
                 scaler.update()
                 optimizer.zero_grad(set_to_none=True)

@@ -28,6 +28,7 @@ from PIL import Image
 from torch import nn
 
 from .errors import Yolo9000Error, file_error
+from .fileio import run_folder
 from .models.darknet import ConvSpec, Darknet, DarknetConfig, SoftmaxSpec, require_rgb
 from .run_checks import check_run_options
 from .train import _checkpoint, _restore, _save, _seed_all, param_groups
@@ -62,7 +63,8 @@ class ClassifyConfig:
     amp: bool = False
     seed: int = 0
     project: str = "runs"
-    name: str = "classify"
+    name: str = "classify"          # an existing runs/<name> is kept: the run goes to <name>2, <name>3, ...
+    exist_ok: bool = False          # write into runs/<name> even if it exists
     resume: bool = False
 
 
@@ -234,7 +236,8 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
     check_run_options(cfg)
     info = dist.setup(cfg.device)
     try:
-        run = Path(cfg.project) / cfg.name
+        run = run_folder(cfg.project, cfg.name, exist_ok=cfg.exist_ok or cfg.resume)
+        dist.barrier(info)  # every process has chosen the folder before process 0 creates it
         last, best = run / "weights" / "last.pt", run / "weights" / "best.pt"
         state = None
         if cfg.resume:
@@ -302,6 +305,7 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
         net = dist.wrap(model, info)
         if info.is_main:
             run.mkdir(parents=True, exist_ok=True)
+            print(f"run folder: {run}", flush=True)
         scalars = Scalars(run, info.is_main)
         mini = per_rank // cfg.subdivisions
         for epoch in range(start, cfg.epochs):
