@@ -287,3 +287,29 @@ def test_non_finite_loss_stops_the_run(shapes_yaml: Path, small_cfg: Path, tmp_p
         train(cfg)
     state = load_checkpoint(tmp_path / "div" / "weights" / "last.pt")  # epoch 1's, never the diverged weights
     assert state["epoch"] == 0 and all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+
+
+def test_resume_continues_the_run_as_configured(shapes_yaml: Path, small_cfg: Path, tmp_path: Path) -> None:
+    from yolo9000 import YOLO
+
+    cfg = TrainConfig(data=str(shapes_yaml), model=str(small_cfg), epochs=2, imgsz=64, batch=4, burn_in=1,
+                      multiscale=False, workers=0, val_every=0, train_eval=0, tensorboard=False,
+                      project=str(tmp_path), name="short")
+    run = train(cfg)
+    # a bare resume: the run's own 2 epochs, its data and model -- not the defaults (30 epochs, the demo)
+    assert train(TrainConfig(project=str(tmp_path), name="short", resume=True)) == run
+    assert len(_losses(run)) == 2
+    # an option set on the resume command line wins: one more epoch
+    train(TrainConfig(project=str(tmp_path), name="short", resume=True, epochs=3))
+    assert [r["epoch"] for r in _losses(run)] == ["1", "2", "3"]
+    # a last.pt without training state, or not a checkpoint at all: one line each
+    weights_only = tmp_path / "w" / "weights" / "last.pt"
+    weights_only.parent.mkdir(parents=True)
+    YOLO(small_cfg).save(weights_only)
+    with pytest.raises(Yolo9000Error, match="last.pt: holds no training state to resume"):
+        train(TrainConfig(project=str(tmp_path), name="w", resume=True))
+    weights_only.write_bytes((run / "weights" / "last.pt").read_bytes()[:1000])
+    with pytest.raises(Yolo9000Error, match="last.pt: truncated or damaged checkpoint"):
+        train(TrainConfig(project=str(tmp_path), name="w", resume=True))
+    with pytest.raises(Yolo9000Error, match="nothing to resume"):
+        train(TrainConfig(project=str(tmp_path), name="none", resume=True))

@@ -33,7 +33,7 @@ from .devices import resolve_device
 from .errors import Yolo9000Error, file_error
 from .fileio import removed_on_error, run_folder, write_json
 from .models.darknet import ConvSpec, Darknet, DarknetConfig, require_rgb
-from .run_checks import check_run_options
+from .run_checks import check_run_options, resume_config
 from .wordtree import WordTree, load_label_map, load_tree, read_tree_names
 
 __all__ = ["JointBatchSampler", "JointConfig", "JointData", "add_joint_parser", "batch_split", "classification_records",
@@ -392,14 +392,10 @@ def train_joint(cfg: JointConfig) -> Path:
     run = run_folder(cfg.project, cfg.name, exist_ok=cfg.exist_ok or cfg.resume)
     last = run / "weights" / "last.pt"
     state = None
-    if cfg.resume:
-        if not last.is_file():
-            raise Yolo9000Error(f"{last}: nothing to resume (no last.pt in this run)")
-        state = torch.load(last, map_location="cpu", weights_only=True)
-        saved = {k: tuple(v) if isinstance(v, list) else v for k, v in state["train_config"].items()}
-        cfg = JointConfig(**{**saved, "resume": True, "epochs": cfg.epochs, "device": cfg.device,
-                             "workers": cfg.workers, "val": cfg.val, "model": str(last), "weights": None,
-                             "tree": None})
+    if cfg.resume:  # the network, with its tree, comes from last.pt itself; --val is the resume's own
+        state, cfg = resume_config(cfg, last, forced={"model": str(last), "weights": None, "tree": None,
+                                                      "val": cfg.val})
+        check_run_options(cfg)
     _seed_all(cfg.seed)
     device = resolve_device(cfg.device)
     with removed_on_error(run):  # _build copies the tree into the run before the data is read

@@ -1,17 +1,20 @@
-"""Checks of a training run's options before anything is read or written.
+"""A training run's options: checked before anything is read or written, and restored on resume.
 
 The three trainers (detection, classification, joint) share most option names; each check applies to a
 config dataclass that has the field, so one function serves all three. A bad value is a one-line error
-naming the flag, before the run folder exists.
+naming the flag, before the run folder exists. :func:`resume_config` gives a resumed run the options it
+was started with, with those the resume changed on top.
 """
 from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 from typing import Any
 
-from .errors import Yolo9000Error
+from .errors import Yolo9000Error, file_error
 from .fileio import check_output_dir
+from .weights import load_checkpoint
 
 
 def _flag(name: str) -> str:
@@ -82,3 +85,22 @@ def check_run_options(cfg: Any) -> None:
         raise _fail("scale", " ".join(map(str, scale)), "must be two numbers LOW HIGH with 0 < LOW <= HIGH")
     if "project" in values:
         check_output_dir(values["project"], "--project")
+
+
+def resume_config(cfg: Any, last: Path, forced: dict[str, Any] | None = None) -> tuple[dict[str, Any], Any]:
+    """``(state, config)`` to resume the run whose checkpoint is ``last``: the config the run was started
+    with, then every option of ``cfg`` (the resume's own config) that differs from its default -- what the
+    resume command line set -- then ``forced``. A resume with only ``--resume --name N`` thus runs to the
+    epoch count it was started with. ``last`` missing, not one of our checkpoints, or without the training
+    state is a one-line error."""
+    if not last.is_file():
+        raise file_error(last, "nothing to resume (no last.pt in this run)")
+    state = load_checkpoint(last)
+    if not all(k in state for k in ("train_config", "optimizer", "scheduler", "rng", "epoch")):
+        raise file_error(last, "holds no training state to resume (weights only: start a new run with --weights)")
+    cls = type(cfg)
+    names = {f.name for f in dataclasses.fields(cls)}
+    saved = {k: tuple(v) if isinstance(v, list) else v for k, v in state["train_config"].items() if k in names}
+    changed = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cls)
+               if f.default is dataclasses.MISSING or getattr(cfg, f.name) != f.default}
+    return state, cls(**{**saved, **changed, **(forced or {}), "resume": True})

@@ -23,7 +23,7 @@ from .errors import Yolo9000Error
 from .fileio import atomic_write, run_folder
 from .models.darknet import ConvBlock, Darknet, DarknetConfig, require_rgb
 from .models.zoo import with_classes
-from .run_checks import check_run_options
+from .run_checks import check_run_options, resume_config
 from .weights import WeightsHeader
 
 
@@ -234,13 +234,8 @@ def train(cfg: TrainConfig) -> Path:
         last, best = run / "weights" / "last.pt", run / "weights" / "best.pt"
         state: dict[str, Any] | None = None
         if cfg.resume:
-            if not last.is_file():
-                raise Yolo9000Error(f"{last}: nothing to resume (no last.pt in this run)")
-            state = torch.load(last, map_location="cpu", weights_only=True)
-            saved = {k: tuple(v) if isinstance(v, list) else v for k, v in state["train_config"].items()}
-            saved = {k: v for k, v in saved.items() if k in {f.name for f in fields(TrainConfig)}}
-            cfg = TrainConfig(**{**saved, "resume": True, "epochs": cfg.epochs, "device": cfg.device,
-                                 "workers": cfg.workers})
+            state, cfg = resume_config(cfg, last)
+            check_run_options(cfg)
         _seed_all(cfg.seed)
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True)

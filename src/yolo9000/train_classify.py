@@ -30,7 +30,7 @@ from torch import nn
 from .errors import Yolo9000Error, file_error
 from .fileio import run_folder
 from .models.darknet import ConvSpec, Darknet, DarknetConfig, SoftmaxSpec, require_rgb
-from .run_checks import check_run_options
+from .run_checks import check_run_options, resume_config
 from .train import _checkpoint, _restore, _save, _seed_all, param_groups
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
@@ -241,11 +241,8 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
         last, best = run / "weights" / "last.pt", run / "weights" / "best.pt"
         state = None
         if cfg.resume:
-            if not last.is_file():
-                raise Yolo9000Error(f"{last}: nothing to resume (no last.pt in this run)")
-            state = torch.load(last, map_location="cpu", weights_only=True)
-            cfg = ClassifyConfig(**{**state["train_config"], "resume": True, "epochs": cfg.epochs,
-                                    "device": cfg.device, "workers": cfg.workers})
+            state, cfg = resume_config(cfg, last)
+            check_run_options(cfg)
         _seed_all(cfg.seed)
         root = Path(cfg.data)
         train_ds = image_folder(root, "train", transforms(cfg, True))
