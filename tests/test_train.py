@@ -313,3 +313,23 @@ def test_resume_continues_the_run_as_configured(shapes_yaml: Path, small_cfg: Pa
         train(TrainConfig(project=str(tmp_path), name="w", resume=True))
     with pytest.raises(Yolo9000Error, match="nothing to resume"):
         train(TrainConfig(project=str(tmp_path), name="none", resume=True))
+
+
+def test_a_bad_val_image_stops_the_run_before_training(shapes_yaml: Path, small_cfg: Path, tmp_path: Path) -> None:
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(shapes_yaml.parent, data)
+    bad = sorted((data / "images" / "val").iterdir())[1]
+    bad.write_bytes(bad.read_bytes()[:200])  # a truncated PNG: its header still reads
+    cfg = TrainConfig(data=str(data / shapes_yaml.name), model=str(small_cfg), epochs=1, imgsz=64, batch=4,
+                      burn_in=1, multiscale=False, workers=0, train_eval=0, tensorboard=False,
+                      project=str(tmp_path / "runs"), name="r")
+    with pytest.raises(Yolo9000Error, match=f"{bad.name}"):
+        train(cfg)
+    assert not (tmp_path / "runs").exists()  # stopped before anything was written
+    with pytest.warns(UserWarning, match=rf"split 'val': 1 bad record\(s\) left out .*{bad.name}"):
+        run = train(replace(cfg, skip_bad=True))
+    import json
+
+    assert json.loads((run / "val" / "results.json").read_text())["settings"]["images"] == 3  # the good ones

@@ -12,6 +12,7 @@ import random
 import time
 from dataclasses import dataclass, fields
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -248,8 +249,10 @@ def train(cfg: TrainConfig) -> Path:
             dist.barrier(info)
             data_yaml = str(make_shapes(Path(cfg.project) / "shapes-data"))
         imgsz, sizes = resolve_sizes(cfg, load_dataset_config(data_yaml).imgsz)
-        ds_train = load_dataset(data_yaml, "train", skip_bad=cfg.skip_bad)
-        load_dataset(data_yaml, cfg.val_split, skip_bad=cfg.skip_bad)  # a bad val split stops the run now
+        # every image of both splits is decoded now: a bad record stops the run before its first batch, or
+        # with --skip-bad is left out of training and validation alike
+        ds_train = load_dataset(data_yaml, "train", skip_bad=cfg.skip_bad, decode=True)
+        ds_val = load_dataset(data_yaml, cfg.val_split, skip_bad=cfg.skip_bad, decode=True)
         names = tuple(ds_train.names)
         if state is not None:  # the saved network (k-means anchors included), not a fresh build
             from dataclasses import replace
@@ -334,11 +337,10 @@ def train(cfg: TrainConfig) -> Path:
             final = epoch + 1 == cfg.epochs
             if info.is_main and (final or (cfg.val_every and (epoch + 1) % cfg.val_every == 0)):
                 yolo = YOLO.from_module(eval_model, names, device=device)
-                map50 = validate(yolo, data_yaml, split=cfg.val_split, metric="voc07", imgsz=imgsz,
-                                 skip_bad=cfg.skip_bad, save_dir=run / "val" if final else None).mAP
+                map50 = validate(yolo, ds_val, metric="voc07", imgsz=imgsz,
+                                 save_dir=run / "val" if final else None).mAP
                 if cfg.train_eval:  # the fit: a detector that cannot find its own training boxes underfits
-                    train_map50 = validate(yolo, data_yaml, split="train", metric="voc07", imgsz=imgsz,
-                                           skip_bad=cfg.skip_bad, max_images=cfg.train_eval).mAP
+                    train_map50 = validate(yolo, ds_train, metric="voc07", imgsz=imgsz, max_images=cfg.train_eval).mAP
             row["mAP50"] = map50
             row["train_mAP50"] = train_map50
             if info.is_main:
@@ -359,7 +361,7 @@ def train(cfg: TrainConfig) -> Path:
             dist.barrier(info)
         scalars.close()
         if info.is_main:
-            _finish(run, eval_model if ema is not None else model, best, names, data_yaml, cfg, imgsz)
+            _finish(run, best, ds_val.records[:16], device, imgsz)
         return run
     finally:
         dist.cleanup()
@@ -374,16 +376,14 @@ def _maybe_no_sync(net: nn.Module, sync: bool):
     return net.no_sync()
 
 
-def _finish(run: Path, model: Darknet, best: Path, names: tuple[str, ...], data_yaml: str, cfg: TrainConfig,
-            imgsz: int) -> None:
-    """Plots and pictures at the end: results.png, val_predictions.jpg and predictions/ (from best.pt)."""
+def _finish(run: Path, best: Path, val: Sequence[Any], device: torch.device, imgsz: int) -> None:
+    """Plots and pictures at the end: results.png, and from best.pt, on the run's device, the validation
+    records ``val`` (checked at the start) as val_predictions.jpg and predictions/."""
     from .api import YOLO
-    from .datasets import load_dataset
     from .train_report import plot_results, save_predictions, save_val_montage
 
     plot_results(run / "results.csv", run / "results.png")
-    yolo = YOLO(best, device=cfg.device if not cfg.device.startswith("cuda") else "cpu")
-    val = load_dataset(data_yaml, cfg.val_split, skip_bad=True).records[:16]
+    yolo = YOLO(best, device=device)
     save_val_montage(yolo, list(val), run / "val_predictions.jpg", imgsz)
     save_predictions(yolo, list(val), run / "predictions", imgsz)
 

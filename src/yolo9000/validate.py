@@ -17,6 +17,7 @@ import numpy as np
 from .errors import Yolo9000Error, file_error
 from .fileio import atomic_write, check_output_dir, check_output_file, write_json
 from .metrics.report import Result, evaluate, format_table, protocol, write_result_json
+from .datasets.records import DetectionDataset
 from .metrics.structures import DetectionSet, GroundTruth, detections_to_coco
 
 if TYPE_CHECKING:
@@ -81,12 +82,14 @@ def darknet_output_boxes(xyxy: np.ndarray, width: int, height: int, voc: bool) -
     return b
 
 
-def validate(yolo: YOLO, data: str | Path, split: str = "val", metric: str = "voc07", imgsz: int = 416,
+def validate(yolo: YOLO, data: str | Path | DetectionDataset, split: str = "val", metric: str = "voc07", imgsz: int = 416,
              conf: float = 0.005, nms: float = 0.45, iou: float = 0.5, plus1: bool = True, batch: int = 4,
              skip_bad: bool = False, save_dir: str | Path | None = None, save_json: str | Path | None = None,
              save_voc: str | Path | None = None, progress: bool = False,
              max_images: int | None = None) -> ValResult:
     """Predict on ``split`` of dataset YAML ``data`` and score it with ``metric`` (voc07, voc or coco).
+    ``data`` may also be a split loaded already (a :class:`DetectionDataset`; ``split`` and ``skip_bad``
+    then do not apply), as training passes the splits it checked before its first batch.
 
     ``max_images`` scores an evenly spaced sample of at most that many images of the split (the same
     sample every call), e.g. the training images a run checks its fit on.
@@ -95,7 +98,7 @@ def validate(yolo: YOLO, data: str | Path, split: str = "val", metric: str = "vo
     and ``results.json``; ``save_json`` the detections as COCO results; ``save_voc`` a folder of
     darknet/VOC ``comp4_det_test_<class>.txt`` files.
     """
-    from .datasets import load_dataset, load_dataset_config
+    from .datasets import load_dataset
 
     if metric not in ("voc07", "voc", "coco"):
         raise Yolo9000Error(f"metric {metric!r}: choose voc07, voc or coco")
@@ -108,8 +111,11 @@ def validate(yolo: YOLO, data: str | Path, split: str = "val", metric: str = "vo
     check_output_file(save_json, "the COCO results file")
     check_output_dir(save_voc, "the comp4 folder")
     check_output_dir(save_dir, "the plots folder")
-    voc_format = load_dataset_config(data).format == "voc"
-    ds = load_dataset(data, split, skip_bad=skip_bad)
+    if isinstance(data, DetectionDataset):
+        ds, split = data, data.split
+    else:
+        ds = load_dataset(data, split, skip_bad=skip_bad)
+    voc_format = ds.format == "voc"
     if max_images is not None and len(ds.records) > max_images:
         keep = np.unique(np.linspace(0, len(ds.records) - 1, max_images).round().astype(np.int64))
         ds = replace(ds, records=tuple(ds.records[i] for i in keep))
@@ -135,7 +141,7 @@ def validate(yolo: YOLO, data: str | Path, split: str = "val", metric: str = "vo
                         np.concatenate(scores))
     result = evaluate(gt, dets, metric, iou, plus1)
     settings = {"imgsz": imgsz, "conf": conf, "nms": nms, "split": split, "images": len(ds.records),
-                "metric": metric, "data": str(data)}
+                "metric": metric, "data": str(ds.root if isinstance(data, DetectionDataset) else data)}
     out = ValResult(result, gt, dets, settings, seconds)
     if save_json:
         write_json(detections_to_coco(dets, gt), save_json, indent=None)

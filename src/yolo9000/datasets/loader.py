@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings as _warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -173,17 +174,18 @@ def scan_split(cfg: DatasetConfig, split: str, decode: bool = False, workers: in
     return SplitScan(split, tuple(records), tuple(issues), tuple(warnings), len(raws))
 
 
-def load_dataset(yaml_path: str | Path, split: str, skip_bad: bool = False) -> DetectionDataset:
+def load_dataset(yaml_path: str | Path, split: str, skip_bad: bool = False, decode: bool = False) -> DetectionDataset:
     """Load ``split`` (``train``, ``val`` or ``test``) of the dataset YAML ``yaml_path``.
 
-    Image sizes come from the image headers (no pixels are decoded). If any record is bad (see
+    Image sizes come from the image headers (no pixels are decoded; ``decode``: every image is decoded,
+    so a truncated file is found now, as training does before its first batch). If any record is bad (see
     :func:`yolo9000.datasets.check_dataset`), raises a one-line error naming the first and counting them,
     unless ``skip_bad``: then bad boxes are dropped from their images, and images whose file or annotation
     file is broken are dropped whole. A broken annotation file holding a whole split (a malformed COCO
     JSON) is always an error.
     """
     cfg = load_dataset_config(yaml_path)
-    scan = scan_split(cfg, split)
+    scan = scan_split(cfg, split, decode=decode)
     fatal = [i for i in scan.issues if i.scope == "file"]
     if fatal:
         raise Yolo9000Error(f"{fatal[0].file}: {fatal[0].reason}")
@@ -193,4 +195,8 @@ def load_dataset(yaml_path: str | Path, split: str, skip_bad: bool = False) -> D
         raise file_error(cfg.yaml, f"split {split!r} has {n} bad record{'s' if n > 1 else ''} "
                                    f"(in {records} file{'s' if records > 1 else ''}); the first: {scan.issues[0]} "
                                    f"(list them all with 'yolo9000 check-data {cfg.yaml}', or skip them with --skip-bad, skip_bad=True in Python)")
+    if scan.issues:  # skip_bad: say what is left out
+        listed = "; ".join(str(i) for i in scan.issues[:3]) + ("; ..." if len(scan.issues) > 3 else "")
+        _warnings.warn(f"{cfg.yaml}: split {split!r}: {len(scan.issues)} bad record(s) left out (skip_bad): "
+                       f"{listed}", stacklevel=2)
     return DetectionDataset(cfg.names, split, cfg.root, scan.records, cfg.format)
