@@ -333,3 +333,16 @@ def test_a_bad_val_image_stops_the_run_before_training(shapes_yaml: Path, small_
     import json
 
     assert json.loads((run / "val" / "results.json").read_text())["settings"]["images"] == 3  # the good ones
+
+
+def test_amp_on_cpu_trains_in_bfloat16(shapes_yaml: Path, small_cfg: Path, tmp_path: Path) -> None:
+    from yolo9000.devices import training_autocast
+
+    with training_autocast(torch.device("cpu"), True):
+        assert torch.nn.Linear(4, 4)(torch.ones(1, 4)).dtype == torch.bfloat16
+    cfg = TrainConfig(data=str(shapes_yaml), model=str(small_cfg), epochs=1, imgsz=64, batch=4, burn_in=1,
+                      multiscale=False, workers=0, val_every=0, train_eval=0, tensorboard=False,
+                      deterministic=True, project=str(tmp_path), name="fp32")
+    fp32 = float(_losses(train(cfg))[0]["total"])
+    bf16 = float(_losses(train(replace(cfg, amp=True, name="bf16")))[0]["total"])
+    assert bf16 != fp32 and abs(bf16 - fp32) < 0.05 * fp32  # the same run, in bfloat16 rounding

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from .cfg import config_to_cfg_text
+from .devices import training_autocast
 from .errors import Yolo9000Error
 from .fileio import atomic_write, run_folder
 from .models.darknet import ConvBlock, Darknet, DarknetConfig, require_rgb
@@ -63,7 +64,7 @@ class TrainConfig:
     ema: float = 0.0                # decay of an exponential moving average of the weights (0: off)
     workers: int = 2
     device: str = "cpu"
-    amp: bool = False               # mixed precision (CUDA only)
+    amp: bool = False               # mixed precision: float16 + GradScaler on CUDA, bfloat16 on CPU
     seed: int = 0
     deterministic: bool = False
     val_every: int = 1              # epochs between VOC07 mAP evaluations (0: only at the end)
@@ -303,7 +304,7 @@ def train(cfg: TrainConfig) -> Path:
                 for j in range(0, len(images), mini):
                     sync = j + mini >= len(images)
                     with _maybe_no_sync(net, sync):
-                        with torch.autocast(device.type, enabled=scaler.is_enabled()):
+                        with training_autocast(device, cfg.amp):
                             raw = net(images[j:j + mini])
                         terms = region_loss(raw.float(), targets[j:j + mini], region, seen)
                         scaler.scale(terms["total"] * len(raw) / len(images)).backward()

@@ -27,6 +27,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from .devices import training_autocast
 from .errors import Yolo9000Error, file_error
 from .fileio import run_folder
 from .models.darknet import ConvSpec, Darknet, DarknetConfig, SoftmaxSpec, require_rgb
@@ -315,7 +316,7 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
             for i, (x, y) in enumerate(bar):
                 x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
                 for j in range(0, len(x), mini):
-                    with torch.autocast(device.type, enabled=scaler.is_enabled()):
+                    with training_autocast(device, cfg.amp):
                         logits = net(x[j:j + mini])
                     if tree is not None:
                         from .wordtree import hierarchical_nll

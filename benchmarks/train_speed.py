@@ -1,0 +1,75 @@
+"""Training speed on CPU, float32 against ``--amp`` (bfloat16 autocast), in one run.
+
+    .venv/bin/python benchmarks/train_speed.py [--epochs 2] [--json OUT]
+    .venv/bin/python benchmarks/train_speed.py --map       # also the raccoon test-split mAP of each (2 long runs)
+
+yolov2-tiny-voc from scratch on the raccoon training photos at 256, batch 8, one fixed size (no
+multi-scale, so both see the same batches), timed by the trainer itself (``images_per_s`` in
+``results.csv``: the training loop only, without validation). The first epoch includes the warm-up of
+the oneDNN kernels; the figure is the last epoch's. ``--map`` instead trains both with
+``benchmarks/train_raccoon.py``'s whole recipe (100 epochs, multi-scale) and scores their ``best.pt`` on
+the test split, to show what bfloat16 training costs in accuracy. The GEMM peaks of both precisions are
+measured in the same run.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import platform
+import tempfile
+from pathlib import Path
+
+from yolo9000 import YOLO
+from yolo9000.benchmark import gemm_peak_gflops
+from yolo9000.fileio import write_json
+from yolo9000.train import TrainConfig, train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _last_speed(run: Path) -> float:
+    with open(run / "results.csv", newline="") as f:
+        return float(list(csv.DictReader(f))[-1]["images_per_s"])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--epochs", type=int, default=2, help="epochs per precision for the speed figure")
+    ap.add_argument("--map", action="store_true", help="train_raccoon.py's whole recipe per precision, and its mAP")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--project", default=None, help="where the runs go (default: a temporary folder)")
+    ap.add_argument("--json", default=None)
+    a = ap.parse_args()
+    project = Path(a.project or tempfile.mkdtemp(prefix="train-speed-"))
+    base = TrainConfig(data=str(ROOT / "data" / "raccoon.yaml"), model="yolov2-tiny-voc", imgsz=256, batch=8,
+                       lr=0.002, burn_in=100, anchors="auto", workers=a.workers, tensorboard=False,
+                       project=str(project))
+    if a.map:
+        base = dataclasses.replace(base, epochs=100, val_every=10)
+    else:
+        base = dataclasses.replace(base, epochs=a.epochs, multiscale=False, val_every=0, train_eval=0)
+    peaks = {p: gemm_peak_gflops(precision=p).best for p in ("fp32", "bf16")}
+    rows = {}
+    for name, amp in (("fp32", False), ("bf16", True)):
+        run = train(dataclasses.replace(base, amp=amp, name=name))
+        row = {"images_per_s": _last_speed(run), "run": str(run)}
+        if a.map:
+            row["mAP50_voc07_test"] = YOLO(run / "weights" / "best.pt").val(base.data, imgsz=base.imgsz).mAP
+        rows[name] = row
+    report = {"model": base.model, "imgsz": base.imgsz, "batch": base.batch, "epochs": base.epochs,
+              "multiscale": base.multiscale, "gemm_peak_gflops": peaks, "results": rows,
+              "bf16_speedup": rows["bf16"]["images_per_s"] / rows["fp32"]["images_per_s"],
+              "machine": platform.processor() or platform.machine()}
+    print(f"| precision | training images/s | GEMM peak (GFLOP/s) |{' test mAP@0.5 |' if a.map else ''}")
+    print(f"|---|---|---|{'---|' if a.map else ''}")
+    for name, row in rows.items():
+        extra = f" {row['mAP50_voc07_test']:.4f} |" if a.map else ""
+        print(f"| {name} | {row['images_per_s']:.2f} | {peaks[name]:.0f} |{extra}")
+    print(f"bf16 / fp32 training speed: {report['bf16_speedup']:.2f}x")
+    if a.json:
+        write_json(report, a.json)
+
+
+if __name__ == "__main__":
+    main()
