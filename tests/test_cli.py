@@ -114,6 +114,21 @@ def test_predict_folder_saves_images_and_json(capsys, folder, tmp_path, tiny_voc
     np.testing.assert_allclose([r["xyxy"] for r in records], [r["xyxy"] for r in expected], rtol=1e-4, atol=0.1)
 
 
+def test_predict_skip_bad_lists_the_unreadable_inputs(capsys, folder, tmp_path, tiny_voc_weights):
+    (folder / "zz_broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    save_dir, js = tmp_path / "out", tmp_path / "dets.json"
+    _, err = run_ok(capsys, ["predict", folder, "--model", TINY, "--weights", tiny_voc_weights, *FAST,
+                             "--save-dir", save_dir, "--save-json", js, "--skip-bad"])
+    assert sorted(p.name for p in save_dir.iterdir()) == ["dog.jpg", "person.jpg"]  # the good ones, complete
+    records = json.loads(js.read_text())
+    bad = [r for r in records if "error" in r]
+    assert bad == [{"image": str(folder / "zz_broken.jpg"), "error": "not an image file"}]
+    assert all(set(r) == RECORD_KEYS for r in records if "error" not in r)
+    lines = err.strip().splitlines()
+    assert lines[0].startswith("2 images,") and "1 unreadable, skipped" in lines[0]
+    assert f"yolo9000: warning: skipped {folder / 'zz_broken.jpg'}: not an image file" in lines
+
+
 def test_predict_same_stem_gets_unique_names(capsys, folder, tmp_path, tiny_voc_weights):
     Image.open(folder / "dog.jpg").save(folder / "dog.png")
     save_dir = tmp_path / "out"

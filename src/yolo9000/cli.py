@@ -170,7 +170,7 @@ def cmd_predict(a: argparse.Namespace) -> int:
     n_images = n_dets = 0
     with contextlib.ExitStack() as stack:
         stage = stack.enter_context(staged_folder(save_dir)) if save_dir is not None else None
-        writers: dict[str, object] = {}
+        writers: dict[str, object] = {}  # videos: closed before the staged files move into place (LIFO)
         stack.callback(lambda: [w.release() for w in writers.values()])  # type: ignore[attr-defined]
         used: set[str] = set()
         for r in yolo.predict(items, imgsz=a.imgsz, conf=a.conf, nms=a.nms, hier=a.hier, batch=a.batch,
@@ -193,9 +193,6 @@ def cmd_predict(a: argparse.Namespace) -> int:
                 r.save(stage / _unique_name(Path(r.path).stem, ".jpg", used))
             else:
                 _write_video_frame(writers, r, stage, used)
-        for w in writers.values():
-            w.release()  # type: ignore[attr-defined]
-        writers.clear()
     if a.save_json:
         write_json(records, a.save_json)
     what = "detections" if yolo.is_detector else "top-5 rows"
