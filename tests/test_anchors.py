@@ -289,6 +289,9 @@ def test_cli_anchors_on_raccoon(tmp_path, capsys):
     flat = anchors_for_dataset(RACCOON_YAML, 4, 416, restarts=3, seed=1)
     assert isinstance(flat, tuple) and len(flat) == 8 and all(isinstance(v, float) for v in flat)
     np.testing.assert_allclose(flat, a.ravel(), rtol=1e-12)
+    # a stride-16 network's cells are half as large: the same anchors count twice as many of them
+    np.testing.assert_allclose(anchors_for_dataset(RACCOON_YAML, 4, 416, restarts=3, seed=1, stride=16),
+                               2 * np.asarray(flat), rtol=1e-12)
     shapes = dataset_box_shapes(load_dataset(RACCOON_YAML, "train"))
     assert shapes.shape == (173, 2) and np.all((shapes > 0) & (shapes <= 1))
     assert d["mean_iou"] == pytest.approx(mean_best_iou(shapes, from_grid(flat, 416)), abs=1e-12)

@@ -453,13 +453,15 @@ def kmeans_euclidean(shapes_norm: np.ndarray, k: int, restarts: int = 10, seed: 
 
 
 def anchors_for_dataset(yaml_path: str | Path, k: int, imgsz: int, letterbox: bool = True, restarts: int = 10,
-                        seed: int = 0, split: str = "train", skip_bad: bool = False) -> tuple[float, ...]:
-    """k-means anchors of a dataset split, in grid cells at ``imgsz``, flat ``(w0, h0, w1, h1, ...)`` sorted
-    by area: the convention of :attr:`yolo9000.models.darknet.RegionSpec.anchors` (pass them straight to
-    ``RegionSpec(anchors=...)`` or ``yolo9000.models.zoo.yolov2(..., anchors=...)``)."""
+                        seed: int = 0, split: str = "train", skip_bad: bool = False,
+                        stride: int = STRIDE) -> tuple[float, ...]:
+    """k-means anchors of a dataset split, in grid cells (of ``stride`` pixels) at ``imgsz``, flat
+    ``(w0, h0, w1, h1, ...)`` sorted by area: the convention of
+    :attr:`yolo9000.models.darknet.RegionSpec.anchors` (pass them straight to ``RegionSpec(anchors=...)``
+    or ``yolo9000.models.zoo.yolov2(..., anchors=...)``)."""
     from .datasets import load_dataset
 
     ds = load_dataset(yaml_path, split, skip_bad=skip_bad)
     shapes = dataset_box_shapes(ds, letterbox)
     fit = kmeans_anchors(shapes, k, restarts, seed, source=f"{yaml_path} [{split}]")
-    return tuple(float(v) for v in to_grid(fit.anchors_norm, imgsz).ravel())
+    return tuple(float(v) for v in to_grid(fit.anchors_norm, imgsz, stride).ravel())

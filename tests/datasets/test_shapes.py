@@ -237,4 +237,4 @@ def test_cli(tmp_path, capsys):
     assert str(tmp_path / "s" / "shapes.yaml") in out and "3 train / 2 val" in out and "made in" in out
     assert cmd_shapes(args) == 0 and "reused" in capsys.readouterr().out
     defaults = parser.parse_args(["shapes"])
-    assert (defaults.train, defaults.val, defaults.size, defaults.seed) == (400, 100, 160, 0)
+    assert (defaults.train, defaults.val, defaults.size, defaults.seed) == (2000, 100, 160, 0)

@@ -12,7 +12,8 @@ from yolo9000.models.darknet import MaxPoolDarknet, MaxPoolSpec, reorg
 FLOATS = {"yolov2-voc": 50_676_061, "yolov2-coco": 50_983_561, "yolov2-tiny-voc": 15_867_885,
           "yolov2-tiny-coco": 11_237_145, "yolo9000": 48_807_501, "darknet19": 20_856_776,
           "darknet19-448": 20_856_776, "yolov2-paper-voc": 67_158_109,
-          "yolov2-nano": 2_789_557}  # nano: 248+1216+4736+18688+74240+295936+1181696+1180672+32125, by hand
+          "yolov2-nano": 2_789_557,  # nano: 248+1216+4736+18688+74240+295936+1181696+1180672+32125, by hand
+          "yolov2-nano16": 706_613}  # 248+1216+4736+18688+74240+295936+295424+16125, by hand
 
 
 @pytest.mark.parametrize("name", sorted(FLOATS))

@@ -1,6 +1,6 @@
 """A small generated detection dataset: coloured shapes on textured backgrounds, built locally (no download).
 
->>> yaml_path = make_shapes(Path("datasets/shapes"))      # 400 train + 100 val 160x160 PNGs, YOLO txt labels
+>>> yaml_path = make_shapes(Path("datasets/shapes"))      # 2000 train + 100 val 160x160 PNGs, YOLO txt labels
 >>> ds = load_dataset(yaml_path, "train")
 
 Layout (YOLO txt, as :mod:`yolo9000.datasets.yolo` reads it)::
@@ -353,7 +353,7 @@ def _build(root: Path, n_train: int, n_val: int, size: int, seed: int,
     return root / YAML_NAME, False
 
 
-def make_shapes(root: Path, n_train: int = 400, n_val: int = 100, size: int = 160, seed: int = 0,
+def make_shapes(root: Path, n_train: int = 2000, n_val: int = 100, size: int = 160, seed: int = 0,
                 classes: Sequence[str] = DEFAULT_CLASSES) -> Path:
     """Write the shapes dataset into ``root`` (reusing a complete set made with the same parameters) and
     return its YAML, ``root/shapes.yaml``.
@@ -374,7 +374,7 @@ def add_shapes_parser(subparsers: argparse._SubParsersAction) -> argparse.Argume
                     "DIR/images/{train,val}/*.png, DIR/labels/{train,val}/*.txt. A complete set made with the "
                     "same options is reused.")
     p.add_argument("--out", default="datasets/shapes", help="dataset folder (default: datasets/shapes)")
-    p.add_argument("--train", type=int, default=400, help="train images (default 400)")
+    p.add_argument("--train", type=int, default=2000, help="train images (default 2000)")
     p.add_argument("--val", type=int, default=100, help="val images (default 100)")
     p.add_argument("--size", type=int, default=160, help="image side in pixels (default 160)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
