@@ -39,6 +39,7 @@ from PIL import Image
 from yolo9000.cli import build_parser, main
 
 from .conftest import SHARED
+from .test_train_classify import SMALL_CLASSIFIER
 
 ROOT = Path(__file__).resolve().parents[1]
 RACCOON_YAML = ROOT / "data" / "raccoon.yaml"
@@ -81,25 +82,7 @@ coords=4
 softmax=1
 jitter=.2
 """
-CLS_CFG = NET.replace("64", "32") + """[convolutional]
-batch_normalize=1
-filters=8
-size=3
-stride=1
-pad=1
-activation=leaky
-[maxpool]
-size=2
-stride=2
-[convolutional]
-filters=2
-size=1
-stride=1
-pad=1
-activation=linear
-[avgpool]
-[softmax]
-"""
+CLS_CFG = SMALL_CLASSIFIER  # the classifier of the training tests (32 px, 2 classes)
 NANO = "yolov2-nano"
 
 
