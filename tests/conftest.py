@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+# as `yolo9000` sets it before OpenCV loads: FFmpeg prints nothing of its own; set here, before any test module
+# imports cv2, so in-process CLI tests see the installed command's stderr whatever the test order
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("YOLO9000_SHARED", ROOT.parent / "shared"))
 REFERENCE = SHARED / "reference" / "darknet"

@@ -152,22 +152,21 @@ class YOLO:
 
             backend = load_onnx_backend(model, device, weights=weights, precision=precision, compile=compile)
             onnx_names = read_names(names, backend.config.num_classes) if names is not None else backend.names
-            self._attach(backend, WeightsHeader(), onnx_names, device, fuse=False)  # type: ignore[arg-type]
-            self.source = str(model)
+            self._attach(backend, WeightsHeader(), onnx_names, device, fuse=False,  # type: ignore[arg-type]
+                         source=str(model))
             return
         # --- ONNX backend: end
         net, header, model_names = load_model(model, weights)
         if names is not None:
             model_names = read_names(names, net.config.num_classes)
-        self._attach(net, header, model_names, device, fuse, precision, compile)
-        self.source = str(model)
+        self._attach(net, header, model_names, device, fuse, precision, compile, source=str(model))
 
     def _attach(self, model: Darknet, header: WeightsHeader, names: tuple[str, ...], device: str | torch.device,
-                fuse: bool, precision: str = "fp32", compile: bool = False) -> None:
+                fuse: bool, precision: str = "fp32", compile: bool = False, source: str | None = None) -> None:
         device = resolve_device(device)
         check_inference_options(fuse, precision, compile, device)
         self.precision, self.compile = precision, compile
-        self.source = model.config.name  # what errors call the network; the file when loaded from one
+        self.source = source or model.config.name  # what errors call the network: its file, if it has one
         self.model, self.header, self.names = model, header, tuple(names)
         self.config = model.config
         self.device = torch.device(device)
@@ -241,7 +240,7 @@ class YOLO:
             raise Yolo9000Error(f"batch={batch}: must be at least 1")
         if hier is not None and self.tree is None:
             raise Yolo9000Error(f"hier={hier}: the hierarchy threshold applies to WordTree heads (YOLO9000) only; "
-                                f"{self.config.name} has a flat class head")
+                                f"{self.source} has a flat class head")
         decode = _Decode(conf, nms, 0.5 if hier is None else hier, tree_depth, self._label_nodes(label_map))
         items = expand(source)
         gen = self._predict_items(items, imgsz, decode, batch, keep_images, progress, skip_bad)
@@ -338,7 +337,8 @@ class YOLO:
             start = self.save(Path(tmp) / "start.pt")
             run = train(TrainConfig(data=str(data), model=str(start), weights=str(start), **kwargs))
         net, header, names = load_model(run / "weights" / "best.pt")
-        self._attach(net, header, names, self.device, self.fuse, self.precision, self.compile)
+        self._attach(net, header, names, self.device, self.fuse, self.precision, self.compile,
+                     source=str(run / "weights" / "best.pt"))
         return run
 
     def save(self, path: str | Path) -> Path:

@@ -208,24 +208,22 @@ def prefetch_frames(items: Sequence[str | Path | Image.Image | np.ndarray], work
 
     ahead = max(1, ahead)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="yolo9000-decode") as pool:
-        pending: deque = deque()
+        pending: deque = deque()  # (label, future) in item order
         k = 0
         try:
             while k < len(items) or pending:
                 while k < len(items) and len(pending) < ahead and not (
                         isinstance(items[k], (str, Path)) and is_video(items[k])):
-                    fut = pool.submit(_decode_one, k, items[k])
-                    fut.label = _label(items[k], k)  # type: ignore[attr-defined]
-                    pending.append(fut)
+                    pending.append((_label(items[k], k), pool.submit(_decode_one, k, items[k])))
                     k += 1
                 if pending:
-                    fut = pending.popleft()
+                    label, fut = pending.popleft()
                     try:
                         frame = fut.result()
                     except Yolo9000Error as e:
                         if not skip_bad:
                             raise
-                        frame = Unreadable(fut.label, str(e))
+                        frame = Unreadable(label, str(e))
                     yield frame
                     continue
                 # the next item is a video: everything before it has been yielded
@@ -246,7 +244,7 @@ def prefetch_frames(items: Sequence[str | Path | Image.Image | np.ndarray], work
                     reader.join()
                 k += 1
         finally:
-            for fut in pending:
+            for _, fut in pending:
                 fut.cancel()
 
 
