@@ -973,7 +973,7 @@ def main(argv: list[str] | None = None) -> int:
     tp = report["summary"]["targets_pass"]
     print(f"gpu_check: {len(sections) - len(failed)}/{len(sections)} sections ok"
           + (f" (failed: {', '.join(failed)})" if failed else "")
-          + (f"; targets: " + ", ".join(f"{k} {'pass' if v else 'FAIL'}" for k, v in tp.items()) if tp else "")
+          + ("; targets: " + ", ".join(f"{k} {'pass' if v else 'FAIL'}" for k, v in tp.items()) if tp else "")
           + f"; {report['seconds']:.0f} s; report in {a.out}", file=sys.stderr)
     return 0 if not failed else 1
 

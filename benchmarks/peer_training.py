@@ -37,7 +37,6 @@ if __name__ == "__main__":
 import argparse  # noqa: E402
 import csv  # noqa: E402
 import json  # noqa: E402
-import math  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
 import random  # noqa: E402
