@@ -394,6 +394,8 @@ CASES: list[Case] = [
          names=lambda w: w.p("missing.tree"), expect=("no such",)),
     Case("missing/check-data", lambda w: ["check-data", w.p("missing.yaml")], names=lambda w: w.p("missing.yaml"),
          expect=("no such",)),
+    Case("missing/download", lambda w: ["download", "nosuch.weights"], names=lambda w: "nosuch.weights",
+         expect=("download --list",)),  # a name darknet does not publish: no network, nothing written
 
     # ---------------------------------------------------------------- cfg files
     Case("cfg/empty", lambda w: ["info", "--model", w.p("bad.cfg")], setup=lambda w: w.write("bad.cfg", b""),

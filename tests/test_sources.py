@@ -264,9 +264,10 @@ def test_expand_missing_path(tmp_path):
     assert_one_line_error(e, p)
 
 
-def test_expand_unsupported_type():
-    with pytest.raises(Yolo9000Error):
-        expand(42)
+@pytest.mark.parametrize("bad", [4.2, object(), True])
+def test_expand_unsupported_type(bad):
+    with pytest.raises(Yolo9000Error, match="unsupported source type"):
+        expand(bad)  # (an int is a camera index: see test_sources_net.py)
 
 
 # ---------------------------------------------------------------- iter_frames: images and arrays
@@ -410,10 +411,10 @@ def test_prefetch_keeps_order_bounds_memory_and_raises_in_place(tmp_path, monkey
     lock = threading.Lock()
     real = sources.load_image
 
-    def counting(path):
+    def counting(path, **kwargs):
         with lock:
             started.append(int(Path(path).stem))
-        return real(path)
+        return real(path, **kwargs)
 
     monkeypatch.setattr(sources, "load_image", counting)
     gen = sources.prefetch_frames(paths, workers=2, ahead=4)
@@ -429,3 +430,72 @@ def test_prefetch_keeps_order_bounds_memory_and_raises_in_place(tmp_path, monkey
             got.append(f.path)
     assert got == [str(p) for p in paths[:5]]  # the frames before the broken one arrive first
     assert [f.path for f in sources.prefetch_frames(paths[:3], workers=0)] == [str(p) for p in paths[:3]]
+
+
+# ---------------------------------------------------------------- EXIF orientation
+
+
+def exif_jpeg(path: Path, orientation: int, h: int = 30, w: int = 50) -> Path:
+    """A JPEG whose EXIF orientation tag (0x0112) is ``orientation``; its stored pixels are (h, w)."""
+    y, x = np.mgrid[0:h, 0:w]
+    img = np.stack([x * 255 // w, y * 255 // h, np.full_like(x, 90)], axis=2).astype(np.uint8)
+    img[: h // 3, : w // 3] = (250, 20, 20)  # a red corner, to see where the top-left went
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(img).save(path, quality=95, exif=exif)
+    return path
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied_only_when_asked(tmp_path, orientation):
+    from PIL import ImageOps
+
+    p = exif_jpeg(tmp_path / f"o{orientation}.jpg", orientation)
+    with Image.open(p) as im:
+        assert im.getexif()[0x0112] == orientation
+        stored = np.array(im.convert("RGB"))
+        upright = np.array(ImageOps.exif_transpose(im).convert("RGB"))
+    np.testing.assert_array_equal(load_image(p), stored)  # the default: darknet's decode, no rotation
+    np.testing.assert_array_equal(load_image(p, exif=False), stored)
+    turned = load_image(p, exif=True)
+    np.testing.assert_array_equal(turned, upright)
+    assert turned.shape == ((50, 30, 3) if orientation >= 5 else (30, 50, 3))
+    if orientation == 6:  # "rotate 90 clockwise to display"
+        np.testing.assert_array_equal(turned, np.rot90(stored, -1))
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # random weights, on purpose
+def test_predict_applies_exif_by_default_and_not_with_exif_false(tmp_path, capsys):
+    from PIL import ImageOps
+
+    from yolo9000.api import YOLO
+    from yolo9000.cli import main
+
+    p = exif_jpeg(tmp_path / "phone.jpg", 6, h=64, w=96)
+    with Image.open(p) as im:
+        upright = np.array(ImageOps.exif_transpose(im).convert("RGB"))
+        stored = np.array(im.convert("RGB"))
+    torch.manual_seed(0)
+    yolo = YOLO("yolov2-nano", device="cpu")
+    (r,) = yolo.predict(p, imgsz=64)
+    (raw,) = yolo.predict(p, imgsz=64, exif=False)
+    assert r.orig_shape == (96, 64) and raw.orig_shape == (64, 96)
+    np.testing.assert_array_equal(r.orig_img, upright)
+    np.testing.assert_array_equal(raw.orig_img, stored)
+    with Image.open(p) as im:  # a PIL image from the file is turned the same way
+        (r_pil,) = yolo.predict(im, imgsz=64)
+        (raw_pil,) = yolo.predict(im, imgsz=64, exif=False)
+    np.testing.assert_array_equal(r_pil.orig_img, upright)
+    np.testing.assert_array_equal(raw_pil.orig_img, stored)
+    arr = yolo.predict(stored, imgsz=64)[0]  # arrays are never rotated
+    assert arr.orig_shape == (64, 96)
+    # the CLI: annotated copies upright by default, as stored with --no-exif
+    sizes = {}
+    for flag in ([], ["--no-exif"]):
+        out = tmp_path / ("raw" if flag else "upright")
+        argv = ["predict", str(p), "--model", "yolov2-nano", "--imgsz", "64", "--device", "cpu", "--quiet",
+                "--save-dir", str(out), *flag]
+        assert main(argv) == 0, capsys.readouterr().err
+        with Image.open(out / "phone.jpg") as im:
+            sizes[bool(flag)] = im.size
+    assert sizes == {False: (64, 96), True: (96, 64)}

@@ -17,6 +17,7 @@ import torch
 from .cfg import config_to_cfg_text, parse_cfg, parse_cfg_text
 from .devices import resolve_device
 from .errors import Yolo9000Error, file_error
+from .export import FORMATS, ExportOptions, export_onnx
 from .inference import build_inference_model, check_inference_options, weights_version
 from .models.darknet import AvgPoolSpec, CostSpec, Darknet, DarknetConfig, SoftmaxSpec, require_rgb
 from .models.zoo import ZOO, zoo_config
@@ -24,7 +25,7 @@ from .names import default_names, read_names
 from .ops.region import decode_region, region_detections
 from .ops.letterbox import letterbox
 from .results import Results
-from .sources import Frame, Source, Unreadable, count_frames, expand, prefetch_frames
+from .sources import Frame, Source, Unreadable, count_frames, expand, is_live, prefetch_frames
 from .weights import (
     WeightsHeader, checkpoint_header, load_checkpoint, load_darknet_weights, load_state, save_checkpoint,
     save_darknet_weights,
@@ -35,6 +36,10 @@ if TYPE_CHECKING:
     from .validate import ValResult
 
 CHECKPOINT_EXTS = (".pt", ".pth", ".ckpt")
+
+
+class RandomWeightsWarning(UserWarning):
+    """A network built without weights (darknet's random initialisation) is predicting."""
 
 
 def resolve_config(model: str | Path) -> DarknetConfig:
@@ -68,10 +73,14 @@ def load_model(model: str | Path, weights: str | Path | None = None
     Args:
         model: zoo name, darknet ``.cfg`` path, or one of our checkpoints (which carries its network).
         weights: darknet ``.weights`` or one of our checkpoints; None keeps a checkpoint's own weights
-            (when ``model`` is one) or darknet's random initialisation.
+            (when ``model`` is one) or darknet's random initialisation. A bare name of darknet's
+            published files (``yolov2-voc.weights``, see :data:`yolo9000.hub.WEIGHTS`) that is not a local
+            file is downloaded once into the cache (:func:`yolo9000.hub.resolve_weights`).
     Returns:
         (model in eval mode, the darknet header to write back, class names).
     """
+    from .hub import resolve_weights
+
     config = resolve_config(model)
     net = Darknet(config)
     header = WeightsHeader()
@@ -79,7 +88,9 @@ def load_model(model: str | Path, weights: str | Path | None = None
     if weights is None and Path(str(model)).suffix.lower() in CHECKPOINT_EXTS:
         weights = model
     if weights is not None:
-        w = Path(weights)
+        from .models.darknet import darknet_float_count
+
+        w = resolve_weights(weights, floats=darknet_float_count(net))
         if w.suffix.lower() in CHECKPOINT_EXTS:
             ckpt = load_checkpoint(w)
             other = _checkpoint_config(ckpt, w)
@@ -114,6 +125,15 @@ def _chunks(frames: Iterator[Frame | Unreadable], size: int) -> Iterator[list[Fr
         yield chunk
 
 
+def _kept(class_ids: torch.Tensor, classes: tuple[int, ...] | None, max_det: int | None) -> torch.Tensor:
+    """Indices of the detections (sorted by score, highest first, as NMS returns them) of ``classes``,
+    the first ``max_det`` of them."""
+    keep = torch.arange(len(class_ids))
+    if classes is not None:
+        keep = keep[torch.isin(class_ids, torch.tensor(classes, dtype=class_ids.dtype))]
+    return keep if max_det is None else keep[:max_det]
+
+
 @dataclass(frozen=True)
 class _Decode:
     """How raw heads become detections (see :meth:`YOLO.predict`)."""
@@ -123,6 +143,8 @@ class _Decode:
     hier: float
     tree_depth: int | None = None
     label_map: tuple[int, ...] | None = None
+    classes: tuple[int, ...] | None = None  # keep only these class ids (after NMS)
+    max_det: int | None = None  # then keep the top-scored max_det per image
 
 
 class YOLO:
@@ -144,7 +166,7 @@ class YOLO:
     """
 
     def __init__(self, model: str | Path = "yolov2-voc", weights: str | Path | None = None,
-                 names: str | Path | None = None, device: str | torch.device = "cpu", fuse: bool = True,
+                 names: str | Path | None = None, device: str | torch.device = "auto", fuse: bool = True,
                  precision: str = "fp32", compile: bool = False) -> None:
         # --- ONNX backend (yolo9000.onnx_backend): begin
         if Path(str(model)).suffix.lower() == ".onnx":
@@ -160,6 +182,8 @@ class YOLO:
         if names is not None:
             model_names = read_names(names, net.config.num_classes)
         self._attach(net, header, model_names, device, fuse, precision, compile, source=str(model))
+        # darknet's random initialisation: predict() warns once (see _warn_random_weights)
+        self._random_weights = weights is None and Path(str(model)).suffix.lower() not in CHECKPOINT_EXTS
 
     def _attach(self, model: Darknet, header: WeightsHeader, names: tuple[str, ...], device: str | torch.device,
                 fuse: bool, precision: str = "fp32", compile: bool = False, source: str | None = None) -> None:
@@ -176,9 +200,10 @@ class YOLO:
         self._anchors = torch.tensor(region.anchors_grid, dtype=torch.float32) if region else None
         self.fuse = fuse
         self._fused: tuple[tuple[int, ...], torch.nn.Module] | None = None
+        self._random_weights = False  # set by __init__ for a network built without weights
 
     @classmethod
-    def from_module(cls, model: Darknet, names: tuple[str, ...] | list[str], device: str | torch.device = "cpu",
+    def from_module(cls, model: Darknet, names: tuple[str, ...] | list[str], device: str | torch.device = "auto",
                     header: WeightsHeader = WeightsHeader(), fuse: bool = True, precision: str = "fp32",
                     compile: bool = False) -> "YOLO":
         """Wrap an in-memory network (e.g. one being trained) without reading any file."""
@@ -207,8 +232,10 @@ class YOLO:
                 hier: float | None = None, batch: int = 1, stream: bool = False, keep_images: bool = True,
                 progress: bool = False, tree_depth: int | None = None,
                 label_map: str | Path | Sequence[int] | None = None,
-                skip_bad: bool = False) -> list[Results] | Iterator[Results]:
-        """Predict on a path, folder, glob, video, list, PIL image or (H, W, 3) uint8 RGB array.
+                skip_bad: bool = False, classes: int | Sequence[int] | None = None,
+                max_det: int | None = None, exif: bool = True) -> list[Results] | Iterator[Results]:
+        """Predict on a path, folder, glob, video, list, PIL image or (H, W, 3) uint8 RGB array, an image
+        URL, a video stream URL (rtsp/rtmp/http(s)) or a camera index (``0``); see :mod:`yolo9000.sources`.
 
         Args:
             imgsz: square network input size in pixels, a multiple of 32.
@@ -227,8 +254,16 @@ class YOLO:
                 P(node), and class ids index the map.
             skip_bad: an input that cannot be decoded gives a :class:`Results` with ``error`` set (and
                 no detections) instead of stopping with an error.
+            classes: keep only detections of these class ids (an int or a list; ids as in ``names``, or
+                indices into ``label_map``; for YOLO9000 the returned node ids), filtered after NMS.
+            max_det: then keep at most this many detections per image, the highest-scored (default: all,
+                as darknet; Ultralytics' default is 300).
+            exif: turn images (files, URLs, PIL images) upright by their EXIF orientation, as phone photos
+                need; False decodes exactly as darknet (no rotation). Arrays and video frames never rotate.
         Returns:
-            One :class:`Results` per image (per frame for videos).
+            One :class:`Results` per image (per frame for videos, streams and cameras; with ``stream=True``
+            a camera or live stream yields until it ends or the loop stops; a live source drops frames the
+            loop is too slow for, see :mod:`yolo9000.sources`).
         """
         self._check_predictable()
         stride = self.model.stride
@@ -241,10 +276,34 @@ class YOLO:
         if hier is not None and self.tree is None:
             raise Yolo9000Error(f"hier={hier}: the hierarchy threshold applies to WordTree heads (YOLO9000) only; "
                                 f"{self.source} has a flat class head")
-        decode = _Decode(conf, nms, 0.5 if hier is None else hier, tree_depth, self._label_nodes(label_map))
+        label_nodes = self._label_nodes(label_map)
+        keep_classes = self._check_filters(classes, max_det, len(self.names if label_nodes is None else label_nodes))
+        decode = _Decode(conf, nms, 0.5 if hier is None else hier, tree_depth, label_nodes, keep_classes, max_det)
         items = expand(source)
-        gen = self._predict_items(items, imgsz, decode, batch, keep_images, progress, skip_bad)
+        if not stream and any(is_live(i) for i in items):
+            import warnings
+
+            warnings.warn("a camera or live stream runs until it ends: with stream=False its results pile up in "
+                          "memory until then; use stream=True", stacklevel=2)
+        self._warn_random_weights()
+        gen = self._predict_items(items, imgsz, decode, batch, keep_images, progress, skip_bad, exif)
         return gen if stream else list(gen)
+
+    def _warn_random_weights(self) -> None:
+        """Warn (once per object, one line) that a network built without weights predicts from darknet's
+        random initialisation; networks from checkpoints, ONNX files and :meth:`from_module` never warn."""
+        if not getattr(self, "_random_weights", False):
+            return
+        self._random_weights = False
+        import warnings
+
+        from .hub import for_model
+
+        entry = for_model(self.config.name)
+        hint = (f" (weights={entry.name!r} downloads darknet's trained ones)" if entry is not None
+                else " (pass weights=, a darknet .weights file or a checkpoint)")
+        warnings.warn(f"{self.source}: no weights given: these are the predictions of random weights{hint}",
+                      RandomWeightsWarning, stacklevel=3)
 
     def _check_predictable(self) -> None:
         """One-line errors for networks ``predict`` cannot run on RGB images or cannot decode."""
@@ -253,6 +312,33 @@ class YOLO:
         if not self.is_detector and not isinstance(last, (SoftmaxSpec, AvgPoolSpec)):
             raise Yolo9000Error(f"{self.source}: the network ends in neither [region] (a detector) nor "
                                 f"[softmax]/[avgpool] (a classifier), so its output cannot be decoded")
+
+    def _check_filters(self, classes: int | Sequence[int] | None, max_det: int | None,
+                       num_classes: int) -> tuple[int, ...] | None:
+        """``classes`` as a tuple of ids in [0, num_classes), and ``max_det``, checked: one-line errors."""
+        from numbers import Integral
+
+        def whole(v: object) -> bool:
+            return isinstance(v, Integral) and not isinstance(v, bool)
+
+        if (classes is not None or max_det is not None) and not self.is_detector:
+            raise Yolo9000Error(f"classes / max_det filter detections; {self.source} is a classifier")
+        if max_det is not None and (not whole(max_det) or max_det < 1):
+            raise Yolo9000Error(f"max_det={max_det!r}: must be a whole number of at least 1")
+        if classes is None:
+            return None
+        try:
+            ids = [classes] if whole(classes) else list(classes)  # type: ignore[arg-type]
+        except TypeError:  # not a sequence
+            ids = []
+        if not ids or not all(whole(c) for c in ids):
+            raise Yolo9000Error(f"classes={classes!r}: must be one or more whole class ids")
+        ids = [int(c) for c in ids]
+        bad = [c for c in ids if not 0 <= c < num_classes]
+        if bad:
+            raise Yolo9000Error(f"classes: {', '.join(map(str, bad))} out of range; class ids lie in "
+                                f"[0, {num_classes}) for {self.source}")
+        return tuple(sorted(set(ids)))
 
     def _label_nodes(self, label_map: str | Path | Sequence[int] | None) -> tuple[int, ...] | None:
         if label_map is None:
@@ -269,13 +355,14 @@ class YOLO:
         return nodes
 
     def _predict_items(self, items: list, imgsz: int, decode: "_Decode", batch: int,
-                       keep_images: bool, progress: bool, skip_bad: bool = False) -> Iterator[Results]:
-        frames = prefetch_frames(items, workers=2, ahead=max(8, 2 * batch), skip_bad=skip_bad)
+                       keep_images: bool, progress: bool, skip_bad: bool = False,
+                       exif: bool = True) -> Iterator[Results]:
+        frames = prefetch_frames(items, workers=2, ahead=max(8, 2 * batch), skip_bad=skip_bad, exif=exif)
         bar = None
         if progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=count_frames(items), unit="img", dynamic_ncols=True, leave=False)
+            bar = tqdm(total=count_frames(items), unit="img", dynamic_ncols=True, leave=False)  # None: unknown
         try:
             for chunk in _chunks(frames, batch):
                 if isinstance(chunk, Unreadable):
@@ -307,7 +394,7 @@ class YOLO:
                 h, w = f.image.shape[:2]
                 empty = torch.zeros(0, dtype=torch.int64)
                 out.append(Results(torch.zeros(0, 4), torch.zeros(0), empty, self.names, f.path, (h, w),
-                                   f.frame, probs=p, orig_img=f.image if keep_images else None))
+                                   f.frame, probs=p, orig_img=f.image if keep_images else None, fps=f.fps))
             return out
         pred = decode_region(raw, self._anchors, self.tree)
         names = self.names if decode.label_map is None else tuple(self.names[n] for n in decode.label_map)
@@ -315,8 +402,10 @@ class YOLO:
             h, w = f.image.shape[:2]
             d = region_detections(pred, i, w, h, imgsz, imgsz, decode.conf, decode.nms, self.tree, decode.hier,
                                   tree_depth=decode.tree_depth, label_map=decode.label_map)
-            out.append(Results(d.boxes_xyxy, d.scores, d.class_ids, names, f.path, (h, w), f.frame,
-                               det_index=d.det_index, orig_img=f.image if keep_images else None))
+            keep = _kept(d.class_ids, decode.classes, decode.max_det)
+            out.append(Results(d.boxes_xyxy[keep], d.scores[keep], d.class_ids[keep], names, f.path, (h, w),
+                               f.frame, det_index=d.det_index[keep], orig_img=f.image if keep_images else None,
+                               fps=f.fps))
         return out
 
     def val(self, data: str | Path, **kwargs: Any) -> "ValResult":
@@ -353,3 +442,28 @@ class YOLO:
         else:
             raise Yolo9000Error(f"{p}: unknown weights extension (use .weights or .pt)")
         return p
+
+    def export(self, format: str = "onnx", file: str | Path | None = None, imgsz: int = 416, batch: int = 1,
+               dynamic: bool = False, with_decode: bool = False, opset: int = 18, check: bool = True) -> Path:
+        """Export the network (as ``yolo9000 export``), checked against PyTorch with onnxruntime; returns
+        the file written.
+
+        Args:
+            format: ``"onnx"`` (the only format).
+            file: the output; default ``<weights stem>.onnx`` beside a checkpoint this object was loaded
+                from, else ``<model name>.onnx`` in the working folder.
+            imgsz, batch: the input traced, (batch, 3, imgsz, imgsz); ``dynamic`` frees batch, height and width.
+            with_decode: end in boxes_xyxy (B, N, 4) network-input pixels and scores (B, N, C) instead of
+                the raw head.
+            opset: ONNX opset; check: compare onnxruntime with PyTorch before writing (max diff 1e-4).
+        """
+        if format not in FORMATS:
+            raise Yolo9000Error(f"format={format!r}: choose one of {', '.join(FORMATS)}")
+        if not isinstance(self.model, Darknet):  # --- ONNX backend: already exported
+            raise Yolo9000Error(f"{self.source}: this YOLO already runs an ONNX file")
+        if file is None:
+            src = Path(self.source)
+            file = src.with_suffix(".onnx") if src.suffix.lower() in CHECKPOINT_EXTS else Path(f"{self.config.name}.onnx")
+        options = ExportOptions(imgsz=imgsz, batch=batch, dynamic=dynamic, with_decode=with_decode, opset=opset,
+                                check=check)
+        return export_onnx(self.model, file, self.names, options).path

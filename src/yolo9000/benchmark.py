@@ -182,7 +182,7 @@ class BenchmarkConfig:
     batch: int = 1
     precision: str = "fp32"
     compile: bool = False
-    device: str = "cpu"
+    device: str = "auto"               # cpu, cuda, cuda:N or auto (CUDA when present, else CPU)
     iters: int = 20
     warmup: int = 3
     image: str | None = None

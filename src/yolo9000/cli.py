@@ -10,8 +10,9 @@ import dataclasses
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from .errors import Yolo9000Error, file_error
 from .train import TrainConfig
@@ -20,7 +21,8 @@ from .train import TrainConfig
 def _add_model_args(p: argparse.ArgumentParser, weights_required: bool = False) -> None:
     p.add_argument("--model", required=True, help="zoo name, darknet .cfg, or a checkpoint (.pt)")
     p.add_argument("--weights", required=weights_required, default=None,
-                   help="darknet .weights or checkpoint (.pt)")
+                   help="darknet .weights or checkpoint (.pt); a name from 'yolo9000 download --list' "
+                        "(e.g. yolov2-voc.weights) downloads once into the cache")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,10 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="yolo9000", description="YOLOv2 and YOLO9000, exact to darknet.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("predict", help="detect objects in images, folders, globs and videos")
-    p.add_argument("source", nargs="+", help="image, folder, glob pattern or video file(s)")
+    p = sub.add_parser("predict", help="detect objects in images, folders, globs, videos, URLs, streams and cameras")
+    p.add_argument("source", nargs="+",
+                   help="image, folder, glob pattern or video file(s); an image or video URL (http(s)://), a "
+                        "stream (rtsp://, rtmp://) or a camera index (0)")
     _add_model_args(p)
     p.add_argument("--imgsz", type=int, default=416, help="network input size, a multiple of 32")
+    p.add_argument("--no-exif", action="store_true",
+                   help="ignore images' EXIF orientation (darknet's exact decode); by default photos are turned upright")
     p.add_argument("--conf", type=float, default=0.25, help="score threshold (objectness x P(class))")
     p.add_argument("--nms", type=float, default=0.45, help="NMS IoU threshold")
     p.add_argument("--hier", type=float, default=None, help="YOLO9000 hierarchy threshold (default 0.5)")
@@ -41,9 +47,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="YOLO9000: label boxes with a flat label set, a map file of tree nodes (e.g. inet9k.map)")
     p.add_argument("--names", default=None, help="class names file, one per line")
     p.add_argument("--batch", type=int, default=4, help="images per forward pass")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (CUDA when present)")
     p.add_argument("--save-dir", default=None, help="write annotated images (and videos) here")
     p.add_argument("--save-json", default=None, help="write all detections as a JSON list here")
+    p.add_argument("--save-txt", action="store_true",
+                   help="write YOLO-format labels (class cx cy w h, normalised) to --save-dir/labels/<stem>.txt")
+    p.add_argument("--save-conf", action="store_true", help="with --save-txt: the score as a sixth column")
+    p.add_argument("--save-crop", action="store_true",
+                   help="write each detection's pixels to --save-dir/crops/<class>/<stem>.jpg")
+    p.add_argument("--classes", type=int, nargs="+", default=None, metavar="ID",
+                   help="keep only detections of these class ids")
+    p.add_argument("--max-det", type=int, default=None, help="keep at most this many detections per image")
     p.add_argument("--skip-bad", action="store_true",
                    help="go on past unreadable inputs; they are listed on stderr and in the JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -79,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iou", type=float, default=0.5, help="IoU threshold of the VOC metrics")
     p.add_argument("--no-plus1", action="store_true")
     p.add_argument("--batch", type=int, default=4)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (CUDA when present)")
     p.add_argument("--skip-bad", action="store_true", help="drop bad dataset records instead of stopping")
     p.add_argument("--json", default=None, help="write the scores as JSON here")
     p.add_argument("--save-dir", default=None, help="write plots (PR curves, confusion matrix, recall) here")
@@ -116,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .datasets.check import add_check_data_parser
 
     add_check_data_parser(sub)
+    from .hub import add_download_parser
+
+    add_download_parser(sub)
     sub.add_parser("zoo", help="list the built-in networks").set_defaults(zoo=list(ZOO))
     return parser
 
@@ -153,15 +170,23 @@ def _unique_name(stem: str, suffix: str, used: set[str]) -> str:
 def cmd_predict(a: argparse.Namespace) -> int:
     """Predict on the sources. Outputs are all or nothing: annotated files are staged and moved into
     ``--save-dir`` only when every input has been predicted (or skipped with ``--skip-bad``), then the JSON
-    is written; a failed run leaves neither, and never writes over an input."""
-    from .api import CHECKPOINT_EXTS, YOLO
+    is written; a failed run leaves neither, and never writes over an input. ``--save-txt`` labels and
+    ``--save-crop`` crops go through the same staging, into ``--save-dir/labels`` and ``--save-dir/crops``.
+
+    Ctrl-C (KeyboardInterrupt) is not a failure: it stops the run (a camera or live stream runs until
+    then) and keeps what is complete: the files written so far (videos closed, so playable) and the JSON
+    of every frame predicted; one line says so, and the exit code is 130."""
+    from .api import YOLO
     from .fileio import check_output_dir, check_output_file, staged_folder, write_json
-    from .sources import expand
+    from .sources import expand, output_stem
 
     check_output_file(a.save_json, "--save-json")
     save_dir = Path(a.save_dir) if a.save_dir else None
     check_output_dir(save_dir, "--save-dir")
+    _check_label_flags(a, save_dir)
     yolo = YOLO(a.model, a.weights, names=a.names, device=a.device, precision=a.precision, compile=a.compile)
+    if a.save_crop and not yolo.is_detector:
+        raise Yolo9000Error(f"--save-crop crops detections; {a.model} is a classifier")
     items = expand(a.source)
     if save_dir is not None:
         _check_not_inputs(save_dir, items)
@@ -173,10 +198,14 @@ def cmd_predict(a: argparse.Namespace) -> int:
         writers: dict[str, object] = {}  # videos: closed before the staged files move into place (LIFO)
         stack.callback(lambda: [w.release() for w in writers.values()])  # type: ignore[attr-defined]
         used: set[str] = set()
-        for r in yolo.predict(items, imgsz=a.imgsz, conf=a.conf, nms=a.nms, hier=a.hier, batch=a.batch,
-                              tree_depth=a.tree_depth, label_map=a.label_map, skip_bad=a.skip_bad,
-                              stream=True, keep_images=stage is not None,
-                              progress=not a.quiet and sys.stderr.isatty()):
+        label_names: set[str] = set()  # labels/*.txt (and the crops' stems), unique as the images' names
+        # exits first, so the staged files are kept at a Ctrl-C; .track notes what each finished result added
+        interrupted = stack.enter_context(_KeepOnInterrupt(lambda: (len(records), n_images, n_dets)))
+        results = yolo.predict(items, imgsz=a.imgsz, conf=a.conf, nms=a.nms, hier=a.hier, batch=a.batch,
+                               tree_depth=a.tree_depth, label_map=a.label_map, skip_bad=a.skip_bad,
+                               classes=a.classes, max_det=a.max_det, stream=True, keep_images=stage is not None,
+                               exif=not a.no_exif, progress=not a.quiet and sys.stderr.isatty())
+        for r in interrupted.track(results):
             if r.error is not None:
                 bad.append(r.error)
                 records.append({"image": r.path, "error": r.error.removeprefix(f"{r.path}: ")})
@@ -190,11 +219,22 @@ def cmd_predict(a: argparse.Namespace) -> int:
             if stage is None:
                 continue
             if r.frame is None:
-                r.save(stage / _unique_name(Path(r.path).stem, ".jpg", used))
+                r.save(stage / _unique_name(output_stem(r.path), ".jpg", used))
             else:
                 _write_video_frame(writers, r, stage, used)
+            if a.save_txt or a.save_crop:
+                _save_labels_and_crops(a, r, stage, label_names)
+    if interrupted.caught:  # the JSON holds the results handled to the end, as the files written do
+        n_records, n_images, _ = interrupted.done
+        del records[n_records:]
     if a.save_json:
         write_json(records, a.save_json)
+    if interrupted.caught:
+        kept = [f"the files done in {save_dir}"] if save_dir else []
+        kept += [f"their JSON in {a.save_json}"] if a.save_json else []
+        print(f"yolo9000: interrupted after {n_images} images; kept "
+              f"{' and '.join(kept) or 'nothing (no outputs asked)'}", file=sys.stderr)
+        return 130
     what = "detections" if yolo.is_detector else "top-5 rows"
     print(f"{n_images} images, {n_dets if yolo.is_detector else len(records) - len(bad)} {what}"
           + (f"; {len(bad)} unreadable, skipped" if bad else "")
@@ -202,13 +242,76 @@ def cmd_predict(a: argparse.Namespace) -> int:
           + (f"; JSON in {a.save_json}" if a.save_json else ""), file=sys.stderr)
     for error in bad:
         print(f"yolo9000: warning: skipped {error}", file=sys.stderr)
-    if a.weights is None and Path(a.model).suffix.lower() not in CHECKPOINT_EXTS:
-        print("yolo9000: warning: no --weights given: these are the predictions of random weights", file=sys.stderr)
     return 0
 
 
+def _check_label_flags(a: argparse.Namespace, save_dir: Path | None) -> None:
+    """One-line errors for ``--save-txt`` / ``--save-conf`` / ``--save-crop`` that cannot apply."""
+    from .fileio import check_output_dir
+
+    if (a.save_txt or a.save_crop) and save_dir is None:
+        raise Yolo9000Error("--save-txt and --save-crop write into --save-dir/labels and --save-dir/crops: "
+                            "give --save-dir too")
+    if a.save_conf and not a.save_txt:
+        raise Yolo9000Error("--save-conf adds the score column to --save-txt's labels: give --save-txt too")
+    if save_dir is not None:
+        if a.save_txt:
+            check_output_dir(save_dir / "labels", "--save-dir/labels")
+        if a.save_crop:
+            check_output_dir(save_dir / "crops", "--save-dir/crops")
+
+
+def _save_labels_and_crops(a: argparse.Namespace, r, stage: Path, label_names: set[str]) -> None:  # noqa: ANN001
+    """Ultralytics' layout: ``labels/<stem>.txt`` (videos: ``<stem>_<frame>.txt``), one file per image with
+    detections, and ``crops/<class>/<stem>.jpg``; the stem is unique in the run (``dog``, ``dog_1``, as the
+    annotated images), reserved even for an image with nothing to write."""
+    from .sources import output_stem
+
+    stem = output_stem(r.path) if r.frame is None else f"{output_stem(r.path)}_{r.frame}"
+    stem = Path(_unique_name(stem, ".txt", label_names)).stem
+    if a.save_txt:
+        r.save_txt(stage / "labels" / f"{stem}.txt", save_conf=a.save_conf)
+    if a.save_crop:
+        r.save_crop(stage / "crops", file_name=f"{stem}.jpg")
+
+
+class _KeepOnInterrupt:
+    """Ends its block quietly at a KeyboardInterrupt (``caught`` is then True), so the outer blocks finish as on
+    success: video writers close and the staged files move into place.
+
+    ``track(results)`` passes the results on and, each time the loop asks for the next one (so the previous one
+    was handled to the end), stores ``progress()`` in ``done``: what the completed results amount to."""
+
+    def __init__(self, progress: Callable[[], tuple]) -> None:
+        self._progress = progress
+        self.done: tuple = progress()
+        self.caught = False
+
+    def track(self, results: Iterable[Any]) -> Iterator[Any]:
+        it = iter(results)
+        try:
+            while True:
+                self.done = self._progress()
+                try:
+                    r = next(it)
+                except StopIteration:
+                    return
+                yield r
+        finally:
+            if hasattr(it, "close"):
+                it.close()  # stops the readers of a predict generator left mid-way
+
+    def __enter__(self) -> "_KeepOnInterrupt":
+        return self
+
+    def __exit__(self, kind, value, tb) -> bool:  # noqa: ANN001
+        self.caught = kind is not None and issubclass(kind, KeyboardInterrupt)
+        return self.caught
+
+
 def _check_not_inputs(save_dir: Path, items: list) -> None:
-    """Refuse a ``--save-dir`` that holds any input file: annotated copies would overwrite or mix with them."""
+    """Refuse a ``--save-dir`` that holds any input file: annotated copies would overwrite or mix with them.
+    Cameras and URLs (not ``str``/``Path`` items) are not files and are not checked."""
     target = save_dir.resolve()
     for item in items:
         if isinstance(item, (str, Path)) and Path(item).resolve().parent == target:
@@ -221,11 +324,11 @@ def _write_video_frame(writers: dict[str, object], r, save_dir: Path, used: set[
     import numpy as np
 
     if r.path not in writers:
-        cap = cv2.VideoCapture(r.path)
-        fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-        cap.release()
+        from .sources import output_stem
+
+        fps = r.fps or 25.0  # as the video or stream reports it (a camera's nominal rate: dropped frames speed it up)
         h, w = r.orig_shape
-        out = save_dir / _unique_name(Path(r.path).stem, ".mp4", used)
+        out = save_dir / _unique_name(output_stem(r.path), ".mp4", used)
         writers[r.path] = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
     frame = np.asarray(r.draw())[:, :, ::-1]
     writers[r.path].write(np.ascontiguousarray(frame))  # type: ignore[attr-defined]
@@ -364,6 +467,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .datasets.check import cmd_check_data
 
             return cmd_check_data(a)
+        if a.command == "download":
+            from .hub import cmd_download
+
+            return cmd_download(a)
         print("\n".join(a.zoo))
         return 0
     except Yolo9000Error as e:

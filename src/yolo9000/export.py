@@ -33,6 +33,7 @@ from torch import nn
 from .cfg import config_to_cfg_text
 from .errors import Yolo9000Error, file_error
 from .models.darknet import Darknet
+from .optional import require
 from .onnx_backend import DECODED_OUTPUTS, INPUT_NAME, RAW_OUTPUT, OnnxMetadata, open_session
 from .ops.region import decode_region
 from .fileio import atomic_write
@@ -231,6 +232,9 @@ def export_onnx(model: Darknet, out: str | Path, names: tuple[str, ...] | None =
     (then nothing is written)."""
     t0 = time.perf_counter()
     check_export_options(model, options, out)
+    for module in ("onnx", "onnxscript") + (("onnxruntime",) if options.check else ()):
+        require(module, "ONNX export" + (" with its onnxruntime check (--no-check skips it)"
+                                         if module == "onnxruntime" else ""))
     model = copy.deepcopy(model).to("cpu", torch.float32).eval()  # the caller's model stays as it is
     names = tuple(names) if names else tuple(f"class{i}" for i in range(model.config.num_classes))
     metadata = export_metadata(model, names, options)

@@ -157,11 +157,21 @@ def removed_on_error(folder: str | Path) -> Iterator[Path]:
         raise
 
 
+def _move_into(src: Path, dst: Path) -> None:
+    """Rename ``src`` to ``dst``; a folder onto an existing folder is merged, file by file, recursively."""
+    if src.is_dir() and not src.is_symlink() and dst.is_dir() and not dst.is_symlink():
+        for f in sorted(src.iterdir()):
+            _move_into(f, dst / f.name)
+    else:
+        os.replace(src, dst)
+
+
 @contextmanager
 def staged_folder(folder: str | Path) -> Iterator[Path]:
     """Write a set of files all or nothing: yields a hidden staging folder inside ``folder``; on success
-    its files are moved into ``folder`` (replacing files of the same name), on failure it is deleted,
-    and so is ``folder`` itself if this call created it and it is empty."""
+    its files are moved into ``folder`` (replacing files of the same name; a staged subfolder is merged
+    into an existing one of the same name, so ``labels/`` of an earlier run keeps its other files), on
+    failure it is deleted, and so is ``folder`` itself if this call created it and it is empty."""
     final = Path(folder)
     check_output_dir(final)
     created = not final.exists()
@@ -172,7 +182,7 @@ def staged_folder(folder: str | Path) -> Iterator[Path]:
     try:
         yield stage
         for f in sorted(stage.iterdir()):
-            os.replace(f, final / f.name)
+            _move_into(f, final / f.name)
     except BaseException:
         if created and not any(p for p in final.iterdir() if p != stage):
             shutil.rmtree(final, ignore_errors=True)

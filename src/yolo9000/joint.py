@@ -77,7 +77,7 @@ class JointConfig:
     scale: tuple[float, ...] = (0.25, 2.0)
     flip: bool = True
     workers: int = 2
-    device: str = "cpu"
+    device: str = "auto"               # cpu, cuda, cuda:N or auto (CUDA when present, else CPU)
     seed: int = 0
     val: bool = True                # score the detection val split at the end (VOC07 mAP through the map)
     project: str = "runs"
@@ -337,7 +337,9 @@ def _build(cfg: JointConfig, run: Path) -> tuple[Darknet, WordTree, int]:
     model = Darknet(config)
     seen = 0
     if cfg.weights:
-        w = Path(cfg.weights)
+        from .hub import resolve_weights  # a name of darknet's files downloads once into the cache
+
+        w = resolve_weights(cfg.weights)
         if w.suffix.lower() in CHECKPOINT_EXTS:
             load_state_prefix(model, load_checkpoint(w)["model"], w)
         else:

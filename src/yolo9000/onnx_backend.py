@@ -22,6 +22,7 @@ from .cfg import parse_cfg_text
 from .devices import resolve_device
 from .errors import Yolo9000Error, file_error, require_file
 from .models.darknet import DarknetConfig
+from .optional import require
 
 METADATA_FORMAT = "yolo9000-onnx"
 METADATA_VERSION = 1
@@ -90,7 +91,7 @@ class OnnxMetadata:
 
 def _ort_errors() -> tuple[type[BaseException], ...]:
     """onnxruntime's exception types for a file it cannot load or run (none derives from RuntimeError)."""
-    from onnxruntime.capi import onnxruntime_pybind11_state as st
+    st = require("onnxruntime.capi.onnxruntime_pybind11_state", "running an ONNX model")
 
     return (st.Fail, st.InvalidArgument, st.InvalidGraph, st.InvalidProtobuf, st.NoSuchFile, st.NotImplemented,
             st.RuntimeException)
@@ -98,8 +99,7 @@ def _ort_errors() -> tuple[type[BaseException], ...]:
 
 def ort_providers(device: str | torch.device) -> list[str | tuple[str, dict[str, str]]]:
     """onnxruntime execution providers for a torch device string (``cpu``, ``cuda``, ``cuda:1``)."""
-    import onnxruntime as ort
-
+    ort = require("onnxruntime", "running an ONNX model")
     dev = resolve_device(device)
     if dev.type == "cpu":
         return ["CPUExecutionProvider"]
@@ -113,8 +113,7 @@ def ort_providers(device: str | torch.device) -> list[str | tuple[str, dict[str,
 
 def open_session(model: str | Path | bytes, device: str | torch.device = "cpu", source: str | Path = "<onnx>"):
     """An ``onnxruntime.InferenceSession`` on a file path or serialized bytes; one-line error if unreadable."""
-    import onnxruntime as ort
-
+    ort = require("onnxruntime", "running an ONNX model")
     opts = ort.SessionOptions()
     opts.log_severity_level = 3  # errors only
     where = str(model) if isinstance(model, (str, Path)) else model
@@ -127,8 +126,8 @@ def open_session(model: str | Path | bytes, device: str | torch.device = "cpu", 
 
 def read_onnx_metadata(path: str | Path) -> OnnxMetadata:
     """The yolo9000 metadata of an ONNX file; one-line error if it is not an ONNX model or has none."""
-    import onnx
-    from google.protobuf.message import DecodeError
+    onnx = require("onnx", "reading an ONNX file")
+    from google.protobuf.message import DecodeError  # protobuf comes with onnx
 
     p = require_file(path, "ONNX file")
     try:

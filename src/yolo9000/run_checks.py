@@ -38,6 +38,7 @@ _RULES: dict[str, tuple[Any, str]] = {
     "workers": (lambda v: v >= 0, "must be >= 0"),
     "scale_every": (lambda v: v >= 1, "must be at least 1"),
     "val_every": (lambda v: v >= 0, "must be >= 0 (0: validate only at the end)"),
+    "patience": (lambda v: v >= 0, "must be >= 0 (0: off)"),
     "train_eval": (lambda v: v >= 0, "must be >= 0 (0: off)"),
     "ema": (lambda v: 0 <= v < 1, "must lie in [0, 1) (0: off)"),
     "jitter": (lambda v: 0 <= v < 1, "must lie in [0, 1): a fraction of the image size"),
@@ -70,6 +71,9 @@ def check_run_options(cfg: Any) -> None:
     if values.get("batch") and values.get("subdivisions") and values["batch"] % values["subdivisions"]:
         raise Yolo9000Error(f"--batch {values['batch']} must split evenly over --subdivisions "
                             f"{values['subdivisions']}")
+    if values.get("patience") and values.get("val_every") == 0:
+        raise Yolo9000Error(f"--patience {values['patience']} needs validations to count: --val-every 0 "
+                            f"validates only at the end")
     if values.get("min_size") and values.get("max_size") and values["min_size"] > values["max_size"]:
         raise Yolo9000Error(f"--min-size {values['min_size']} is above --max-size {values['max_size']}")
     steps, scales = values.get("steps"), values.get("scales")

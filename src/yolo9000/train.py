@@ -63,11 +63,12 @@ class TrainConfig:
     flip: bool = True
     ema: float = 0.0                # decay of an exponential moving average of the weights (0: off)
     workers: int = 2
-    device: str = "cpu"
+    device: str = "auto"               # cpu, cuda, cuda:N or auto (CUDA when present, else CPU)
     amp: bool = False               # mixed precision: float16 + GradScaler on CUDA, bfloat16 on CPU
     seed: int = 0
     deterministic: bool = False
     val_every: int = 1              # epochs between VOC07 mAP evaluations (0: only at the end)
+    patience: int = 0               # stop when this many validations in a row bring no better mAP (0: off)
     val_split: str = "val"
     train_eval: int = 100           # training images scored beside the validation mAP (an even sample; 0: off)
     skip_bad: bool = False
@@ -76,6 +77,54 @@ class TrainConfig:
     name: str = "train"             # an existing runs/<name> is kept: the run goes to <name>2, <name>3, ...
     exist_ok: bool = False          # write into runs/<name> even if it exists
     resume: bool = False
+
+
+@dataclass
+class EarlyStop:
+    """``--patience``: the best validation score, its epoch, and the validations since it (``stale``).
+
+    ``update`` after each validation; ``stop`` once ``patience`` validations in a row have not beaten the
+    best (never when ``patience`` is 0). :meth:`state` goes into the checkpoints, so a resumed run that had
+    stopped stops again at once (unless the resume raises ``--patience``).
+    """
+
+    patience: int
+    best: float = -1.0
+    best_epoch: int = 0  # 1-based; 0: no validation yet
+    stale: int = 0
+
+    @classmethod
+    def restore(cls, patience: int, state: dict[str, Any] | None, best: float) -> EarlyStop:
+        """From a checkpoint's ``early_stop`` entry (checkpoints from before --patience: nothing stale)."""
+        saved = (state or {}).get("early_stop") or {}
+        return cls(patience, best, int(saved.get("best_epoch", 0)), int(saved.get("stale", 0)))
+
+    def update(self, score: float, epoch: int) -> bool:
+        """Record the score of 1-based ``epoch``; True if it is a new best (NaN: no validation, no change)."""
+        if math.isnan(score):
+            return False
+        if score > self.best:
+            self.best, self.best_epoch, self.stale = score, epoch, 0
+            return True
+        self.stale += 1
+        return False
+
+    @property
+    def stop(self) -> bool:
+        return self.patience > 0 and self.stale >= self.patience
+
+    def next_may_stop(self) -> bool:
+        """Whether the next validation stops the run unless it improves (its plots are then the run's)."""
+        return self.patience > 0 and self.stale + 1 >= self.patience
+
+    def state(self) -> dict[str, int]:
+        return {"best_epoch": self.best_epoch, "stale": self.stale, "patience": self.patience}
+
+    def message(self, epoch: int, epochs: int, metric: str) -> str:
+        """The one line printed when the run stops early."""
+        return (f"early stop after epoch {epoch}/{epochs}: {metric} has not improved for {self.stale} "
+                f"validation{'s' if self.stale != 1 else ''} (--patience {self.patience}); the best, "
+                f"{self.best:.4f}, was at epoch {self.best_epoch} (weights/best.pt)")
 
 
 def resolve_sizes(cfg: TrainConfig, yaml_imgsz: int | None) -> tuple[int, list[int]]:
@@ -167,7 +216,9 @@ def build_model(cfg: TrainConfig, names: tuple[str, ...], data_yaml: str, imgsz:
     model = Darknet(config)
     seen = 0
     if cfg.weights:
-        w = Path(cfg.weights)
+        from .hub import resolve_weights  # a name of darknet's files downloads once into the cache
+
+        w = resolve_weights(cfg.weights)
         if w.suffix.lower() in CHECKPOINT_EXTS:
             ckpt = load_checkpoint(w)
             n = load_state_prefix(model, ckpt["model"], w)
@@ -280,6 +331,11 @@ def train(cfg: TrainConfig) -> Path:
         if state is not None:
             start_epoch, seen = _restore(state, model, ema, optimizer, scheduler, scaler)
             best_map = float(state["best_map"])
+        stopper = EarlyStop.restore(cfg.patience, state, best_map)
+        if stopper.stop and start_epoch < cfg.epochs:  # a run that stopped early, resumed: it stays stopped
+            if info.is_main:
+                print(stopper.message(start_epoch, cfg.epochs, "VOC07 mAP@0.5"), flush=True)
+            start_epoch = cfg.epochs
         net = dist.wrap(model, info)
         if info.is_main:
             run.mkdir(parents=True, exist_ok=True)
@@ -341,7 +397,7 @@ def train(cfg: TrainConfig) -> Path:
             if info.is_main and (final or (cfg.val_every and (epoch + 1) % cfg.val_every == 0)):
                 yolo = YOLO.from_module(eval_model, names, device=device)
                 map50 = validate(yolo, ds_val, metric="voc07", imgsz=imgsz,
-                                 save_dir=run / "val" if final else None).mAP
+                                 save_dir=run / "val" if final or stopper.next_may_stop() else None).mAP
                 if cfg.train_eval:  # the fit: a detector that cannot find its own training boxes underfits
                     train_map50 = validate(yolo, ds_train, metric="voc07", imgsz=imgsz, max_images=cfg.train_eval).mAP
             row["mAP50"] = map50
@@ -351,9 +407,10 @@ def train(cfg: TrainConfig) -> Path:
 
                 append_csv(run / "results.csv", row)
                 scalars.log(row)
-                improved = not math.isnan(map50) and map50 > best_map
-                best_map = max(best_map, map50) if not math.isnan(map50) else best_map
-                ckpt = _checkpoint(model, ema, optimizer, scheduler, scaler, cfg, epoch, seen, best_map=best_map)
+                improved = stopper.update(map50, epoch + 1)
+                best_map = stopper.best
+                ckpt = _checkpoint(model, ema, optimizer, scheduler, scaler, cfg, epoch, seen, best_map=best_map,
+                                   early_stop=stopper.state())
                 _save(last, ckpt)
                 if improved or not best.exists():
                     _save(best, ckpt)
@@ -361,7 +418,13 @@ def train(cfg: TrainConfig) -> Path:
                       + (f", VOC07 mAP@0.5 {map50:.4f}" if not math.isnan(map50) else "")
                       + (f" (training images: {train_map50:.4f})" if not math.isnan(train_map50) else ""),
                       flush=True)
+                if stopper.stop and not final:
+                    print(stopper.message(epoch + 1, cfg.epochs, "VOC07 mAP@0.5"), flush=True)
+            stop = cfg.patience > 0 and float(dist.all_sum(torch.tensor(float(info.is_main and stopper.stop),
+                                                                         device=device), info)) > 0
             dist.barrier(info)
+            if stop:  # every process leaves the loop together; the last row of results.csv is this epoch
+                break
         scalars.close()
         if info.is_main:
             _finish(run, best, ds_val.records[:16], device, imgsz)
@@ -392,9 +455,10 @@ def _finish(run: Path, best: Path, val: Sequence[Any], device: torch.device, img
 
 
 def _checkpoint(model: Darknet, ema, optimizer, scheduler, scaler, cfg: Any, epoch: int, seen: int,
-                **scores: float) -> dict[str, Any]:
+                **scores: Any) -> dict[str, Any]:
     """Everything to predict (``model``: the EMA weights when EMA is on) and to resume exactly; ``cfg`` is
-    the run's frozen config dataclass and ``scores`` the best-so-far figures (``best_map=...``)."""
+    the run's frozen config dataclass and ``scores`` the best-so-far figures (``best_map=...``, and
+    ``early_stop=`` :meth:`EarlyStop.state`)."""
     from .weights import CHECKPOINT_FORMAT, CHECKPOINT_VERSION
 
     header = WeightsHeader(seen=seen)

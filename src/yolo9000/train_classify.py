@@ -32,7 +32,7 @@ from .errors import Yolo9000Error, file_error
 from .fileio import run_folder
 from .models.darknet import ConvSpec, Darknet, DarknetConfig, SoftmaxSpec, require_rgb
 from .run_checks import check_run_options, resume_config
-from .train import _checkpoint, _restore, _save, _seed_all, param_groups
+from .train import EarlyStop, _checkpoint, _restore, _save, _seed_all, param_groups
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -60,9 +60,10 @@ class ClassifyConfig:
     saturation: float = 0.75        # darknet's 1/s .. s range, as ColorJitter's 1 - x .. 1 + x
     exposure: float = 0.75
     workers: int = 2
-    device: str = "cpu"
+    device: str = "auto"               # cpu, cuda, cuda:N or auto (CUDA when present, else CPU)
     amp: bool = False
     seed: int = 0
+    patience: int = 0               # stop when this many epochs in a row bring no better val top-1 (0: off)
     project: str = "runs"
     name: str = "classify"          # an existing runs/<name> is kept: the run goes to <name>2, <name>3, ...
     exist_ok: bool = False          # write into runs/<name> even if it exists
@@ -276,7 +277,9 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
         require_rgb(config, cfg.model)
         model = Darknet(config)
         if state is None and cfg.weights:
-            w = Path(cfg.weights)
+            from .hub import resolve_weights  # a name of darknet's files downloads once into the cache
+
+            w = resolve_weights(cfg.weights)
             if w.suffix.lower() in CHECKPOINT_EXTS:
                 load_state_prefix(model, load_checkpoint(w)["model"], w)
             else:
@@ -300,6 +303,11 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
         if state is not None:
             start, seen = _restore(state, model, None, optimizer, scheduler, scaler)
             best_top1 = float(state["best_top1"])
+        stopper = EarlyStop.restore(cfg.patience, state, best_top1)
+        if stopper.stop and start < cfg.epochs:  # a run that stopped early, resumed: it stays stopped
+            if info.is_main:
+                print(stopper.message(start, cfg.epochs, "val top-1"), flush=True)
+            start = cfg.epochs
         net = dist.wrap(model, info)
         if info.is_main:
             run.mkdir(parents=True, exist_ok=True)
@@ -349,15 +357,22 @@ def train_classifier(cfg: ClassifyConfig) -> Path:
                        "images_per_s": float(tot[1]) / (time.perf_counter() - t0)}
                 append_csv(run / "results.csv", row)
                 scalars.log(row)
-                improved = top1 > best_top1
-                best_top1 = max(best_top1, top1)
-                ckpt = _checkpoint(model, None, optimizer, scheduler, scaler, cfg, epoch, seen, best_top1=best_top1)
+                improved = stopper.update(top1, epoch + 1)
+                best_top1 = stopper.best
+                ckpt = _checkpoint(model, None, optimizer, scheduler, scaler, cfg, epoch, seen, best_top1=best_top1,
+                                   early_stop=stopper.state())
                 _save(last, ckpt)
                 if improved or not best.exists():
                     _save(best, ckpt)
                 print(f"epoch {epoch + 1}/{cfg.epochs}: loss {row['loss']:.4f}, val top-1 {top1:.4f}, "
                       f"top-5 {top5:.4f}, {row['images_per_s']:.1f} images/s", flush=True)
+                if stopper.stop and epoch + 1 < cfg.epochs:
+                    print(stopper.message(epoch + 1, cfg.epochs, "val top-1"), flush=True)
+            stop = cfg.patience > 0 and float(dist.all_sum(torch.tensor(float(info.is_main and stopper.stop),
+                                                                         device=device), info)) > 0
             dist.barrier(info)
+            if stop:  # every process leaves the loop together; the last row of results.csv is this epoch
+                break
         scalars.close()
         return run
     finally:

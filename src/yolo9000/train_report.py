@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import torch
 from PIL import Image
 
 from .fileio import atomic_write
+from .optional import available, missing_message
 
 
 def _cell(v: Any) -> str:
@@ -43,7 +45,10 @@ class Scalars:
 
     def __init__(self, folder: Path, enabled: bool) -> None:
         self.writer = None
-        if enabled:
+        if enabled and not available("tensorboard"):
+            warnings.warn(missing_message("tensorboard", "TensorBoard logging (off for this run; results.csv and "
+                                          "results.png are written as always)"), stacklevel=2)
+        elif enabled:
             from torch.utils.tensorboard import SummaryWriter
 
             self.writer = SummaryWriter(str(folder))
@@ -97,7 +102,7 @@ def save_predictions(yolo: Any, records: list, folder: Path, imgsz: int, conf: f
     """Annotated predictions of ``records`` (dataset ImageRecords) as ``folder/<stem>.jpg``."""
     out = []
     for r in records:
-        res = yolo.predict(str(r.image), imgsz=imgsz, conf=conf)[0]
+        res = yolo.predict(str(r.image), imgsz=imgsz, conf=conf, exif=False)[0]  # as the labels: no EXIF turn
         out.append(res.save(folder / f"{Path(r.image).stem}.jpg"))
     return out
 
@@ -108,7 +113,7 @@ def save_val_montage(yolo: Any, records: list, path: Path, imgsz: int, conf: flo
 
     tiles = []
     for r in records[:8]:
-        res = yolo.predict(str(r.image), imgsz=imgsz, conf=conf)[0]
+        res = yolo.predict(str(r.image), imgsz=imgsz, conf=conf, exif=False)[0]  # as the labels: no EXIF turn
         drawn = torch.from_numpy(np.array(res.draw())).permute(2, 0, 1)
         if len(r.boxes_xyxy):
             drawn = torchvision.utils.draw_bounding_boxes(drawn, torch.tensor(np.array(r.boxes_xyxy), dtype=torch.float32),

@@ -128,7 +128,8 @@ def validate(yolo: YOLO, data: str | Path | DetectionDataset, split: str = "val"
     start = time.perf_counter()
     img, lab, boxes, scores = [], [], [], []
     results = yolo.predict([r.image for r in ds.records], imgsz=imgsz, conf=conf, nms=nms, batch=batch,
-                           stream=True, keep_images=False, progress=progress)
+                           stream=True, keep_images=False, progress=progress,
+                           exif=False)  # labels refer to the stored pixels: darknet's decode, no EXIF rotation
     for i, r in enumerate(results):
         h, w = r.orig_shape
         b = darknet_output_boxes(r.xyxy.numpy(), w, h, voc_format)

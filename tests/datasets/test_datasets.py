@@ -353,11 +353,13 @@ def test_voc_folder_split_and_size_mismatch(tmp_path):
 @pytest.mark.parametrize("text, match", [
     ("format: voc\ntrain: [a\n", "not valid YAML"),
     ("- a\n- b\n", "expected a mapping"),
-    ("train: train.txt\nnames: [cat]\n", "missing key 'format'"),
+    ("train: train.txt\nnames: [cat]\n", r"cannot tell the dataset format \(the split entries 'train.txt' \(train\) "
+                                         r"do not exist below .*\); add 'format: yolo' \(or voc, coco\) to the YAML"),
     ("format: voc\ntrain: train.txt\n", "missing key 'names'"),
     ("format: voc\nnames: [cat]\n", "missing key 'train' or 'val'"),
     ("format: kitti\ntrain: train.txt\nnames: [cat]\n", "unknown format 'kitti'"),
-    ("format: voc\ntrain: train.txt\nnames: [cat]\nanotations: x\n", "unknown key"),
+    ("format: voc\ntrain: train.txt\nnames: [cat]\nnc: two\n", "'nc: 'two'' must be the number of classes"),
+    ("format: voc\ntrain: train.txt\nnc: 1\n", "missing key 'names' \\('nc: 1' alone is not enough"),
     ("path: nowhere\nformat: voc\ntrain: train.txt\nnames: [cat]\n", "dataset folder .* does not exist"),
     ("format: voc\ntrain: train.txt\nnames: [cat, cat]\n", "repeats 'cat'"),
     ("format: voc\ntrain: train.txt\nnames: missing.names\n", "names file 'missing.names' not found"),

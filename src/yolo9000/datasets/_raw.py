@@ -6,7 +6,7 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import file_error
+from ..errors import Yolo9000Error, file_error
 from ..sources import IMAGE_EXTS
 from .config import DatasetConfig
 from .records import Issue
@@ -123,6 +123,29 @@ def images_under(folder: Path) -> list[Path]:
         dirnames.sort()
         out += [Path(dirpath) / f for f in sorted(filenames) if os.path.splitext(f)[1].lower() in IMAGE_EXTS]
     return out
+
+
+def probe_images(root: Path, p: Path, limit: int = 20) -> list[Path]:
+    """Up to ``limit`` images a split entry ``p`` points to, to guess a dataset's format: the first images
+    of a folder (recursive, sorted), the image itself, or the first image paths of a list file (stems
+    are not images: the VOC reader looks at those); [] for anything else."""
+    if p.is_dir():
+        out: list[Path] = []
+        for dirpath, dirnames, filenames in os.walk(p):
+            dirnames.sort()
+            out += [Path(dirpath) / f for f in sorted(filenames) if os.path.splitext(f)[1].lower() in IMAGE_EXTS]
+            if len(out) >= limit:
+                break
+        return out[:limit]
+    if not p.is_file() or p.suffix.lower() == ".json":
+        return []
+    if p.suffix.lower() in IMAGE_EXTS:
+        return [p]
+    try:
+        lines = read_list(p)
+    except Yolo9000Error:  # not a text list: no evidence
+        return []
+    return [list_path(token, root, p) for _, token in lines[:limit] if looks_like_path(token)]
 
 
 def substitute(path: Path, from_names: Iterable[str], to_name: str, suffix: str | None) -> Path | None:

@@ -20,7 +20,7 @@ class SplitReport:
     ``class_boxes[k]`` / ``class_images[k]``: good boxes of class k / images holding one. ``negatives``:
     good images without objects. ``issues``: bad records and boxes; ``warnings``: notes that spoil nothing
     (images without annotation files in flat VOC and YOLO layouts, images listed twice, ``<size>`` differing
-    from the image).
+    from the image, an EXIF orientation other than 1: training reads the pixels as stored, as darknet).
     """
 
     split: str
@@ -123,7 +123,7 @@ def check_dataset(yaml_path: str | Path, splits: list[str] | tuple[str, ...] | s
     reports = []
     k = len(cfg.names)
     for s in names:
-        scan = scan_split(cfg, s, decode=decode)
+        scan = scan_split(cfg, s, decode=decode, exif=True)
         boxes = np.zeros(k, np.int64)
         images = np.zeros(k, np.int64)
         for r in scan.records:

@@ -39,6 +39,12 @@ def _image_dir(cfg: DatasetConfig, json_path: Path, file_names: list[str]) -> Pa
     return best
 
 
+def sniff(cfg: DatasetConfig, entry: str) -> bool:
+    """Whether a split entry looks like COCO: a ``.json`` file."""
+    p = resolve(cfg.root, entry)
+    return p.suffix.lower() == ".json" and p.is_file()
+
+
 def _bad_file(path: Path, reason: str) -> Issue:
     return Issue(path, reason, "malformed", "file")
 

@@ -3,16 +3,36 @@
 Example (paths relative to ``path``, which is relative to the YAML's folder)::
 
     path: ../../shared/datasets/raccoon
-    format: voc            # voc | coco | yolo (darknet is an alias of yolo)
+    format: voc            # voc | coco | yolo (darknet is an alias of yolo); may be left out
     train: train.txt       # a list file, a folder, a COCO JSON, or a list of those
     val: test.txt
-    names: [raccoon]       # or a names file (one per line)
+    names: [raccoon]       # or {0: raccoon}, or a names file (one per line)
+    # nc: 1                # optional; must equal the number of names
     # images: images       # optional folder names (see load_dataset)
     # annotations: annotations
+
+Ultralytics and Roboflow YAMLs load unchanged:
+
+- ``path``: absolute; else relative to the YAML's folder; else, when that does not exist, relative to the
+  datasets folder (``$YOLO9000_DATASETS``, default ``<YOLO9000_HOME>/datasets``, see
+  :mod:`yolo9000.paths`), so ``path: coco8`` finds ``~/.cache/yolo9000/datasets/coco8``. Without
+  ``path`` the YAML's folder is the dataset root.
+- A split entry ``../x`` that does not exist below the root is retried as ``x`` (Roboflow writes
+  ``train: ../train/images`` in a data.yaml that lies next to ``train/``, ``valid/`` and ``test/``), as
+  Ultralytics does.
+- Without ``format`` the format is inferred from what the split entries point to: a ``.json`` file is
+  ``coco``; images with YOLO label files (``images/`` -> ``labels/*.txt``, or a ``.txt`` beside the image)
+  are ``yolo``; VOC XML annotations (``annotations/*.xml``, an XML beside the image, or a VOCdevkit
+  ``ImageSets/Main`` list) are ``voc``. The first 20 images of each entry are looked at. When no entry, or
+  entries of two formats, are found, loading fails with a one-line error asking for ``format:``.
+- Unknown keys (``roboflow:``, ``kpt_shape:``, ...) are ignored with a one-line warning; ``download:`` too
+  (yolo9000 never downloads a dataset; when the data is missing the error names the URL to get it from).
+  Malformed values of the known keys are errors.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +40,13 @@ import yaml
 
 from ..errors import file_error, require_file
 from ..names import bundled, read_names
+from ..paths import DATASETS_ENV, datasets_dir
 
 FORMATS = ("voc", "coco", "yolo")
 _ALIASES = {"darknet": "yolo", "pascal": "voc", "pascal_voc": "voc"}
 SPLITS = ("train", "val", "test")
-_KEYS = frozenset({"path", "format", "names", "nc", "images", "annotations", "download", "imgsz", *SPLITS})
+_KEYS = frozenset({"path", "format", "names", "nc", "images", "annotations", "imgsz", *SPLITS})
+_IGNORED = frozenset({"download"})  # known, read by other tools, never acted on here
 
 
 @dataclass(frozen=True)
@@ -32,9 +54,11 @@ class DatasetConfig:
     """A parsed dataset YAML.
 
     Attributes:
-        yaml: the YAML file; root: the dataset folder (``path`` resolved against the YAML's folder).
-        format: ``voc``, ``coco`` or ``yolo``.
-        splits: split name -> its entries (relative to ``root`` unless absolute), e.g.
+        yaml: the YAML file; root: the dataset folder (``path`` resolved against the YAML's folder, else
+            the datasets folder; the YAML's folder without ``path``).
+        format: ``voc``, ``coco`` or ``yolo`` (the YAML's ``format``, else inferred from the splits).
+        splits: split name -> its entries (relative to ``root`` unless absolute; a missing ``../x``
+            already replaced by an existing ``x``), e.g.
             ``{"train": ("VOC2007/trainval", "VOC2012/trainval"), "val": ("VOC2007/test",)}``.
         names: the class names, in label order.
         images, annotations: the folder names the YAML set (None: the format's defaults).
@@ -94,8 +118,89 @@ def _folder_name(data: dict, key: str, yaml_path: Path) -> str | None:
     return v.strip()
 
 
+def _ignore_keys(data: dict, p: Path) -> None:
+    """One warning line for the unknown keys, one for ``download`` (neither stops loading). Issued from one
+    place in this module, so Python's default filter shows each once per process, however often the YAML
+    is read (training reads it three times)."""
+    unknown = sorted(str(k) for k in data if k not in _KEYS and k not in _IGNORED)
+    if unknown:
+        warnings.warn(f"{p}: ignoring unknown key(s) {', '.join(map(repr, unknown))} (yolo9000 reads "
+                      f"{', '.join(sorted(_KEYS))})", stacklevel=2)
+    if data.get("download") is not None:
+        warnings.warn(f"{p}: ignoring 'download' (yolo9000 never downloads datasets; it reads the files "
+                      f"that are on disk)", stacklevel=2)
+
+
+def _download_hint(data: dict) -> str:
+    url = data.get("download")
+    if not isinstance(url, str) or not url.strip():
+        return ""
+    url = url.strip()
+    if url.startswith(("http://", "https://")) and "\n" not in url:
+        return f"; get it from {url} (the YAML's 'download') and unpack it into {datasets_dir()}"
+    return "; the YAML's 'download' is a script, which yolo9000 does not run: get the data yourself"
+
+
+def _root(data: dict, p: Path) -> Path:
+    """The dataset folder: ``path`` absolute, or relative to the YAML's folder, else to the datasets folder."""
+    base = data.get("path")
+    if base is None or base == "":
+        return p.parent.resolve()
+    if not isinstance(base, str):
+        raise file_error(p, f"'path' must be a folder, got {base!r}")
+    given = Path(base).expanduser()
+    cands = [given] if given.is_absolute() else [p.parent / given, datasets_dir() / given]
+    for c in cands:
+        if c.is_dir():
+            return c.resolve()
+    for c in cands:
+        if c.exists():
+            raise file_error(p, f"'path: {base}' ({c.resolve()}) is not a folder")
+    where = (f"{cands[0].resolve()}" if len(cands) == 1 else f"{cands[0].resolve()} and {cands[1]} (in the "
+                                                             f"datasets folder, set by ${DATASETS_ENV})")
+    raise file_error(p, f"dataset folder {base!r} (from 'path') does not exist: looked for {where}"
+                        f"{_download_hint(data)}")
+
+
+def _entry(root: Path, entry: str) -> str:
+    """``entry``, or, for a missing ``../x``, ``x`` where that exists below the root (Roboflow's layout)."""
+    e = entry.strip()
+    if e.startswith("../") and not (root / e).exists() and (root / e[3:]).exists():
+        return e[3:]
+    return e
+
+
+def _infer_format(cfg: DatasetConfig) -> str:
+    """The format the split entries point to (see the module docstring), or a one-line error."""
+    from . import coco, voc, yolo  # they import this module
+    found: dict[str, list[str]] = {}
+    missing = []
+    for split, entries in cfg.splits.items():
+        for e in entries:
+            hits = [fmt for fmt, sniff in (("coco", coco.sniff), ("yolo", yolo.sniff), ("voc", voc.sniff))
+                    if sniff(cfg, e)]
+            for fmt in hits:
+                found.setdefault(fmt, []).append(f"{split}: {e}")
+            q = Path(e).expanduser()
+            if not hits and not (q if q.is_absolute() else cfg.root / q).exists():
+                missing.append(f"{e!r} ({split})")
+    if len(found) == 1:
+        return next(iter(found))
+    ask = "add 'format: yolo' (or voc, coco) to the YAML"
+    if found:
+        seen = "; ".join(f"{fmt} ({', '.join(v)})" for fmt, v in sorted(found.items()))
+        raise file_error(cfg.yaml, f"cannot tell the dataset format: the split entries look like {seen}; {ask}")
+    why = (f"the split entries {', '.join(missing)} do not exist below {cfg.root}" if missing else
+           "no split entry points to YOLO label files, VOC XML annotations or a COCO JSON")
+    raise file_error(cfg.yaml, f"cannot tell the dataset format ({why}); {ask}")
+
+
 def load_dataset_config(yaml_path: str | Path) -> DatasetConfig:
-    """Read and check a dataset YAML; every problem is a one-line error naming the YAML file."""
+    """Read and check a dataset YAML; every problem is a one-line error naming the YAML file.
+
+    Unknown keys and ``download`` are ignored with a one-line :func:`warnings.warn` each; ``format`` is
+    inferred when absent (see the module docstring).
+    """
     p = require_file(yaml_path, "dataset YAML")
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
@@ -108,29 +213,18 @@ def load_dataset_config(yaml_path: str | Path) -> DatasetConfig:
         raise file_error(p, f"not valid YAML ({problem}{at})") from None
     if not isinstance(data, dict):
         raise file_error(p, "expected a mapping with the keys path, format, train, val, names")
-    unknown = sorted(str(k) for k in data if k not in _KEYS)
-    if unknown:
-        raise file_error(p, f"unknown key(s) {', '.join(map(repr, unknown))} (allowed: "
-                            f"{', '.join(sorted(_KEYS))})")
-    for key in ("format", "names"):
-        if key not in data or data[key] is None:
-            raise file_error(p, f"missing key {key!r}")
-    fmt = data["format"]
-    fmt = _ALIASES.get(fmt, fmt) if isinstance(fmt, str) else fmt
-    if fmt not in FORMATS:
-        raise file_error(p, f"unknown format {data['format']!r} (choose voc, coco or yolo)")
+    _ignore_keys(data, p)
+    if data.get("names") is None:
+        nc = data.get("nc")
+        raise file_error(p, "missing key 'names'" + (f" ('nc: {nc}' alone is not enough: yolo9000 needs the "
+                                                     f"class names)" if nc is not None else ""))
+    fmt = data.get("format")
+    if fmt is not None:
+        fmt = _ALIASES.get(fmt, fmt) if isinstance(fmt, str) else fmt
+        if fmt not in FORMATS:
+            raise file_error(p, f"unknown format {data['format']!r} (choose voc, coco or yolo)")
 
-    base = data.get("path", ".")
-    if base is None:
-        base = "."
-    if not isinstance(base, str):
-        raise file_error(p, f"'path' must be a folder, got {base!r}")
-    root = Path(base).expanduser()
-    root = (root if root.is_absolute() else p.parent / root).resolve()
-    if not root.is_dir():
-        raise file_error(p, f"dataset folder {root} (from 'path: {base}') does not exist"
-                         if not root.exists() else f"'path: {base}' ({root}) is not a folder")
-
+    root = _root(data, p)
     splits: dict[str, tuple[str, ...]] = {}
     for s in SPLITS:
         if data.get(s) is None:
@@ -139,16 +233,19 @@ def load_dataset_config(yaml_path: str | Path) -> DatasetConfig:
         items = v if isinstance(v, list) else [v]
         if not items or not all(isinstance(x, str) and x.strip() for x in items):
             raise file_error(p, f"'{s}' must be a path or a list of paths, got {v!r}")
-        splits[s] = tuple(x.strip() for x in items)
+        splits[s] = tuple(_entry(root, x) for x in items)
     if not splits:
         raise file_error(p, "missing key 'train' or 'val' (no split is given)")
 
     names = _names(data["names"], p, root)
     nc = data.get("nc")
+    if nc is not None and (isinstance(nc, bool) or not isinstance(nc, int)):
+        raise file_error(p, f"'nc: {nc!r}' must be the number of classes")
     if nc is not None and nc != len(names):
         raise file_error(p, f"'nc: {nc}' but 'names' has {len(names)} classes")
     imgsz = data.get("imgsz")
     if imgsz is not None and (not isinstance(imgsz, int) or isinstance(imgsz, bool) or imgsz < 32 or imgsz % 32):
         raise file_error(p, f"'imgsz: {imgsz}' must be a positive multiple of 32")
-    return DatasetConfig(p, root, fmt, splits, names, _folder_name(data, "images", p),
-                         _folder_name(data, "annotations", p), imgsz)
+    cfg = DatasetConfig(p, root, fmt or "", splits, names, _folder_name(data, "images", p),
+                        _folder_name(data, "annotations", p), imgsz)
+    return cfg if fmt else replace(cfg, format=_infer_format(cfg))

@@ -20,6 +20,11 @@ from .config import DatasetConfig, load_dataset_config
 from .records import DetectionDataset, ImageRecord, Issue
 
 TOLERANCE = 1.0  # pixels a box may reach beyond the image before it is "outside"
+EXIF_ORIENTATION = 0x0112
+# what a viewer does to an image before showing it, by its EXIF orientation tag (1: nothing)
+_ORIENTATIONS = {2: "mirrored left-right", 3: "rotated 180 degrees", 4: "mirrored top-bottom",
+                 5: "mirrored and rotated 90 degrees counter-clockwise", 6: "rotated 90 degrees clockwise",
+                 7: "mirrored and rotated 90 degrees clockwise", 8: "rotated 90 degrees counter-clockwise"}
 _SCANNERS = {"voc": voc.scan, "coco": coco.scan, "yolo": yolo.scan}
 
 
@@ -67,9 +72,31 @@ def _image_size(path: Path, decode: bool) -> tuple[int, int] | tuple[str, str]:
     return (int(w), int(h))
 
 
-def _finish(raw: RawRecord, split: str, decode: bool) -> tuple[ImageRecord | None, list[Issue], list[Issue]]:
+def exif_orientation(path: Path) -> int | None:
+    """The EXIF orientation tag (0x0112) of an image file, or None when it has none (or no readable EXIF)."""
+    try:
+        with Image.open(path) as im:
+            value = im.getexif().get(EXIF_ORIENTATION)
+    except Exception:  # noqa: BLE001 - PIL raises many kinds for corrupt EXIF; no tag is read then
+        return None
+    return value if isinstance(value, int) else None
+
+
+def _orientation_warning(path: Path, split: str) -> Issue | None:
+    o = exif_orientation(path)
+    if o is None or o == 1:
+        return None
+    shown = _ORIENTATIONS.get(o, "as it is (the value is not a valid orientation)")
+    return Issue(path, f"EXIF orientation {o}: viewers show it {shown}, training reads the pixels as stored (as "
+                       f"darknet does); boxes drawn on the shown view are wrong: check them, or store the pixels "
+                       f"upright and drop the tag", "exif-rotation", "none", split=split)
+
+
+def _finish(raw: RawRecord, split: str, decode: bool,
+            exif: bool = False) -> tuple[ImageRecord | None, list[Issue], list[Issue]]:
     """Read the annotation and the image header, check every box: (record or None if the whole record is
-    bad, issues, warnings). The record holds only the good boxes."""
+    bad, issues, warnings). The record holds only the good boxes. ``exif``: warn about an EXIF orientation
+    other than 1."""
     warnings = list(raw.warnings)
     if raw.problem is not None:
         kind, reason, file = raw.problem
@@ -87,6 +114,10 @@ def _finish(raw: RawRecord, split: str, decode: bool) -> tuple[ImageRecord | Non
         src = f"; {raw.source}" if raw.source and not raw.source.startswith("in folder") else ""
         return None, [Issue(raw.image, f"{reason}{ann}{src}", kind, "record", split=split)], warnings
     w, h = size  # type: ignore[misc]
+    if exif:
+        note = _orientation_warning(raw.image, split)
+        if note is not None:
+            warnings.append(note)
     if declared is not None and declared != (w, h):
         warnings.append(Issue(raw.ann or raw.image, f"<size> says {declared[0]}x{declared[1]}, the image is {w}x{h} "
                                                     f"(the image's size is used)", "size-mismatch", "none", split=split))
@@ -151,8 +182,10 @@ def _image_ids(raws: list[RawRecord], root: Path) -> None:
             r.image_id = rel.with_suffix("").as_posix()
 
 
-def scan_split(cfg: DatasetConfig, split: str, decode: bool = False, workers: int | None = None) -> SplitScan:
-    """Read and check one split: every bad record and box, and the records that survive them."""
+def scan_split(cfg: DatasetConfig, split: str, decode: bool = False, workers: int | None = None,
+               exif: bool = False) -> SplitScan:
+    """Read and check one split: every bad record and box, and the records that survive them (``exif``:
+    also a warning for each image whose EXIF orientation is not 1)."""
     raws, issues = _SCANNERS[cfg.format](cfg, split)
     issues = [Issue(i.file, i.reason, i.kind, i.scope, i.line, split) for i in issues]
     raws, warnings = _dedupe(raws, split)
@@ -160,9 +193,9 @@ def scan_split(cfg: DatasetConfig, split: str, decode: bool = False, workers: in
     workers = workers or min(16, (os.cpu_count() or 4) + 4)
     if len(raws) > 32 and workers > 1:
         with ThreadPoolExecutor(workers) as pool:
-            done = list(pool.map(lambda r: _finish(r, split, decode), raws, chunksize=16))
+            done = list(pool.map(lambda r: _finish(r, split, decode, exif), raws, chunksize=16))
     else:
-        done = [_finish(r, split, decode) for r in raws]
+        done = [_finish(r, split, decode, exif) for r in raws]
     records = []
     for rec, iss, warn in done:
         if rec is not None:

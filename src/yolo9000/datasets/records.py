@@ -91,7 +91,8 @@ class Issue:
     ``kind`` is one of ``missing-image``, ``unreadable-image``, ``malformed``, ``unknown-class``,
     ``outside``, ``degenerate``, ``no-annotation``, ``no-image`` (an annotation without an image),
     ``duplicate``, ``negative`` (an image without any annotation, kept as an image without objects),
-    ``size-mismatch``, ``empty``. ``scope`` says what it spoils: ``box`` (only that box), ``record`` (the
+    ``size-mismatch``, ``empty``, ``exif-rotation`` (an EXIF orientation other than 1, from check-data).
+    ``scope`` says what it spoils: ``box`` (only that box), ``record`` (the
     whole image), ``file`` (a whole annotation file holding a split, e.g. a COCO JSON) or ``none``
     (a warning).
     """

@@ -18,10 +18,12 @@ import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from ..errors import Yolo9000Error
+from ..sources import IMAGE_EXTS
 from .config import DatasetConfig
 from .records import Issue
 from ._raw import (BadRecord, RawBox, RawRecord, entry_error, first_existing, image_index, images_under,
-                   list_path, looks_like_path, read_list, resolve, substitute)
+                   list_path, looks_like_path, probe_images, read_list, resolve, substitute)
 
 _CORNERS = ("xmin", "ymin", "xmax", "ymax")
 
@@ -82,6 +84,47 @@ def _record(image: Path, xml: Path | None, index: dict[str, int], source: str, d
     return RawRecord(image, xml, source, parse=lambda: parse_voc_xml(xml, index))
 
 
+def _entry_path(cfg: DatasetConfig, entry: str) -> Path:
+    """The file or folder a split entry names; ``VOC2007/trainval`` -> ``VOC2007/ImageSets/Main/trainval.txt``."""
+    p = resolve(cfg.root, entry)
+    if not p.exists() and not p.suffix:
+        e = Path(entry)
+        for cand in (resolve(cfg.root, str(e.parent)) / "ImageSets" / "Main" / f"{e.name}.txt",
+                     p.with_suffix(".txt")):
+            if cand.is_file():
+                return cand
+    return p
+
+
+def _is_devkit(list_file: Path) -> bool:
+    return list_file.parent.name == "Main" and list_file.parent.parent.name == "ImageSets"
+
+
+def _xml_candidates(cfg: DatasetConfig, image: Path) -> list[Path | None]:
+    """Where the XML of an image in a folder entry may be, in order (see the module docstring)."""
+    ann_name = cfg.annotations or "annotations"
+    return [substitute(image, {cfg.images or "images", "JPEGImages"}, ann_name, ".xml"),
+            cfg.root / ann_name / f"{image.stem}.xml", image.with_suffix(".xml")]
+
+
+def sniff(cfg: DatasetConfig, entry: str) -> bool:
+    """Whether a split entry looks like VOC: a VOCdevkit list, a list whose first stems have an XML in the
+    annotations folder, or a folder whose first images have an XML."""
+    p = _entry_path(cfg, entry)
+    if p.is_dir() or p.suffix.lower() in IMAGE_EXTS:
+        return any(first_existing(_xml_candidates(cfg, im)) is not None for im in probe_images(cfg.root, p))
+    if not p.is_file() or p.suffix.lower() == ".json":
+        return False
+    if _is_devkit(p):
+        return True
+    try:
+        lines = read_list(p)[:20]
+    except Yolo9000Error:  # not a text list: no evidence
+        return False
+    ann_dir = cfg.root / (cfg.annotations or "annotations")
+    return any((ann_dir / f"{Path(t).stem if looks_like_path(t) else t}.xml").is_file() for _, t in lines)
+
+
 def scan(cfg: DatasetConfig, split: str) -> tuple[list[RawRecord], list[Issue]]:
     index = {n: i for i, n in enumerate(cfg.names)}
     img_name = cfg.images or "images"
@@ -89,16 +132,9 @@ def scan(cfg: DatasetConfig, split: str) -> tuple[list[RawRecord], list[Issue]]:
     records: list[RawRecord] = []
     orphans: list[Issue] = []
     for entry in cfg.entries(split):
-        p = resolve(cfg.root, entry)
-        if not p.exists() and not p.suffix:
-            e = Path(entry)
-            for cand in (resolve(cfg.root, str(e.parent)) / "ImageSets" / "Main" / f"{e.name}.txt",
-                         p.with_suffix(".txt")):
-                if cand.is_file():
-                    p = cand
-                    break
+        p = _entry_path(cfg, entry)
         if p.is_file():
-            devkit = p.parent.name == "Main" and p.parent.parent.name == "ImageSets"
+            devkit = _is_devkit(p)
             if devkit:
                 year = p.parents[2]
                 img_dir, ann_dir = year / (cfg.images or "JPEGImages"), year / (cfg.annotations or "Annotations")
@@ -125,9 +161,10 @@ def scan(cfg: DatasetConfig, split: str) -> tuple[list[RawRecord], list[Issue]]:
             parallel = sub.parent if sub is not None and sub.parent.is_dir() else None
             used: set[Path] = set()
             for image in images_under(p):
-                s = substitute(image, {img_name, "JPEGImages"}, ann_name, ".xml")
+                cands = _xml_candidates(cfg, image)
+                s = cands[0]
                 default = s if s is not None else cfg.root / ann_name / f"{image.stem}.xml"
-                xml = first_existing([s, cfg.root / ann_name / f"{image.stem}.xml", image.with_suffix(".xml")])
+                xml = first_existing(cands)
                 if xml is not None:
                     used.add(xml)
                 records.append(_record(image, xml, index, f"in folder {p}", False, default))

@@ -17,7 +17,7 @@ from ..sources import IMAGE_EXTS
 from .config import DatasetConfig
 from .records import Issue
 from ._raw import (BadRecord, RawBox, RawRecord, entry_error, first_existing, images_under, list_path,
-                   read_list, resolve, substitute)
+                   probe_images, read_list, resolve, substitute)
 
 
 def parse_yolo_txt(path: Path, num_classes: int) -> tuple[list[RawBox], None]:
@@ -55,6 +55,21 @@ def parse_yolo_txt(path: Path, num_classes: int) -> tuple[list[RawBox], None]:
     return boxes, None
 
 
+def label_candidates(cfg: DatasetConfig, image: Path) -> list[Path | None]:
+    """Where an image's label file may be, in order (the first is None when no folder is ``images``)."""
+    cands = [substitute(image, {cfg.images or "images", "JPEGImages"}, cfg.annotations or "labels", ".txt")]
+    if cfg.annotations:
+        cands.append(cfg.root / cfg.annotations / f"{image.stem}.txt")
+    cands.append(image.with_suffix(".txt"))
+    return cands
+
+
+def sniff(cfg: DatasetConfig, entry: str) -> bool:
+    """Whether a split entry looks like YOLO: one of its first images has a label file."""
+    return any(first_existing(label_candidates(cfg, im)) is not None
+               for im in probe_images(cfg.root, resolve(cfg.root, entry)))
+
+
 def scan(cfg: DatasetConfig, split: str) -> tuple[list[RawRecord], list[Issue]]:
     k = len(cfg.names)
     from_names = {cfg.images or "images", "JPEGImages"}
@@ -63,11 +78,8 @@ def scan(cfg: DatasetConfig, split: str) -> tuple[list[RawRecord], list[Issue]]:
     orphans: list[Issue] = []
 
     def add(image: Path, source: str) -> Path | None:
-        s = substitute(image, from_names, lab_name, ".txt")
-        cands = [s]
-        if cfg.annotations:
-            cands.append(cfg.root / cfg.annotations / f"{image.stem}.txt")
-        cands.append(image.with_suffix(".txt"))
+        cands = label_candidates(cfg, image)
+        s = cands[0]
         txt = first_existing(cands)
         if txt is None:
             expected = s or image.with_suffix(".txt")

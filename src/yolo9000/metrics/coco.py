@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import Yolo9000Error
+from ..optional import require
 from .structures import (
     DetectionSet, GroundTruth, detections_to_coco, ground_truth_to_coco, load_detections, load_ground_truth,
 )
@@ -401,8 +402,8 @@ def _accumulate_library(gt: GroundTruth, dets: DetectionSet, engine: str) -> tup
     results = detections_to_coco(dets, gt)
     quiet = contextlib.redirect_stdout(io.StringIO())
     if engine == "pycocotools":
-        from pycocotools.coco import COCO
-        from pycocotools.cocoeval import COCOeval
+        COCO = require("pycocotools.coco", "engine='pycocotools'").COCO
+        COCOeval = require("pycocotools.cocoeval", "engine='pycocotools'").COCOeval
 
         with quiet:
             coco_gt = COCO()
@@ -419,7 +420,8 @@ def _accumulate_library(gt: GroundTruth, dets: DetectionSet, engine: str) -> tup
             ev.evaluate()
             ev.accumulate()
     else:
-        from faster_coco_eval import COCO, COCOeval_faster
+        fce = require("faster_coco_eval", "engine='faster_coco_eval'")
+        COCO, COCOeval_faster = fce.COCO, fce.COCOeval_faster
 
         def silent(*_: Any, **__: Any) -> None:
             return None
