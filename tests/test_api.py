@@ -399,3 +399,26 @@ def test_yolo9000_labels_at_a_depth_or_through_a_map(weights_dir: Path, referenc
     assert mapped.class_names[0] == yolo.names[inet[int(mapped.class_ids[0])]]
     with pytest.raises(Yolo9000Error, match="node indices"):
         yolo.predict(image, imgsz=416, label_map=[0, 10**6])
+
+
+def test_device_defaults_to_auto_everywhere():
+    """``--device`` / ``device=`` default to ``auto``: CUDA when present, else the CPU."""
+    import dataclasses
+
+    from yolo9000.benchmark import BenchmarkConfig
+    from yolo9000.cli import build_parser
+    from yolo9000.joint import JointConfig
+    from yolo9000.train import TrainConfig
+    from yolo9000.train_classify import ClassifyConfig
+
+    expected = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.warns(UserWarning):  # random weights, at the first prediction
+        y = YOLO("yolov2-nano")
+        y.predict(np.zeros((40, 40, 3), np.uint8), imgsz=64)
+    assert y.device.type == expected.type
+    for cls in (TrainConfig, ClassifyConfig, JointConfig, BenchmarkConfig):
+        assert {f.name: f.default for f in dataclasses.fields(cls)}["device"] == "auto", cls
+    parser = build_parser()
+    for argv in (["predict", "x.jpg", "--model", "m"], ["val", "--data", "d", "--model", "m"], ["train"],
+                 ["train-classifier", "--data", "d"], ["benchmark", "--model", "m"]):
+        assert parser.parse_args(argv).device == "auto", argv

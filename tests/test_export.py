@@ -291,3 +291,29 @@ def test_benchmark_runs_an_onnx_export(tiny_static):
 
     r = run_benchmark(BenchmarkConfig(str(tiny_static[0]), imgsz=416, iters=1, warmup=0, peak_seconds=0.02))
     assert r.images_per_s > 0 and r.forward_images_per_s > 0 and r.gflop_per_image == pytest.approx(6.971, abs=1e-3)
+
+
+def test_yolo_export_method(tmp_path, monkeypatch):
+    """``YOLO(...).export(format="onnx")``: the file written predicts as the torch path; the default name lies
+    beside the checkpoint it was loaded from (else ``<model>.onnx`` in the working folder)."""
+    torch.manual_seed(0)
+    ckpt = YOLO("yolov2-nano", device="cpu").save(tmp_path / "run" / "best.pt")
+    yolo = YOLO(ckpt, device="cpu")
+    out = yolo.export(imgsz=64)
+    assert out == tmp_path / "run" / "best.onnx" and out.is_file()
+    meta = read_onnx_metadata(out)
+    assert meta.imgsz == 64 and meta.names == yolo.names and meta.model_name == yolo.config.name
+    img = (np.random.default_rng(1).random((50, 70, 3)) * 255).astype(np.uint8)
+    (t,) = yolo.predict(img, imgsz=64, conf=0.01)
+    (o,) = YOLO(out, device="cpu").predict(img, imgsz=64, conf=0.01)
+    assert len(t) > 0 and torch.equal(o.class_ids, t.class_ids)
+    assert torch.allclose(o.xyxy, t.xyxy, atol=1e-3) and torch.allclose(o.scores, t.scores, atol=1e-5)
+    monkeypatch.chdir(tmp_path)
+    with pytest.warns(UserWarning):
+        plain = YOLO("yolov2-nano", device="cpu")
+        assert plain.export(imgsz=64, check=False) == Path("yolov2-nano.onnx")
+    assert (tmp_path / "yolov2-nano.onnx").is_file()
+    with pytest.raises(Yolo9000Error, match=r"^format='tflite': choose one of onnx$"):
+        yolo.export(format="tflite")
+    with pytest.raises(Yolo9000Error, match="already runs an ONNX file"):
+        YOLO(out, device="cpu").export(file=tmp_path / "again.onnx")

@@ -7,8 +7,10 @@
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from numbers import Integral
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +21,10 @@ from .devices import resolve_device
 from .errors import Yolo9000Error, file_error
 from .export import FORMATS, ExportOptions, export_onnx
 from .inference import build_inference_model, check_inference_options, weights_version
-from .models.darknet import AvgPoolSpec, CostSpec, Darknet, DarknetConfig, SoftmaxSpec, require_rgb
+from .hub import for_model, resolve_weights
+from .models.darknet import (
+    AvgPoolSpec, CostSpec, Darknet, DarknetConfig, SoftmaxSpec, darknet_float_count, require_rgb,
+)
 from .models.zoo import ZOO, zoo_config
 from .names import default_names, read_names
 from .ops.region import decode_region, region_detections
@@ -79,8 +84,6 @@ def load_model(model: str | Path, weights: str | Path | None = None
     Returns:
         (model in eval mode, the darknet header to write back, class names).
     """
-    from .hub import resolve_weights
-
     config = resolve_config(model)
     net = Darknet(config)
     header = WeightsHeader()
@@ -88,8 +91,6 @@ def load_model(model: str | Path, weights: str | Path | None = None
     if weights is None and Path(str(model)).suffix.lower() in CHECKPOINT_EXTS:
         weights = model
     if weights is not None:
-        from .models.darknet import darknet_float_count
-
         w = resolve_weights(weights, floats=darknet_float_count(net))
         if w.suffix.lower() in CHECKPOINT_EXTS:
             ckpt = load_checkpoint(w)
@@ -289,20 +290,16 @@ class YOLO:
         gen = self._predict_items(items, imgsz, decode, batch, keep_images, progress, skip_bad, exif)
         return gen if stream else list(gen)
 
-    def _warn_random_weights(self) -> None:
+    def _warn_random_weights(self, what: str = "these are the predictions of random weights") -> None:
         """Warn (once per object, one line) that a network built without weights predicts from darknet's
         random initialisation; networks from checkpoints, ONNX files and :meth:`from_module` never warn."""
         if not getattr(self, "_random_weights", False):
             return
         self._random_weights = False
-        import warnings
-
-        from .hub import for_model
-
         entry = for_model(self.config.name)
         hint = (f" (weights={entry.name!r} downloads darknet's trained ones)" if entry is not None
                 else " (pass weights=, a darknet .weights file or a checkpoint)")
-        warnings.warn(f"{self.source}: no weights given: these are the predictions of random weights{hint}",
+        warnings.warn(f"{self.source}: no weights given: {what}{hint}",
                       RandomWeightsWarning, stacklevel=3)
 
     def _check_predictable(self) -> None:
@@ -316,8 +313,6 @@ class YOLO:
     def _check_filters(self, classes: int | Sequence[int] | None, max_det: int | None,
                        num_classes: int) -> tuple[int, ...] | None:
         """``classes`` as a tuple of ids in [0, num_classes), and ``max_det``, checked: one-line errors."""
-        from numbers import Integral
-
         def whole(v: object) -> bool:
             return isinstance(v, Integral) and not isinstance(v, bool)
 
@@ -466,4 +461,5 @@ class YOLO:
             file = src.with_suffix(".onnx") if src.suffix.lower() in CHECKPOINT_EXTS else Path(f"{self.config.name}.onnx")
         options = ExportOptions(imgsz=imgsz, batch=batch, dynamic=dynamic, with_decode=with_decode, opset=opset,
                                 check=check)
+        self._warn_random_weights("the export holds random weights")
         return export_onnx(self.model, file, self.names, options).path
