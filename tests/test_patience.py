@@ -17,7 +17,7 @@ from yolo9000.errors import Yolo9000Error
 from yolo9000.run_checks import check_run_options
 from yolo9000.train import EarlyStop, TrainConfig, train
 
-from .test_train import SMALL_CFG
+from .test_train import small_cfg  # noqa: F401 (a fixture: the tiny detector cfg of the training tests)
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +25,6 @@ def shapes_yaml(tmp_path_factory) -> Path:
     from yolo9000.datasets.shapes import make_shapes
 
     return make_shapes(tmp_path_factory.mktemp("shapes"), n_train=8, n_val=2, size=64, seed=1)
-
-
-@pytest.fixture(scope="module")
-def small_cfg(tmp_path_factory) -> Path:
-    p = tmp_path_factory.mktemp("cfg") / "small.cfg"
-    p.write_text(SMALL_CFG)
-    return p
 
 
 def scripted_scores(monkeypatch, scores: list[float]) -> list[float]:

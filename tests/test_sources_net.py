@@ -366,7 +366,9 @@ def test_live_source_keeps_a_bounded_buffer_and_drops_the_oldest(monkeypatch, pe
     rest = list(gen)
     (buf,) = peaks
     assert buf.live and buf.peak <= 2
-    assert [f.frame for f in rest] == [298, 299]  # the newest frames are kept; the oldest were dropped
+    # the newest frames are kept, the oldest dropped: at most 2 wait (one fewer when the reader's last put and
+    # the consumer's wake-up interleave, as seen once on Python 3.10)
+    assert 1 <= len(rest) <= 2 and [f.frame for f in rest] == list(range(300 - len(rest), 300))
     assert buf.dropped == 300 - 1 - len(rest) and cap.released
     assert all(int(f.image[0, 0, 0]) == f.frame % 256 for f in [first, *rest])
 
