@@ -129,3 +129,33 @@ def test_val_cli(one_class: YOLO, tmp_path: Path, capsys) -> None:
     assert "VOC2010+ area AP" in capsys.readouterr().out
     got = json.loads(out.read_text())
     assert got["metric"] == "voc" and set(got["per_class"]) == {"raccoon"} and "protocol" in got
+
+
+def test_val_at_several_sizes_scores_each_as_a_single_val(one_class: YOLO, tmp_path: Path, capsys) -> None:
+    """``val --imgsz 64 96 128``: each row's mAP is what ``val`` at that one size gives; the table, JSON
+    and the speed/accuracy plot are written; bad sizes and per-size outputs are one-line errors."""
+    from yolo9000.validate import format_sizes, validate_sizes
+
+    rows = validate_sizes(one_class, RACCOON, [64, 96, 128], metric="voc07", save_dir=tmp_path / "sizes")
+    assert [r.imgsz for r in rows] == [64, 96, 128] and all(r.images == 40 and r.seconds > 0 for r in rows)
+    for r in rows:
+        assert r.mAP == pytest.approx(one_class.val(RACCOON, imgsz=r.imgsz).mAP, abs=1e-12)
+    assert (tmp_path / "sizes" / "sizes.png").stat().st_size > 0
+    saved = json.loads((tmp_path / "sizes" / "sizes.json").read_text())
+    assert [s["imgsz"] for s in saved] == [64, 96, 128] and saved[1]["mAP"] == pytest.approx(rows[1].mAP)
+    table = format_sizes(rows).splitlines()
+    assert table[0] == "| imgsz | mAP (voc07) | images/s | ms/image |" and table[3].startswith(f"| 96 | {rows[1].mAP:.4f} |")
+    ckpt = tmp_path / "one.pt"
+    one_class.save(ckpt)
+    out = tmp_path / "sizes.json"
+    assert main(["val", "--data", str(RACCOON), "--model", str(ckpt), "--imgsz", "64", "128", "--json", str(out),
+                 "--quiet"]) == 0
+    printed = capsys.readouterr()
+    assert printed.out.splitlines()[2].startswith(f"| 64 | {rows[0].mAP:.4f} |") and "40 images per size" in printed.err
+    assert [r["imgsz"] for r in json.loads(out.read_text())] == [64, 128]
+    for argv, msg in ((["--imgsz", "64", "100"], "imgsz 100: each size must be a positive multiple of 32"),
+                      (["--imgsz", "64", "64"], "give one or more different sizes"),
+                      (["--imgsz", "64", "96", "--save-coco", str(tmp_path / "c.json")], "give one --imgsz")):
+        assert main(["val", "--data", str(RACCOON), "--model", str(ckpt), "--quiet", *argv]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1].startswith("yolo9000: error: ") and msg in err[-1], err

@@ -87,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(p)
     p.add_argument("--metric", choices=("voc07", "voc", "coco"), default="voc07")
     p.add_argument("--split", default="val")
-    p.add_argument("--imgsz", type=int, default=416)
+    p.add_argument("--imgsz", type=int, nargs="+", default=[416],
+                   help="input size(s); several give a table of mAP and images/s per size (the paper's Table 3)")
     p.add_argument("--conf", type=float, default=0.005, help="objectness threshold (darknet's validation: 0.005)")
     p.add_argument("--nms", type=float, default=0.45)
     p.add_argument("--iou", type=float, default=0.5, help="IoU threshold of the VOC metrics")
@@ -369,13 +370,34 @@ def cmd_val(a: argparse.Namespace) -> int:
 
     check_output_file(a.json, "--json")
     yolo = YOLO(a.model, a.weights, device=a.device, precision=a.precision, compile=a.compile)
-    v = yolo.val(a.data, split=a.split, metric=a.metric, imgsz=a.imgsz, conf=a.conf, nms=a.nms, iou=a.iou,
+    if len(a.imgsz) > 1:
+        return _val_sizes(a, yolo)
+    v = yolo.val(a.data, split=a.split, metric=a.metric, imgsz=a.imgsz[0], conf=a.conf, nms=a.nms, iou=a.iou,
                  plus1=not a.no_plus1, batch=a.batch, skip_bad=a.skip_bad, save_dir=a.save_dir,
                  save_json=a.save_coco, save_voc=a.save_voc, progress=not a.quiet and sys.stderr.isatty())
     print(v.table())
     print(f"{v.settings['images']} images in {v.seconds:.1f} s", file=sys.stderr)
     if a.json:
         write_result_json(v.result, a.json, protocol=v.protocol, settings=v.settings)
+    return 0
+
+
+def _val_sizes(a: argparse.Namespace, yolo) -> int:  # noqa: ANN001
+    """``val --imgsz S1 S2 ...``: one model scored and timed at each size; a Markdown table on stdout."""
+    from .fileio import write_json
+    from .validate import format_sizes, validate_sizes
+
+    if a.save_coco or a.save_voc:
+        raise Yolo9000Error("--save-coco / --save-voc write one size's detections: give one --imgsz")
+    rows = validate_sizes(yolo, a.data, a.imgsz, split=a.split, skip_bad=a.skip_bad, save_dir=a.save_dir,
+                          metric=a.metric, conf=a.conf, nms=a.nms, iou=a.iou, plus1=not a.no_plus1, batch=a.batch,
+                          progress=not a.quiet and sys.stderr.isatty())
+    print(format_sizes(rows, a.metric))
+    print(f"{rows[0].images} images per size, batch {a.batch}, device {yolo.device}"
+          + (f"; plot in {Path(a.save_dir) / 'sizes.png'}" if a.save_dir else ""), file=sys.stderr)
+    if a.json:
+        write_json([{"imgsz": r.imgsz, "mAP": r.mAP, "images_per_s": r.images_per_s, "seconds": r.seconds}
+                    for r in rows], a.json)
     return 0
 
 

@@ -154,6 +154,65 @@ def validate(yolo: YOLO, data: str | Path | DetectionDataset, split: str = "val"
     return out
 
 
+@dataclass(frozen=True)
+class SizeRow:
+    """One input size of :func:`validate_sizes`: its score and its speed."""
+
+    imgsz: int
+    mAP: float
+    images: int
+    seconds: float  # predicting the split (decode, letterbox, forward, decode and NMS), after a warm-up
+
+    @property
+    def images_per_s(self) -> float:
+        return self.images / self.seconds if self.seconds > 0 else float("inf")
+
+
+def validate_sizes(yolo: YOLO, data: str | Path | DetectionDataset, sizes: list[int], split: str = "val",
+                   skip_bad: bool = False, save_dir: str | Path | None = None, **options: Any) -> list[SizeRow]:
+    """Score one model at several input sizes (the paper's Table 3 / Figure 4), in one run on one machine.
+
+    The split is loaded once; before each size one prediction warms the network up at that size, so
+    every row times the same work. ``options`` are :func:`validate`'s (metric, conf, nms, iou, batch, ...;
+    not its output files). ``save_dir`` receives ``sizes.png`` (mAP against images/s) and ``sizes.json``.
+    """
+    if not sizes or len(set(sizes)) != len(sizes):
+        raise Yolo9000Error(f"imgsz={sizes}: give one or more different sizes")
+    stride = yolo.model.stride
+    bad = [s for s in sizes if s < stride or s % stride]
+    if bad:
+        raise Yolo9000Error(f"imgsz {', '.join(map(str, bad))}: each size must be a positive multiple of {stride}")
+    for key in ("save_json", "save_voc", "imgsz"):
+        if options.get(key) is not None:
+            raise Yolo9000Error(f"{key}: not with several sizes (score one size to write its detections)")
+    check_output_dir(save_dir, "the plots folder")
+    from .datasets import load_dataset
+
+    ds = data if isinstance(data, DetectionDataset) else load_dataset(data, split, skip_bad=skip_bad)
+    rows = []
+    for s in sizes:
+        yolo.predict(ds.records[0].image, imgsz=s, conf=options.get("conf", 0.005), exif=False)  # warm-up
+        v = validate(yolo, ds, imgsz=s, **options)
+        rows.append(SizeRow(s, v.mAP, v.settings["images"], v.seconds))
+    if save_dir is not None:
+        from .metrics.plots import plot_speed_accuracy
+
+        folder = Path(save_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        plot_speed_accuracy(sizes, [r.images_per_s for r in rows], [r.mAP for r in rows], folder / "sizes.png",
+                            title=f"{yolo.config.name} on {len(ds.records)} images: mAP@0.5 against speed")
+        write_json([{"imgsz": r.imgsz, "mAP": r.mAP, "images": r.images, "seconds": r.seconds,
+                     "images_per_s": r.images_per_s} for r in rows], folder / "sizes.json")
+    return rows
+
+
+def format_sizes(rows: list[SizeRow], metric: str = "voc07") -> str:
+    """A Markdown table: input size, mAP, images/s and ms per image."""
+    head = f"| imgsz | mAP ({metric}) | images/s | ms/image |\n|---:|---:|---:|---:|"
+    return "\n".join([head] + [f"| {r.imgsz} | {r.mAP:.4f} | {r.images_per_s:.2f} | {1e3 / r.images_per_s:.1f} |"
+                               for r in rows])
+
+
 def write_comp4(dets: DetectionSet, gt: GroundTruth, folder: str | Path) -> list[Path]:
     """Darknet's VOC output: ``comp4_det_test_<class>.txt``, lines ``<image stem> <score> x1 y1 x2 y2``."""
     folder = Path(folder)

@@ -17,7 +17,7 @@ import torch
 from yolo9000.ops.letterbox import letterbox, letterbox_size, unletterbox_cxcywh
 
 f32 = np.float32
-NET_SIZES = list(range(96, 641, 32))  # 19 sizes
+NET_SIZES = list(range(96, 641, 32))  # 18 sizes
 COMMON = [(773, 512), (640, 424), (768, 576), (500, 375), (1920, 1080), (640, 480), (1280, 720), (800, 600),
           (416, 416), (1, 1), (1, 2000), (2000, 1), (2, 3)]
 

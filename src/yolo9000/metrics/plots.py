@@ -82,3 +82,19 @@ def plot_recall_at_proposals(counts: np.ndarray, recall: np.ndarray, path: str |
         return _save(fig, path)
     finally:
         plt.close(fig)
+
+
+def plot_speed_accuracy(sizes: Sequence[int], images_per_s: Sequence[float], maps: Sequence[float],
+                        path: str | Path, title: str = "") -> Path:
+    """The paper's Figure 4 for one model: mAP against images per second, one point per input size."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    ax.plot(images_per_s, maps, "o-", lw=1.5)
+    for s, x, y in zip(sizes, images_per_s, maps):
+        ax.annotate(str(s), (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
+    ax.set(xlabel="images per second", ylabel="mAP@0.5", title=title or "one model, several input sizes")
+    ax.grid(alpha=0.3)
+    try:
+        return _save(fig, path)
+    finally:
+        plt.close(fig)
