@@ -293,7 +293,7 @@ class YOLO:
     def _warn_random_weights(self, what: str = "these are the predictions of random weights") -> None:
         """Warn (once per object, one line) that a network built without weights predicts from darknet's
         random initialisation; networks from checkpoints, ONNX files and :meth:`from_module` never warn."""
-        if not getattr(self, "_random_weights", False):
+        if not self._random_weights:
             return
         self._random_weights = False
         entry = for_model(self.config.name)

@@ -19,7 +19,10 @@ from typing import Any, Union
 import numpy as np
 import torch
 import torchvision
-from PIL import Image
+from PIL import Image, ImageDraw
+
+from .errors import file_error
+from .fileio import atomic_write, check_output_file, first_non_finite
 
 
 # labels in black on a box of the class colour where torchvision can (0.23 and newer), else in the class colour
@@ -289,8 +292,6 @@ class Results:
             raise ValueError("no image to draw on: pass image= (results were made without keeping images)")
         t = torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1)
         if self.probs is not None:
-            from PIL import ImageDraw
-
             pil = Image.fromarray(img)
             draw = ImageDraw.Draw(pil)
             for k, (_, name, p) in enumerate(self.top(5)):
@@ -309,8 +310,6 @@ class Results:
 
     def save(self, path: str | Path) -> Path:
         """Draw and write the annotated image (format from the extension), atomically."""
-        from .fileio import atomic_write
-
         p = Path(path)
         fmt = Image.registered_extensions().get(p.suffix.lower())
         if fmt is None:
@@ -339,19 +338,12 @@ class Results:
     def _txt_lines(self, txt_file: str | Path, save_conf: bool) -> list[str]:
         if self.probs is not None:
             return [f"{_num(p)} {name}" for _, name, p in self.top(5)]
-        h, w = self.orig_shape
-        b = self.xyxy_clipped.double()
-        if len(b) == 0:
+        if len(self) == 0:
             return []
-        rows = torch.stack([(b[:, 0] + b[:, 2]) / 2 / w, (b[:, 1] + b[:, 3]) / 2 / h,
-                            (b[:, 2] - b[:, 0]) / w, (b[:, 3] - b[:, 1]) / h], dim=1).tolist()
+        rows = Boxes(self.xyxy_clipped.double(), self.scores, self.class_ids, self.orig_shape).xywhn.tolist()
         if save_conf:
             rows = [[*row, s] for row, s in zip(rows, self.scores.tolist())]
-        from .fileio import first_non_finite
-
         if (where := first_non_finite(rows)) is not None:
-            from .errors import file_error
-
             k = int(where.split("]")[0].removeprefix("$["))
             raise file_error(txt_file, f"refusing to write a non-finite number (NaN or Infinity): detection {k} "
                                        f"({self.path}) has box {self.xyxy[k].tolist()}, score {float(self.scores[k])}")
@@ -375,8 +367,6 @@ class Results:
         lines = self._txt_lines(txt_file, save_conf)
         if not lines:
             return None
-        from .fileio import atomic_write, check_output_file
-
         p = Path(txt_file)
         check_output_file(p, "the label file")
         old = p.read_bytes() if p.is_file() else b""
@@ -414,8 +404,6 @@ class Results:
         ext = Image.registered_extensions()
         stem, suffix = (fn.stem, fn.suffix) if fn.suffix.lower() in ext else (fn.name, ".jpg")
         fmt = ext[suffix.lower()]
-        from .fileio import atomic_write
-
         img = np.asarray(self.orig_img)
         h, w = img.shape[:2]
         taken: set[Path] = set()
@@ -461,9 +449,6 @@ class Results:
     def to_json(self, normalize: bool = False, decimals: int = 5) -> str:
         """:meth:`summary` as a strict JSON string (Ultralytics' ``to_json``); a NaN or infinite value is a
         one-line error naming the image, never bare ``NaN`` in the text."""
-        from .errors import file_error
-        from .fileio import first_non_finite
-
         rows = self.summary(normalize=normalize, decimals=decimals)
         if (where := first_non_finite(rows)) is not None:
             raise file_error(self.path, f"a non-finite number (NaN or Infinity) at {where} cannot be JSON")

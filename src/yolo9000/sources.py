@@ -360,11 +360,6 @@ def video_frame_count(path: str | Path) -> int:
         cap.release()
 
 
-def iter_video(path: str | Path) -> Iterator[Frame]:
-    """Frames of a video file as RGB, with their index."""
-    yield from _open_video_file(path)[0]
-
-
 def _open_video_file(path: str | Path) -> tuple[Iterator[Frame], bool]:
     p = Path(path)
     if not p.is_file():
