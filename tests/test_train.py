@@ -224,7 +224,7 @@ def test_auto_anchors_are_computed_and_kept(shapes_yaml: Path, small_cfg: Path, 
     assert saved == pytest.approx(expected, abs=1e-4) and saved != (1, 1, 2.5, 2.5)
     resumed = train(replace(cfg, epochs=2, resume=True))  # the saved anchors, not recomputed or the cfg's
     assert parse_cfg_text(torch.load(resumed / "weights" / "last.pt", weights_only=True)["cfg"]).region.anchors == saved
-    with pytest.raises(Yolo9000Error, match="only value is 'auto'"):
+    with pytest.raises(Yolo9000Error, match="--anchors kmeans: choose auto"):
         train(replace(cfg, anchors="kmeans", name="b"))
 
 
@@ -346,3 +346,21 @@ def test_amp_on_cpu_trains_in_bfloat16(shapes_yaml: Path, small_cfg: Path, tmp_p
     fp32 = float(_losses(train(cfg))[0]["total"])
     bf16 = float(_losses(train(replace(cfg, amp=True, name="bf16")))[0]["total"])
     assert bf16 != fp32 and abs(bf16 - fp32) < 0.05 * fp32  # the same run, in bfloat16 rounding
+
+
+def test_resume_removes_the_half_written_checkpoints_of_a_kill(shapes_yaml: Path, small_cfg: Path,
+                                                                tmp_path: Path) -> None:
+    cfg = TrainConfig(data=str(shapes_yaml), model=str(small_cfg), epochs=1, imgsz=64, batch=4, multiscale=False,
+                      workers=0, val_every=0, tensorboard=False, project=str(tmp_path), name="k")
+    run = train(cfg)
+    weights = run / "weights"
+    stale = [weights / ".last.pt.x1y2.tmp", weights / ".best.pt.q9.tmp"]
+    for f in stale:
+        f.write_bytes(b"half a checkpoint")
+    other = weights / "notes.txt"
+    other.write_text("kept")
+    before = (weights / "last.pt").read_bytes()
+    train(replace(cfg, resume=True))  # the run is complete: no checkpoint is written, the temps still go
+    assert not any(f.exists() for f in stale) and other.read_text() == "kept"
+    assert (weights / "last.pt").read_bytes() == before
+    assert sorted(p.name for p in weights.iterdir()) == ["best.pt", "last.pt", "notes.txt"]

@@ -120,6 +120,21 @@ def from_grid(anchors_grid: Sequence[float] | np.ndarray, imgsz: int, stride: in
     return np.asarray(anchors_grid, np.float64).reshape(-1, 2) * (stride / imgsz)
 
 
+#: Hand-picked priors, as Faster R-CNN's RPN places them (Ren et al. 2015, section 3.1.1): boxes of 128,
+#: 256 and 512 px on images scaled to 600 px (here: fractions of the network input), each at the aspect
+#: ratios h:w = 1:2, 1:1 and 2:1 -- the "anchor boxes" the paper's Table 2 starts from, before k-means.
+RPN_SIDES_NORM = (128 / 600, 256 / 600, 512 / 600)
+RPN_RATIOS_HW = (0.5, 1.0, 2.0)
+
+
+def hand_picked_anchors(imgsz: int, stride: int = STRIDE) -> tuple[float, ...]:
+    """Faster R-CNN's 3 scales x 3 aspect ratios (:data:`RPN_SIDES_NORM`, :data:`RPN_RATIOS_HW`) as 9 anchors
+    in grid cells at ``imgsz``, flat ``(w0, h0, ...)`` sorted by area then ratio (each keeps the area of its
+    square: ``w = s / sqrt(r)``, ``h = s * sqrt(r)``)."""
+    wh = [(s / math.sqrt(r), s * math.sqrt(r)) for s in RPN_SIDES_NORM for r in RPN_RATIOS_HW]
+    return tuple(round(float(v), 4) for v in to_grid(np.array(wh), imgsz, stride).ravel())
+
+
 # ------------------------------------------------------------------------------------------ box shapes
 def normalise_shapes(wh_px: np.ndarray, image_wh_px: np.ndarray, letterbox: bool = True) -> np.ndarray:
     """Box sizes (N, 2) px in images of sizes (N, 2) px -> (N, 2) float64 shapes in (0, 1].

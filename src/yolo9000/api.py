@@ -20,6 +20,7 @@ from .cfg import config_to_cfg_text, parse_cfg, parse_cfg_text
 from .devices import resolve_device
 from .errors import Yolo9000Error, file_error
 from .export import FORMATS, ExportOptions, export_onnx
+from .fileio import atomic_write
 from .inference import build_inference_model, check_inference_options, weights_version
 from .hub import for_model, resolve_weights
 from .models.darknet import (
@@ -391,7 +392,7 @@ class YOLO:
                 out.append(Results(torch.zeros(0, 4), torch.zeros(0), empty, self.names, f.path, (h, w),
                                    f.frame, probs=p, orig_img=f.image if keep_images else None, fps=f.fps))
             return out
-        pred = decode_region(raw, self._anchors, self.tree)
+        pred = decode_region(raw, self._anchors, self.tree, self.config.region.location)
         names = self.names if decode.label_map is None else tuple(self.names[n] for n in decode.label_map)
         for i, f in enumerate(frames):
             h, w = f.image.shape[:2]
@@ -426,16 +427,24 @@ class YOLO:
         return run
 
     def save(self, path: str | Path) -> Path:
-        """Write the weights: darknet ``.weights`` (byte-compatible) or our checkpoint, by extension."""
+        """Write, by extension: darknet ``.weights`` (byte-compatible), the network as a darknet ``.cfg``, or
+        our checkpoint (``.pt``). A network darknet cannot run (``[region] location=offset``) has no
+        ``.cfg`` or ``.weights``: a one-line error, nothing written."""
         p = Path(path)
         if not isinstance(self.model, Darknet):  # --- ONNX backend: nothing to save
             raise Yolo9000Error(f"{p}: this YOLO runs an ONNX file, which holds no darknet network to save")
         if p.suffix.lower() == ".weights":
+            config_to_cfg_text(self.config)  # refuses a network darknet would decode otherwise
             save_darknet_weights(self.model, p, self.header)
+        elif p.suffix.lower() == ".cfg":
+            text = config_to_cfg_text(self.config)
+            with atomic_write(p, "w") as f:
+                f.write(text)
         elif p.suffix.lower() in CHECKPOINT_EXTS:
-            save_checkpoint(p, self.model, config_to_cfg_text(self.config), self.names, self.header)
+            save_checkpoint(p, self.model, config_to_cfg_text(self.config, extensions=True), self.names,
+                            self.header)
         else:
-            raise Yolo9000Error(f"{p}: unknown weights extension (use .weights or .pt)")
+            raise Yolo9000Error(f"{p}: unknown extension (use .weights, .cfg or .pt)")
         return p
 
     def export(self, format: str = "onnx", file: str | Path | None = None, imgsz: int = 416, batch: int = 1,

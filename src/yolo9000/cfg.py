@@ -207,7 +207,7 @@ def _layer(s: _Section, cfg_dir: Path | None) -> LayerSpec:
         object_scale=s.float("object_scale", 1.0), noobject_scale=s.float("noobject_scale", 1.0),
         class_scale=s.float("class_scale", 1.0), coord_scale=s.float("coord_scale", 1.0),
         thresh=s.float("thresh", 0.5), absolute=bool(s.int("absolute", 0)), random=bool(s.int("random", 0)),
-        bias_match=bool(s.int("bias_match", 0)),
+        bias_match=bool(s.int("bias_match", 0)), location=s.str("location", "direct") or "direct",
     )
 
 
@@ -255,8 +255,24 @@ _SECTION_OF = {NetSpec: "net", ConvSpec: "convolutional", MaxPoolSpec: "maxpool"
                RegionSpec: "region"}
 
 
-def config_to_cfg_text(config: DarknetConfig) -> str:
-    """Write ``config`` as darknet cfg text, every option explicit (``pad`` as ``padding=N``)."""
+def darknet_incompatibility(config: DarknetConfig) -> str | None:
+    """Why darknet could not run ``config`` as we do (one line), or None when it can."""
+    region = config.region
+    if region is not None and region.location != "direct":
+        return (f"[region] location={region.location} (the RPN-style unbounded centre offset) is a yolo9000 "
+                f"option darknet has no equivalent of: darknet would decode every box with its sigmoid form")
+    return None
+
+
+def config_to_cfg_text(config: DarknetConfig, extensions: bool = False) -> str:
+    """Write ``config`` as darknet cfg text, every option explicit (``pad`` as ``padding=N``).
+
+    ``extensions``: also write yolo9000's own options (``[region] location=offset``), as our checkpoints and
+    ONNX metadata do; without it (a ``.cfg`` for darknet) a network darknet cannot run is a one-line error.
+    """
+    if not extensions and (why := darknet_incompatibility(config)) is not None:
+        raise Yolo9000Error(f"{config.name}: no darknet .cfg/.weights for this network: {why}; keep it as a "
+                            f"checkpoint (.pt) or export it to ONNX")
     out: list[str] = [f"# {config.name}, written by yolo9000"]
     for spec in (config.net, *config.layers):
         out.append(f"[{_SECTION_OF[type(spec)]}]")
@@ -264,6 +280,8 @@ def config_to_cfg_text(config: DarknetConfig) -> str:
             v = getattr(spec, f.name)
             if v is None or (isinstance(v, tuple) and not v):
                 continue
+            if isinstance(spec, RegionSpec) and f.name == "location" and v == "direct":
+                continue  # darknet's own form: not written, so the text stays darknet's
             out.append(f"{f.name}={_fmt(v)}")
         out.append("")
     return "\n".join(out)

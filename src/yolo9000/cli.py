@@ -65,9 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_precision_args(p)
 
-    p = sub.add_parser("convert", help="convert between darknet .weights and yolo9000 checkpoints")
+    p = sub.add_parser("convert", help="convert between darknet .cfg/.weights and yolo9000 checkpoints")
     _add_model_args(p)
-    p.add_argument("-o", "--output", required=True, help="output file: .weights or .pt")
+    p.add_argument("-o", "--output", required=True,
+                   help="output file: .weights (darknet's), .cfg (the network as darknet cfg text) or .pt")
     p.add_argument("--seed", type=int, default=0, help="seed of the fresh initialisation (no --weights)")
 
     p = sub.add_parser("info", help="print a network's layers and darknet float count")
@@ -109,32 +110,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train-classifier", help="train a Darknet-19 classifier on an ImageFolder tree")
     add_dataclass_args(p, ClassifyConfig)
-    from .datasets.shapes import add_shapes_parser
+    from .anchors_report import add_anchors_parser, cmd_anchors
+    from .benchmark import add_benchmark_parser, cmd_benchmark
+    from .datasets.check import add_check_data_parser, cmd_check_data
+    from .datasets.shapes import add_shapes_parser, cmd_shapes
+    from .export import add_export_parser, cmd_export
+    from .hub import add_download_parser, cmd_download
+    from .joint import add_joint_parser, cmd_joint
+    from .wordtree_cli import add_wordtree_parser, cmd_wordtree
 
-    add_shapes_parser(sub)
-    from .wordtree_cli import add_wordtree_parser
-
-    add_wordtree_parser(sub)
-    from .joint import add_joint_parser
-
-    add_joint_parser(sub)
-    from .anchors_report import add_anchors_parser
-
-    add_anchors_parser(sub)
-    from .export import add_export_parser
-
-    add_export_parser(sub)
-    from .benchmark import add_benchmark_parser
-
-    add_benchmark_parser(sub)
-
-    from .datasets.check import add_check_data_parser
-
-    add_check_data_parser(sub)
-    from .hub import add_download_parser
-
-    add_download_parser(sub)
+    for add in (add_shapes_parser, add_wordtree_parser, add_joint_parser, add_anchors_parser, add_export_parser,
+                add_benchmark_parser, add_check_data_parser, add_download_parser):
+        add(sub)
     sub.add_parser("zoo", help="list the built-in networks").set_defaults(zoo=list(ZOO))
+    # each subcommand's function: main() calls a.func(a)
+    commands = {"predict": cmd_predict, "convert": cmd_convert, "info": cmd_info, "score": cmd_score,
+                "val": cmd_val, "train": cmd_train, "train-classifier": cmd_train_classifier,
+                "export": cmd_export, "benchmark": cmd_benchmark, "anchors": cmd_anchors, "train-joint": cmd_joint,
+                "wordtree": cmd_wordtree, "shapes": cmd_shapes, "check-data": cmd_check_data,
+                "download": cmd_download, "zoo": cmd_zoo}
+    assert set(commands) == set(sub.choices), "every subcommand needs its function"
+    for name, func in commands.items():
+        sub.choices[name].set_defaults(func=func)
     return parser
 
 
@@ -409,6 +406,19 @@ def cmd_train(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_classifier(a: argparse.Namespace) -> int:
+    from .train_classify import ClassifyConfig, train_classifier
+
+    run = train_classifier(dataclass_from_args(ClassifyConfig, a))
+    print(f"weights in {run / 'weights'}; results in {run / 'results.csv'}", file=sys.stderr)
+    return 0
+
+
+def cmd_zoo(a: argparse.Namespace) -> int:
+    print("\n".join(a.zoo))
+    return 0
+
+
 def cmd_info(a: argparse.Namespace) -> int:
     import torch
 
@@ -443,58 +453,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = warnings.showwarning
     warnings.showwarning = _one_line_warning
     try:
-        if a.command == "predict":
-            return cmd_predict(a)
-        if a.command == "convert":
-            return cmd_convert(a)
-        if a.command == "info":
-            return cmd_info(a)
-        if a.command == "score":
-            return cmd_score(a)
-        if a.command == "val":
-            return cmd_val(a)
-        if a.command == "train":
-            return cmd_train(a)
-        if a.command == "train-classifier":
-            from .train_classify import ClassifyConfig, train_classifier
-
-            run = train_classifier(dataclass_from_args(ClassifyConfig, a))
-            print(f"weights in {run / 'weights'}; results in {run / 'results.csv'}", file=sys.stderr)
-            return 0
-        if a.command == "export":
-            from .export import cmd_export
-
-            return cmd_export(a)
-        if a.command == "benchmark":
-            from .benchmark import cmd_benchmark
-
-            return cmd_benchmark(a)
-        if a.command == "anchors":
-            from .anchors_report import cmd_anchors
-
-            return cmd_anchors(a)
-        if a.command == "train-joint":
-            from .joint import cmd_joint
-
-            return cmd_joint(a)
-        if a.command == "wordtree":
-            from .wordtree_cli import cmd_wordtree
-
-            return cmd_wordtree(a)
-        if a.command == "shapes":
-            from .datasets.shapes import cmd_shapes
-
-            return cmd_shapes(a)
-        if a.command == "check-data":
-            from .datasets.check import cmd_check_data
-
-            return cmd_check_data(a)
-        if a.command == "download":
-            from .hub import cmd_download
-
-            return cmd_download(a)
-        print("\n".join(a.zoo))
-        return 0
+        return a.func(a)
     except Yolo9000Error as e:
         print(f"yolo9000: error: {e}", file=sys.stderr)
         return 2

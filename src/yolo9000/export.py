@@ -105,18 +105,19 @@ class ExportReport:
 
 
 def boxes_scores_for_nms(raw: torch.Tensor, anchors_grid: torch.Tensor, net_w: int | torch.SymInt,
-                         net_h: int | torch.SymInt) -> tuple[torch.Tensor, torch.Tensor]:
+                         net_h: int | torch.SymInt, location: str = "direct") -> tuple[torch.Tensor, torch.Tensor]:
     """Decode a flat-softmax raw head into NMS inputs.
 
     Args:
         raw: (B, A*(5+C), h, w) raw head.
         anchors_grid: (A, 2) anchor (w, h) in grid cells.
         net_w, net_h: network input size in pixels.
+        location: the head's ``[region] location`` (direct: darknet's sigmoid centres; offset: RPN-style).
     Returns:
         boxes_xyxy: (B, A*h*w, 4) corners in network-input pixels (letterboxed frame), darknet's order;
         scores: (B, A*h*w, C) objectness x P(class).
     """
-    pred = decode_region(raw, anchors_grid)
+    pred = decode_region(raw, anchors_grid, location=location)
     b = pred.boxes_cxcywh_norm
     half_w, half_h = b[..., 2] / 2, b[..., 3] / 2
     boxes_xyxy = torch.stack([(b[..., 0] - half_w) * net_w, (b[..., 1] - half_h) * net_h,
@@ -134,9 +135,10 @@ class DecodedDetector(nn.Module):
             raise ValueError("DecodedDetector needs a detector with a flat softmax head")
         self.model = model
         self.register_buffer("anchors_grid", torch.tensor(region.anchors_grid, dtype=torch.float32))
+        self.location = region.location
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return boxes_scores_for_nms(self.model(x), self.anchors_grid, x.shape[3], x.shape[2])
+        return boxes_scores_for_nms(self.model(x), self.anchors_grid, x.shape[3], x.shape[2], self.location)
 
 
 def check_export_options(model: Darknet, options: ExportOptions, out: str | Path) -> None:
@@ -161,7 +163,8 @@ def export_metadata(model: Darknet, names: tuple[str, ...], options: ExportOptio
     """The metadata stored with an export of ``model``."""
     config = model.config
     anchors = config.region.anchors_grid if config.region is not None else ()
-    return OnnxMetadata(config.name, config_to_cfg_text(config), tuple(names), anchors, config.num_classes,
+    return OnnxMetadata(config.name, config_to_cfg_text(config, extensions=True), tuple(names), anchors,
+                        config.num_classes,
                         model.stride, options.imgsz, options.batch, options.with_decode, options.dynamic)
 
 

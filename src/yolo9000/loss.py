@@ -25,6 +25,12 @@ the raw head is exactly that update:
   When several truths pick the same prediction, the last one (in row order) sets its coord, obj and
   softmax class targets: darknet assigns those deltas, it does not accumulate them.
 
+``[region] location=offset`` (a yolo9000 extension for the paper's Table 2, not darknet's) swaps the
+centre parametrisation for the RPN's unbounded ``x = x_a + tx * w_a`` about the anchor centred in the cell:
+the x, y entries of ``coord`` and ``prior`` then regress raw tx, ty (target ``(x*W - col - .5) / anchor_w``,
+prior 0) instead of the sigmoids; everything else is unchanged (:mod:`yolo9000.ops.region` holds both
+encodings side by side).
+
 Each term is summed over the predictions of an image and averaged over the batch (darknet sums the
 gradients of a batch and divides the learning rate by the batch size). Darknet's printed cost is
 ``sum(delta**2)``, the squared norm of the gradient w.r.t. the activated outputs -- not a multiple of
@@ -62,6 +68,7 @@ import torch.nn.functional as F
 
 from .errors import Yolo9000Error
 from .models.darknet import RegionSpec
+from .ops.region import activate_xy, cell_centre_code, decode_xy_grid, encode_xy_grid
 from .wordtree import WordTree, group_log_softmax, load_tree
 
 PRIOR_SEEN = 12800   # darknet: the anchor-prior term applies while *net.seen < 12800
@@ -146,7 +153,8 @@ def build_region_targets(xy: torch.Tensor, wh: torch.Tensor, targets: torch.Tens
     """Darknet's truth assignment, vectorised over the batch and the truth slots.
 
     Args:
-        xy: (B, A, 2, H, W) sigmoid(tx), sigmoid(ty).
+        xy: (B, A, 2, H, W) location codes of tx, ty: sigmoid(t) (``region.location`` direct, darknet's)
+            or t (offset; :mod:`yolo9000.ops.region`).
         wh: (B, A, 2, H, W) raw tw, th.
         targets: (B, T, 5) [cx, cy, w, h, class], cx..h as fractions of the network input; rows with
             w <= 0 or h <= 0 are padding (each row is judged on its own; darknet stops at the first
@@ -165,8 +173,9 @@ def build_region_targets(xy: torch.Tensor, wh: torch.Tensor, targets: torch.Tens
     # ---- every prediction as a box, normalised to the input, darknet's index order d = a*H*W + row*W + col
     rows = torch.arange(h, device=dev, dtype=dt).view(1, 1, h, 1)
     cols = torch.arange(w, device=dev, dtype=dt).view(1, 1, 1, w)
-    px = (cols + xy[:, :, 0]) / w
-    py = (rows + xy[:, :, 1]) / h
+    loc = region.location
+    px = decode_xy_grid(xy[:, :, 0], cols, anchors[:, 0].view(1, a, 1, 1), loc) / w
+    py = decode_xy_grid(xy[:, :, 1], rows, anchors[:, 1].view(1, a, 1, 1), loc) / h
     pw = torch.exp(wh[:, :, 0]) * anchors[:, 0].view(1, a, 1, 1) / w
     ph = torch.exp(wh[:, :, 1]) * anchors[:, 1].view(1, a, 1, 1) / h
     pred = torch.stack([px, py, pw, ph], dim=-1).view(bsz, n, 4)                          # (B, N, 4)
@@ -192,8 +201,8 @@ def build_region_targets(xy: torch.Tensor, wh: torch.Tensor, targets: torch.Tens
     slot = best * (h * w) + cell                                                          # (B, T) in [0, N)
 
     # ---- per-truth targets
-    tx = safe[..., 0] * w - col
-    ty = safe[..., 1] * h - row
+    tx = encode_xy_grid(safe[..., 0] * w, col, anchors[best, 0], loc)
+    ty = encode_xy_grid(safe[..., 1] * h, row, anchors[best, 1], loc)
     tw = torch.log(safe[..., 2] * w / anchors[best, 0])
     th = torch.log(safe[..., 3] * h / anchors[best, 1])
     tcoord = torch.stack([tx, ty, tw, th], dim=-1)                                        # (B, T, 4)
@@ -239,7 +248,7 @@ def _region_loss_from_activated(xy: torch.Tensor, wh: torch.Tensor, obj: torch.T
     """The region loss from the activated head, so its gradients can be compared with darknet's delta.
 
     Args:
-        xy: (B, A, 2, H, W) sigmoid(tx), sigmoid(ty).
+        xy: (B, A, 2, H, W) location codes: sigmoid(tx), sigmoid(ty) (direct), or tx, ty (offset).
         wh: (B, A, 2, H, W) raw tw, th.
         obj: (B, A, H, W) sigmoid(to).
         cls_logits: (B, A, C, H, W) class logits (before the softmax / logistic).
@@ -269,20 +278,22 @@ def _region_loss_from_activated(xy: torch.Tensor, wh: torch.Tensor, obj: torch.T
     else:
         bce = F.binary_cross_entropy_with_logits(cls_logits, tg.cls_target, reduction="none").sum(dim=2)
         out["cls"] = region.class_scale * (resp * bce).sum()
-    out["prior"] = _prior_loss(xy, wh, 1 - resp, seen)
+    out["prior"] = _prior_loss(xy, wh, 1 - resp, seen, region.location)
     return _per_image(out, bsz)
 
 
-def _prior_loss(xy: torch.Tensor, wh: torch.Tensor, free: torch.Tensor, seen: int) -> torch.Tensor:
+def _prior_loss(xy: torch.Tensor, wh: torch.Tensor, free: torch.Tensor, seen: int,
+                location: str = "direct") -> torch.Tensor:
     """Darknet's early pull of every box that has no truth toward its anchor, while ``seen < PRIOR_SEEN``:
-    target the anchor centred in its cell, i.e. sigmoid(tx) = sigmoid(ty) = .5, tw = th = 0.
+    target the anchor centred in its cell, i.e. sigmoid(tx) = sigmoid(ty) = .5 (``offset``: tx = ty = 0),
+    tw = th = 0.
 
-    xy, wh: (B, A, 2, H, W) activated offsets and raw log-scales; free: (B, A, H, W) weight of each box
+    xy, wh: (B, A, 2, H, W) location codes and raw log-scales; free: (B, A, H, W) weight of each box
     (1 where the term applies). Returns a scalar (summed over the batch), 0 once ``seen`` has passed.
     """
     if seen >= PRIOR_SEEN:
         return xy.new_zeros(())
-    sq = torch.cat([(xy - 0.5).square(), wh.square()], dim=2)
+    sq = torch.cat([(xy - cell_centre_code(location)).square(), wh.square()], dim=2)
     return 0.5 * PRIOR_SCALE * (free.unsqueeze(2) * sq).sum()
 
 
@@ -379,7 +390,7 @@ def _tree_loss_from_activated(xy: torch.Tensor, wh: torch.Tensor, obj: torch.Ten
         "noobj": 0.5 * region.noobject_scale * (noobj.to(dt) * obj_flat.square()).sum(),
         "cls": region.class_scale * (cls_det + cls_cls),
     }
-    out["prior"] = _prior_loss(xy, wh, (1 - resp) * det_img.view(bsz, 1, 1, 1), seen)
+    out["prior"] = _prior_loss(xy, wh, (1 - resp) * det_img.view(bsz, 1, 1, 1), seen, region.location)
     return _per_image(out, bsz)
 
 
@@ -412,5 +423,6 @@ def region_loss(raw: torch.Tensor, targets: torch.Tensor, region: RegionSpec, se
     if targets.dim() != 3 or targets.shape[0] != bsz or targets.shape[2] != 5:
         raise ValueError(f"targets must be (B={bsz}, T, 5), got {tuple(targets.shape)}")
     x = raw.view(bsz, a, 5 + c, h, w)
-    return _region_loss_from_activated(torch.sigmoid(x[:, :, 0:2]), x[:, :, 2:4], torch.sigmoid(x[:, :, 4]),
+    return _region_loss_from_activated(activate_xy(x[:, :, 0:2], region.location), x[:, :, 2:4],
+                                       torch.sigmoid(x[:, :, 4]),
                                        x[:, :, 5:], targets, region, seen, class_only_objectness)

@@ -106,7 +106,7 @@ def predict_mapped(yolo: YOLO, images: Sequence[str | Path], nodes: Sequence[int
         x = torch.stack([letterbox(p, imgsz) for p in pics]).to(yolo.device)
         if yolo.fuse:
             x = x.contiguous(memory_format=torch.channels_last)
-        pred = decode_region(model(x).float().cpu(), anchors, yolo.tree)
+        pred = decode_region(model(x).float().cpu(), anchors, yolo.tree, yolo.config.region.location)
         for i, p in enumerate(pics):
             h, w = p.shape[:2]
             d = region_detections(pred, i, w, h, imgsz, imgsz, conf, nms, yolo.tree, label_map=nodes)

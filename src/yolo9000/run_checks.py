@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Yolo9000Error, file_error
-from .fileio import check_output_dir
+from .fileio import check_output_dir, remove_stale_temps
+from .models.darknet import LOCATIONS
 from .weights import load_checkpoint
 
 
@@ -51,6 +52,10 @@ _RULES: dict[str, tuple[Any, str]] = {
     "min_size": (lambda v: v >= 32 and v % 32 == 0, "must be a positive multiple of 32"),
     "max_size": (lambda v: v >= 32 and v % 32 == 0, "must be a positive multiple of 32"),
     "imgsz": (lambda v: v >= 32 and v % 32 == 0, "must be a positive multiple of 32"),
+    "val_imgsz": (lambda v: v >= 32 and v % 32 == 0, "must be a positive multiple of 32"),
+    "anchors": (lambda v: v in ("auto", "hand"), "choose auto (k-means of the training boxes) or hand "
+                                                 "(Faster R-CNN's 3 scales x 3 ratios); leave it out for the model's"),
+    "location": (lambda v: v in LOCATIONS, f"choose {' or '.join(LOCATIONS)}"),
 }
 
 
@@ -96,7 +101,10 @@ def resume_config(cfg: Any, last: Path, forced: dict[str, Any] | None = None) ->
     with, then every option of ``cfg`` (the resume's own config) that differs from its default -- what the
     resume command line set -- then ``forced``. A resume with only ``--resume --name N`` thus runs to the
     epoch count it was started with. ``last`` missing, not one of our checkpoints, or without the training
-    state is a one-line error."""
+    state is a one-line error. The half-written checkpoints a killed run left beside ``last`` (``.last.pt.*.tmp``,
+    ``.best.pt.*.tmp``) are removed first."""
+    for done in (last, last.with_name("best.pt")):
+        remove_stale_temps(done)
     if not last.is_file():
         raise file_error(last, "nothing to resume (no last.pt in this run)")
     state = load_checkpoint(last)

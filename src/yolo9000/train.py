@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from collections.abc import Sequence
 from typing import Any
@@ -19,12 +19,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from .anchors import anchors_for_dataset, hand_picked_anchors
 from .cfg import config_to_cfg_text
 from .devices import training_autocast
 from .errors import Yolo9000Error
 from .fileio import atomic_write, run_folder
 from .models.darknet import ConvBlock, Darknet, DarknetConfig, config_stride, require_rgb
-from .models.zoo import with_classes
+from .models.zoo import with_anchors, with_classes, with_location, without_batchnorm, without_passthrough
 from .run_checks import check_run_options, resume_config
 from .weights import WeightsHeader
 
@@ -40,9 +41,14 @@ class TrainConfig:
     data: str = "shapes"            # dataset YAML, or 'shapes' for the generated demo set
     model: str = "yolov2-nano16"    # zoo name or darknet .cfg; the head follows the dataset's classes
     weights: str | None = None      # darknet .weights (whole or a prefix, e.g. darknet19_448.conv.23) or .pt
-    anchors: str | None = None      # 'auto': k-means anchors from the training boxes (else the model's)
+    # ---- the network; the switches below walk the paper's Table 2 (benchmarks/ablation.py)
+    anchors: str | None = None      # 'auto': k-means of the boxes; 'hand': Faster R-CNN's 3x3; None: the model's
+    batchnorm: bool = True          # off: every conv gets a bias instead of batch norm (Table 2's first step)
+    passthrough: bool = True        # off: the 26x26 passthrough is removed (the model must have one)
+    location: str = "direct"        # direct: sigmoid-bounded centres (YOLOv2); offset: RPN's x = x_a + t_x * w_a
     epochs: int = 8                 # the demo's; darknet's VOC cfgs: about 160 epochs of 16,551 images
     imgsz: int | None = None        # validation size and multi-scale centre; None: the YAML's imgsz, else 416
+    val_imgsz: int | None = None    # evaluation size when it is not imgsz (Table 2's high-res detector: above it)
     batch: int = 8                  # darknet's cfgs: 64 (with lr 0.001)
     subdivisions: int = 1
     lr: float = 0.005               # the demo's, for batch 8 (darknet's cfgs: 0.001 at batch 64)
@@ -188,8 +194,6 @@ def build_model(cfg: TrainConfig, names: tuple[str, ...], data_yaml: str, imgsz:
     checkpoints of the same network, or of another one sharing its first layers (a Darknet-19 classifier,
     a detector with other classes): then the leading layers that fit are loaded.
     """
-    from dataclasses import replace
-
     from .api import CHECKPOINT_EXTS, resolve_config
     from .weights import darknet_prefix_cutoff, load_checkpoint, load_darknet_weights, load_state_prefix
 
@@ -201,18 +205,7 @@ def build_model(cfg: TrainConfig, names: tuple[str, ...], data_yaml: str, imgsz:
         config = with_classes(config, len(names), names)
     else:
         config = DarknetConfig(config.name, config.net, config.layers, names)
-    if cfg.anchors is not None:
-        if cfg.anchors != "auto":
-            raise Yolo9000Error(f"--anchors {cfg.anchors!r}: the only value is 'auto'")
-        from .anchors import anchors_for_dataset
-
-        grid = anchors_for_dataset(data_yaml, k=config.region.num, imgsz=imgsz, seed=cfg.seed,
-                                   stride=config_stride(config))
-        flat = tuple(round(float(v), 4) for v in grid)
-        layers = config.layers[:-1] + (replace(config.region, anchors=flat),)
-        config = DarknetConfig(config.name, config.net, layers, names)
-        print("anchors (k-means, grid cells of %d px at %d): %s"
-              % (config_stride(config), imgsz, ", ".join(f"{v:g}" for v in flat)), flush=True)
+    config = apply_switches(config, cfg, data_yaml, imgsz)
     model = Darknet(config)
     seen = 0
     if cfg.weights:
@@ -228,6 +221,30 @@ def build_model(cfg: TrainConfig, names: tuple[str, ...], data_yaml: str, imgsz:
             header = load_darknet_weights(model, w, cutoff=darknet_prefix_cutoff(model, w))
             seen = header.seen
     return model, seen
+
+
+def apply_switches(config: DarknetConfig, cfg: TrainConfig, data_yaml: str, imgsz: int) -> DarknetConfig:
+    """The network ``cfg`` asks for: its priors (``--anchors``), batch norm, passthrough and location form,
+    and in the cfg it will carry, darknet's multi-scale flag (``[region] random``) and the evaluation size
+    (``[net] width, height``, what darknet's ``detector valid`` runs at)."""
+    stride = config_stride(config)
+    if cfg.anchors == "auto":
+        grid = anchors_for_dataset(data_yaml, k=config.region.num, imgsz=imgsz, seed=cfg.seed, stride=stride)
+        config = with_anchors(config, tuple(round(float(v), 4) for v in grid))
+    elif cfg.anchors == "hand":
+        config = with_anchors(config, hand_picked_anchors(imgsz, stride))
+    if cfg.anchors is not None:
+        print("anchors (%s, grid cells of %d px at %d): %s"
+              % ("k-means" if cfg.anchors == "auto" else "hand-picked, 3 scales x 3 ratios", stride, imgsz,
+                 ", ".join(f"{v:g}" for v in config.region.anchors)), flush=True)
+    if not cfg.batchnorm:
+        config = without_batchnorm(config)
+    if not cfg.passthrough:
+        config = without_passthrough(config)
+    config = with_location(config, cfg.location)
+    size = cfg.val_imgsz or imgsz
+    layers = config.layers[:-1] + (replace(config.region, random=cfg.multiscale),)
+    return replace(config, net=replace(config.net, width=size, height=size), layers=layers)
 
 
 def _data(cfg: TrainConfig, ds_train, model: Darknet, sizes: list[int], world: int):
@@ -303,14 +320,13 @@ def train(cfg: TrainConfig) -> Path:
             dist.barrier(info)
             data_yaml = str(make_shapes(Path(cfg.project) / "shapes-data"))
         imgsz, sizes = resolve_sizes(cfg, load_dataset_config(data_yaml).imgsz)
+        eval_size = cfg.val_imgsz or imgsz
         # every image of both splits is decoded now: a bad record stops the run before its first batch, or
         # with --skip-bad is left out of training and validation alike
         ds_train = load_dataset(data_yaml, "train", skip_bad=cfg.skip_bad, decode=True)
         ds_val = load_dataset(data_yaml, cfg.val_split, skip_bad=cfg.skip_bad, decode=True)
         names = tuple(ds_train.names)
         if state is not None:  # the saved network (k-means anchors included), not a fresh build
-            from dataclasses import replace
-
             from .cfg import parse_cfg_text
 
             model, seen = Darknet(replace(parse_cfg_text(state["cfg"], str(last)), names=names)), 0
@@ -396,10 +412,11 @@ def train(cfg: TrainConfig) -> Path:
             final = epoch + 1 == cfg.epochs
             if info.is_main and (final or (cfg.val_every and (epoch + 1) % cfg.val_every == 0)):
                 yolo = YOLO.from_module(eval_model, names, device=device)
-                map50 = validate(yolo, ds_val, metric="voc07", imgsz=imgsz,
+                map50 = validate(yolo, ds_val, metric="voc07", imgsz=eval_size,
                                  save_dir=run / "val" if final or stopper.next_may_stop() else None).mAP
                 if cfg.train_eval:  # the fit: a detector that cannot find its own training boxes underfits
-                    train_map50 = validate(yolo, ds_train, metric="voc07", imgsz=imgsz, max_images=cfg.train_eval).mAP
+                    train_map50 = validate(yolo, ds_train, metric="voc07", imgsz=eval_size,
+                                           max_images=cfg.train_eval).mAP
             row["mAP50"] = map50
             row["train_mAP50"] = train_map50
             if info.is_main:
@@ -427,7 +444,7 @@ def train(cfg: TrainConfig) -> Path:
                 break
         scalars.close()
         if info.is_main:
-            _finish(run, best, ds_val.records[:16], device, imgsz)
+            _finish(run, best, ds_val.records[:16], device, eval_size)
         return run
     finally:
         dist.cleanup()
@@ -463,7 +480,8 @@ def _checkpoint(model: Darknet, ema, optimizer, scheduler, scaler, cfg: Any, epo
 
     header = WeightsHeader(seen=seen)
     cpu = lambda m: {k: v.detach().cpu() for k, v in m.state_dict().items()}  # noqa: E731
-    ckpt = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "cfg": config_to_cfg_text(model.config),
+    ckpt = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
+            "cfg": config_to_cfg_text(model.config, extensions=True),
             "names": list(model.config.names), "header": [header.major, header.minor, header.revision, seen],
             "model": cpu(model if ema is None else ema.module),
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),

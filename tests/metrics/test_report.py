@@ -60,3 +60,17 @@ def test_score_bad_inputs(tmp_path: Path, capsys) -> None:
     assert "dets.json: detection 0: image_id 999 is not in the ground truth" in err and err.count("\n") == 1
     assert main(["score", "--gt", gt, "--dets", str(tmp_path / "none.json")]) == 2
     assert "none.json: no such JSON file" in capsys.readouterr().err
+
+
+def test_pr_plot_without_any_curve_warns_nothing(tmp_path) -> None:
+    """A model that detects nothing yet (early in training) gets an empty PR plot, not a matplotlib warning."""
+    import warnings
+
+    import numpy as np
+
+    from yolo9000.metrics.plots import plot_pr_curves
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = plot_pr_curves([np.zeros(0)], [np.zeros(0)], np.array([0.0]), ["raccoon"], tmp_path / "pr.png")
+    assert out.stat().st_size > 0

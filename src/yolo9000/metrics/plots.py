@@ -37,7 +37,7 @@ def plot_pr_curves(recalls: Sequence[np.ndarray], precisions: Sequence[np.ndarra
     ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="recall", ylabel="precision",
            title=title or f"precision-recall, mAP {np.mean(aps[finite]) if finite.any() else 0:.4f}")
     ax.grid(alpha=0.3)
-    if len(names) <= 25:
+    if len(names) <= 25 and ax.get_legend_handles_labels()[0]:  # no curve (no detection): no empty legend
         ax.legend(fontsize=7, loc="lower left")
     try:
         return _save(fig, path)

@@ -24,6 +24,11 @@ from torch import nn
 from ..errors import Yolo9000Error
 
 ACTIVATIONS = ("leaky", "linear", "relu", "logistic")
+#: how the head's tx, ty place a box centre (:mod:`yolo9000.ops.region`): ``direct`` is YOLOv2's
+#: sigmoid-bounded offset within the cell (darknet's only form); ``offset`` is the RPN / Faster R-CNN form
+#: ``x = x_a + tx * w_a`` about the anchor centred in the cell, unbounded (the paper's Table 2 baseline;
+#: a yolo9000 extension that darknet cannot run)
+LOCATIONS = ("direct", "offset")
 
 
 # ----------------------------------------------------------------------------- config dataclasses
@@ -132,6 +137,7 @@ class RegionSpec:
     absolute: bool = False
     random: bool = False
     bias_match: bool = False
+    location: str = "direct"  # one of LOCATIONS; not a darknet option (the cfg writer refuses "offset")
 
     @property
     def anchors_grid(self) -> tuple[tuple[float, float], ...]:
@@ -415,6 +421,8 @@ def check_config(config: DarknetConfig) -> None:
             if (k := bad_anchor(spec.anchors)) is not None:
                 raise ValueError(f"layer {i} (region): anchors must be finite positive numbers, value {k + 1} is "
                                  f"{spec.anchors[k]}")
+            if spec.location not in LOCATIONS:
+                raise ValueError(f"layer {i} (region): location={spec.location}: choose {' or '.join(LOCATIONS)}")
             if len(spec.anchors) != 2 * spec.num:
                 raise ValueError(f"layer {i} (region): {len(spec.anchors)} anchor values for num={spec.num} "
                                  f"(need {2 * spec.num})")

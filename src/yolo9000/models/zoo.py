@@ -6,11 +6,13 @@ modules and read the same ``.weights``. Anchors are in grid-cell units.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
+from ..errors import Yolo9000Error
 from ..names import bundled, default_names
 from .darknet import (
     AvgPoolSpec, ConvSpec, DarknetConfig, LayerSpec, MaxPoolSpec, NetSpec, RegionSpec, ReorgSpec, RouteSpec,
-    SoftmaxSpec,
+    SoftmaxSpec, route_sources,
 )
 
 VOC_ANCHORS = (1.3221, 1.73145, 3.19275, 4.00944, 5.05587, 8.09892, 9.47112, 4.84053, 11.2364, 10.0071)
@@ -37,15 +39,18 @@ def pool(stride: int = 2) -> MaxPoolSpec:
     return MaxPoolSpec(size=2, stride=stride, padding=1)
 
 
-def darknet19_backbone() -> tuple[LayerSpec, ...]:
-    """Darknet-19's 23 feature layers (18 convolutions, 5 max pools): 416 -> 13x13x1024."""
+def darknet19_backbone(width: float = 1.0) -> tuple[LayerSpec, ...]:
+    """Darknet-19's 23 feature layers (18 convolutions, 5 max pools): 416 -> 13x13x1024 (x ``width``)."""
+    def c(filters: int, size: int = 3) -> ConvSpec:
+        return conv(max(1, round(filters * width)), size)
+
     return (
-        conv(32), pool(),
-        conv(64), pool(),
-        conv(128), conv(64, 1), conv(128), pool(),
-        conv(256), conv(128, 1), conv(256), pool(),
-        conv(512), conv(256, 1), conv(512), conv(256, 1), conv(512), pool(),  # layer 16: 26x26x512
-        conv(1024), conv(512, 1), conv(1024), conv(512, 1), conv(1024),
+        c(32), pool(),
+        c(64), pool(),
+        c(128), c(64, 1), c(128), pool(),
+        c(256), c(128, 1), c(256), pool(),
+        c(512), c(256, 1), c(512), c(256, 1), c(512), pool(),  # layer 16: 26x26x512
+        c(1024), c(512, 1), c(1024), c(512, 1), c(1024),
     )
 
 
@@ -66,15 +71,20 @@ def detector_net(size: int = 416, max_batches: int = 80200, steps: tuple[int, ..
                    saturation=saturation, exposure=exposure, hue=0.1)
 
 
-def yolov2(name: str, classes: int, anchors: tuple[float, ...], size: int = 416) -> DarknetConfig:
-    """Darknet's released YOLOv2: passthrough 26x26x512 -> 1x1 conv 64 -> reorg -> 13x13x256."""
-    layers = darknet19_backbone() + (
-        conv(1024), conv(1024),                   # 23, 24
+def yolov2(name: str, classes: int, anchors: tuple[float, ...], size: int = 416,
+           width: float = 1.0) -> DarknetConfig:
+    """Darknet's released YOLOv2: passthrough 26x26x512 -> 1x1 conv 64 -> reorg -> 13x13x256 (channel
+    counts x ``width``)."""
+    def c(filters: int, size: int = 3) -> ConvSpec:
+        return conv(max(1, round(filters * width)), size)
+
+    layers = darknet19_backbone(width) + (
+        c(1024), c(1024),                         # 23, 24
         RouteSpec((-9,)),                         # 25 -> layer 16 (26x26x512)
-        conv(64, 1),                              # 26
+        c(64, 1),                                 # 26
         ReorgSpec(2),                             # 27: 13x13x256
         RouteSpec((-1, -4)),                      # 28: reorg + layer 24 -> 1280 channels
-        conv(1024),                               # 29
+        c(1024),                                  # 29
         head_conv(len(anchors) // 2 * (5 + classes)),
         region(anchors, classes),
     )
@@ -141,6 +151,14 @@ def yolov2_nano16(name: str = "yolov2-nano16", classes: int = 20) -> DarknetConf
     return DarknetConfig(name, detector_net(416, 40200), layers, default_names(classes))
 
 
+def yolov2_micro(name: str = "yolov2-micro", classes: int = 20) -> DarknetConfig:
+    """Not a darknet release: darknet's released YOLOv2 (Darknet-19 and the passthrough) at an eighth of its
+    width (4 ... 128 channels, the passthrough's 1x1 conv 8), about 1/60 of its arithmetic. The smallest
+    network with every mechanism of the paper's Table 2 that can be switched off (batch norm, passthrough),
+    sized for ``benchmarks/ablation.py`` on two CPU cores."""
+    return yolov2(name, classes, PAPER_VOC_ANCHORS, width=1 / 8)
+
+
 def yolo9000_config() -> DarknetConfig:
     """YOLO9000: Darknet-19 features, 3 anchors, a 9418-way WordTree head, no passthrough."""
     classes = 9418
@@ -175,6 +193,7 @@ ZOO: dict[str, Callable[[], DarknetConfig]] = {
     "yolo9000": yolo9000_config,
     "yolov2-nano": yolov2_nano,
     "yolov2-nano16": yolov2_nano16,
+    "yolov2-micro": yolov2_micro,
 }
 
 
@@ -187,8 +206,6 @@ def zoo_config(name: str) -> DarknetConfig:
 
 def with_classes(config: DarknetConfig, classes: int, names: tuple[str, ...] = ()) -> DarknetConfig:
     """The same detector predicting ``classes`` classes: the head conv's filters and the region follow."""
-    from dataclasses import replace
-
     region = config.region
     if region is None:
         raise ValueError(f"{config.name} is not a detector")
@@ -199,3 +216,63 @@ def with_classes(config: DarknetConfig, classes: int, names: tuple[str, ...] = (
     layers[head] = replace(layers[head], filters=region.num * (region.coords + 1 + classes))
     layers[-1] = replace(region, classes=classes)
     return DarknetConfig(config.name, config.net, tuple(layers), names or default_names(classes))
+
+
+# ----------------------------------------------------------------------------- Table 2's switches
+# Each returns the same network with one of YOLOv2's mechanisms changed, so that a run can switch them off
+# one by one (``yolo9000 train --no-batchnorm --no-passthrough --location offset --anchors hand``).
+
+def _head_index(config: DarknetConfig) -> int:
+    return [i for i, s in enumerate(config.layers) if isinstance(s, ConvSpec)][-1]
+
+
+def with_anchors(config: DarknetConfig, anchors_grid: tuple[float, ...]) -> DarknetConfig:
+    """The same detector with these priors (flat ``w0, h0, ...`` in grid cells); their count may differ:
+    ``num`` and the head conv's filters follow."""
+    region = config.region
+    if region is None:
+        raise ValueError(f"{config.name} is not a detector")
+    num = len(anchors_grid) // 2
+    layers = list(config.layers)
+    head = _head_index(config)
+    layers[head] = replace(layers[head], filters=num * (region.coords + 1 + region.classes))
+    layers[-1] = replace(region, anchors=tuple(anchors_grid), num=num)
+    return replace(config, layers=tuple(layers))
+
+
+def with_location(config: DarknetConfig, location: str) -> DarknetConfig:
+    """The same detector placing box centres the ``direct`` (YOLOv2) or ``offset`` (RPN) way."""
+    if config.region is None:
+        raise ValueError(f"{config.name} is not a detector")
+    return replace(config, layers=config.layers[:-1] + (replace(config.region, location=location),))
+
+
+def without_batchnorm(config: DarknetConfig) -> DarknetConfig:
+    """Every batch-normalised convolution with a bias instead (the paper's baseline before "batch norm")."""
+    layers = tuple(replace(s, batch_normalize=False) if isinstance(s, ConvSpec) else s for s in config.layers)
+    return replace(config, layers=layers)
+
+
+def without_passthrough(config: DarknetConfig) -> DarknetConfig:
+    """The network without its passthrough: the route back to the fine-grained map, the convolutions on it,
+    the reorg and the concatenation are removed, so the head sees only the coarse features (as before the
+    paper's "passthrough" step). The branch must be darknet's form: ``[route] -k``, convolutions,
+    ``[reorg]``, then a ``[route]`` of the reorg and the layer just before the branch, with no route after.
+
+    Raises ``Yolo9000Error`` if the network has no such passthrough (e.g. tiny YOLOv2)."""
+    layers = config.layers
+    reorg = next((i for i, s in enumerate(layers) if isinstance(s, ReorgSpec)), None)
+    if reorg is None:
+        raise Yolo9000Error(f"{config.name}: no passthrough to turn off (the network has no [reorg] layer)")
+    start = reorg - 1
+    while start >= 0 and isinstance(layers[start], ConvSpec):
+        start -= 1
+    concat = reorg + 1
+    ok = (start >= 1 and isinstance(layers[start], RouteSpec) and len(layers[start].layers) == 1
+          and concat < len(layers) and isinstance(layers[concat], RouteSpec)
+          and sorted(route_sources(layers[concat], concat)) == [start - 1, reorg]
+          and not any(isinstance(s, RouteSpec) for s in layers[concat + 1:]))
+    if not ok:
+        raise Yolo9000Error(f"{config.name}: its [reorg] (layer {reorg}) is not a passthrough of darknet's form; "
+                            f"it cannot be turned off")
+    return replace(config, layers=layers[:start] + layers[concat + 1:])
