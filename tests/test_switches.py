@@ -19,7 +19,8 @@ from yolo9000.models import Darknet, zoo_config
 from yolo9000.models.darknet import ConvSpec, RegionSpec, ReorgSpec, RouteSpec
 from yolo9000.models.zoo import with_location, without_passthrough
 from yolo9000.ops.letterbox import letterbox
-from yolo9000.ops.region import decode_region, decode_xy_grid, encode_xy_grid
+from yolo9000.ops.boxes import RegionBoxCoder
+from yolo9000.ops.region import decode_region
 from yolo9000.train import TrainConfig, train
 
 EXE = Path(sys.executable).with_name("yolo9000")  # the installed console script
@@ -45,17 +46,24 @@ def _saved(run: Path):
 
 # ----------------------------------------------------------------------------- the two location forms
 @pytest.mark.parametrize("location", ["direct", "offset"])
-def test_location_encode_and_decode_are_inverse(location: str) -> None:
+def test_box_coder_encode_and_decode_are_inverse(location: str) -> None:
     g = torch.Generator().manual_seed(0)
-    centre = torch.rand(100, generator=g) * 13
-    cell = centre.floor()
-    anchor = 0.5 + 5 * torch.rand(100, generator=g)
-    code = encode_xy_grid(centre, cell, anchor, location)
-    assert torch.allclose(decode_xy_grid(code, cell, anchor, location), centre, atol=1e-5)
+    cx, cy = torch.rand(100, generator=g) * 13, torch.rand(100, generator=g) * 13
+    w, h = 0.2 + 8 * torch.rand(100, generator=g), 0.2 + 8 * torch.rand(100, generator=g)
+    col, row = cx.floor(), cy.floor()
+    aw, ah = 0.5 + 5 * torch.rand(100, generator=g), 0.5 + 5 * torch.rand(100, generator=g)
+    coder = RegionBoxCoder(location)
+    tx, ty, tw, th = coder.encode(cx, cy, w, h, col, row, aw, ah)
+    for got, want in zip(coder.decode(tx, ty, tw, th, col, row, aw, ah), (cx, cy, w, h)):
+        assert torch.allclose(got, want, atol=1e-5)
+    assert torch.allclose(tw, torch.log(w / aw)) and torch.allclose(th, torch.log(h / ah))  # sizes: both forms
     if location == "direct":  # darknet: the code is the sigmoid, the offset within the cell
-        assert torch.allclose(code, centre - cell) and bool(((code >= 0) & (code < 1)).all())
+        assert torch.allclose(tx, cx - col) and bool(((tx >= 0) & (tx < 1)).all())
+        assert coder.cell_centre_code == 0.5
     else:  # RPN: x = x_a + t * w_a about the anchor centred in the cell
-        assert torch.allclose(cell + 0.5 + code * anchor, centre, atol=1e-5)
+        assert torch.allclose(col + 0.5 + tx * aw, cx, atol=1e-5) and coder.cell_centre_code == 0.0
+    with pytest.raises(Yolo9000Error, match="choose direct or offset"):
+        RegionBoxCoder("sideways")
 
 
 def test_offset_decode_is_unbounded_and_direct_is_not() -> None:

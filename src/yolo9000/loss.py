@@ -29,7 +29,7 @@ the raw head is exactly that update:
 centre parametrisation for the RPN's unbounded ``x = x_a + tx * w_a`` about the anchor centred in the cell:
 the x, y entries of ``coord`` and ``prior`` then regress raw tx, ty (target ``(x*W - col - .5) / anchor_w``,
 prior 0) instead of the sigmoids; everything else is unchanged (:mod:`yolo9000.ops.region` holds both
-encodings side by side).
+encodings side by side, :class:`~yolo9000.ops.boxes.RegionBoxCoder`).
 
 Each term is summed over the predictions of an image and averaged over the batch (darknet sums the
 gradients of a batch and divides the learning rate by the batch size). Darknet's printed cost is
@@ -68,7 +68,7 @@ import torch.nn.functional as F
 
 from .errors import Yolo9000Error
 from .models.darknet import RegionSpec
-from .ops.region import activate_xy, cell_centre_code, decode_xy_grid, encode_xy_grid
+from .ops.boxes import RegionBoxCoder, box_iou_cxcywh, shape_iou_wh
 from .wordtree import WordTree, group_log_softmax, load_tree
 
 PRIOR_SEEN = 12800   # darknet: the anchor-prior term applies while *net.seen < 12800
@@ -131,22 +131,6 @@ def _check_supported(region: RegionSpec) -> None:
         raise NotImplementedError(f"region loss with coords={region.coords} (masks) is not implemented")
 
 
-def _iou_cxcywh(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Darknet's ``box_iou`` of broadcastable (..., 4) centre-size boxes -> (...)."""
-    iw = (torch.minimum(a[..., 0] + a[..., 2] / 2, b[..., 0] + b[..., 2] / 2)
-          - torch.maximum(a[..., 0] - a[..., 2] / 2, b[..., 0] - b[..., 2] / 2)).clamp(min=0)
-    ih = (torch.minimum(a[..., 1] + a[..., 3] / 2, b[..., 1] + b[..., 3] / 2)
-          - torch.maximum(a[..., 1] - a[..., 3] / 2, b[..., 1] - b[..., 3] / 2)).clamp(min=0)
-    inter = iw * ih
-    return inter / (a[..., 2] * a[..., 3] + b[..., 2] * b[..., 3] - inter)
-
-
-def _iou_wh(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """IoU of broadcastable (..., 2) (w, h) boxes centred at the same point -> (...)."""
-    inter = torch.minimum(a[..., 0], b[..., 0]) * torch.minimum(a[..., 1], b[..., 1])
-    return inter / (a[..., 0] * a[..., 1] + b[..., 0] * b[..., 1] - inter)
-
-
 @torch.no_grad()
 def build_region_targets(xy: torch.Tensor, wh: torch.Tensor, targets: torch.Tensor,
                          region: RegionSpec) -> RegionTargets:
@@ -173,18 +157,17 @@ def build_region_targets(xy: torch.Tensor, wh: torch.Tensor, targets: torch.Tens
     # ---- every prediction as a box, normalised to the input, darknet's index order d = a*H*W + row*W + col
     rows = torch.arange(h, device=dev, dtype=dt).view(1, 1, h, 1)
     cols = torch.arange(w, device=dev, dtype=dt).view(1, 1, 1, w)
-    loc = region.location
-    px = decode_xy_grid(xy[:, :, 0], cols, anchors[:, 0].view(1, a, 1, 1), loc) / w
-    py = decode_xy_grid(xy[:, :, 1], rows, anchors[:, 1].view(1, a, 1, 1), loc) / h
-    pw = torch.exp(wh[:, :, 0]) * anchors[:, 0].view(1, a, 1, 1) / w
-    ph = torch.exp(wh[:, :, 1]) * anchors[:, 1].view(1, a, 1, 1) / h
-    pred = torch.stack([px, py, pw, ph], dim=-1).view(bsz, n, 4)                          # (B, N, 4)
+    coder = RegionBoxCoder(region.location)
+    aw, ah = anchors[:, 0].view(1, a, 1, 1), anchors[:, 1].view(1, a, 1, 1)
+    px, py, pw, ph = coder.decode(xy[:, :, 0], xy[:, :, 1], wh[:, :, 0], wh[:, :, 1], cols, rows, aw, ah)
+    pw, ph = pw / w, ph / h
+    pred = torch.stack([px / w, py / h, pw, ph], dim=-1).view(bsz, n, 4)                # (B, N, 4) normalised
 
     box = targets[..., :4]                                                                # (B, T, 4)
     valid = (box[..., 2] > 0) & (box[..., 3] > 0)                                         # (B, T)
 
     # ---- no-object penalty unless some truth overlaps the prediction by more than thresh
-    overlap = _iou_cxcywh(pred.unsqueeze(2), box.unsqueeze(1))                           # (B, N, T)
+    overlap = box_iou_cxcywh(pred.unsqueeze(2), box.unsqueeze(1))                           # (B, N, T)
     covered = ((overlap > region.thresh) & valid.unsqueeze(1)).any(dim=2)                 # (B, N)
 
     # ---- the responsible anchor in each truth's cell, by shape
@@ -197,18 +180,15 @@ def build_region_targets(xy: torch.Tensor, wh: torch.Tensor, targets: torch.Tens
     else:  # the anchors' predicted sizes in the truth's cell
         pwh = torch.stack([pw, ph], dim=-1).view(bsz, a, h * w, 2).transpose(1, 2)       # (B, HW, A, 2)
         shapes = pwh[torch.arange(bsz, device=dev).unsqueeze(1), cell]                   # (B, T, A, 2)
-    best = _iou_wh(shapes, safe[..., None, 2:4]).argmax(dim=-1)                          # first max, as darknet
+    best = shape_iou_wh(shapes, safe[..., None, 2:4]).argmax(dim=-1)                          # first max, as darknet
     slot = best * (h * w) + cell                                                          # (B, T) in [0, N)
 
     # ---- per-truth targets
-    tx = encode_xy_grid(safe[..., 0] * w, col, anchors[best, 0], loc)
-    ty = encode_xy_grid(safe[..., 1] * h, row, anchors[best, 1], loc)
-    tw = torch.log(safe[..., 2] * w / anchors[best, 0])
-    th = torch.log(safe[..., 3] * h / anchors[best, 1])
-    tcoord = torch.stack([tx, ty, tw, th], dim=-1)                                        # (B, T, 4)
+    tcoord = torch.stack(coder.encode(safe[..., 0] * w, safe[..., 1] * h, safe[..., 2] * w, safe[..., 3] * h,
+                                      col, row, anchors[best, 0], anchors[best, 1]), dim=-1)   # (B, T, 4)
     weight = region.coord_scale * (2 - safe[..., 2] * safe[..., 3])
     if region.rescore:
-        tobj = _iou_cxcywh(pred.gather(1, slot.unsqueeze(-1).expand(bsz, t, 4)), safe)
+        tobj = box_iou_cxcywh(pred.gather(1, slot.unsqueeze(-1).expand(bsz, t, 4)), safe)
     else:
         tobj = torch.ones_like(weight)
     cls = targets[..., 4].long()
@@ -293,7 +273,7 @@ def _prior_loss(xy: torch.Tensor, wh: torch.Tensor, free: torch.Tensor, seen: in
     """
     if seen >= PRIOR_SEEN:
         return xy.new_zeros(())
-    sq = torch.cat([(xy - cell_centre_code(location)).square(), wh.square()], dim=2)
+    sq = torch.cat([(xy - RegionBoxCoder(location).cell_centre_code).square(), wh.square()], dim=2)
     return 0.5 * PRIOR_SCALE * (free.unsqueeze(2) * sq).sum()
 
 
@@ -423,6 +403,6 @@ def region_loss(raw: torch.Tensor, targets: torch.Tensor, region: RegionSpec, se
     if targets.dim() != 3 or targets.shape[0] != bsz or targets.shape[2] != 5:
         raise ValueError(f"targets must be (B={bsz}, T, 5), got {tuple(targets.shape)}")
     x = raw.view(bsz, a, 5 + c, h, w)
-    return _region_loss_from_activated(activate_xy(x[:, :, 0:2], region.location), x[:, :, 2:4],
+    return _region_loss_from_activated(RegionBoxCoder(region.location).activate_xy(x[:, :, 0:2]), x[:, :, 2:4],
                                        torch.sigmoid(x[:, :, 4]),
                                        x[:, :, 5:], targets, region, seen, class_only_objectness)

@@ -14,7 +14,7 @@ from typing import Any
 
 from .errors import Yolo9000Error, file_error
 from .fileio import check_output_dir, remove_stale_temps
-from .models.darknet import LOCATIONS
+from .ops.boxes import LOCATIONS
 from .weights import load_checkpoint
 
 

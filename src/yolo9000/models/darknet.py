@@ -22,13 +22,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import Yolo9000Error
+from ..ops.boxes import LOCATIONS
 
 ACTIVATIONS = ("leaky", "linear", "relu", "logistic")
-#: how the head's tx, ty place a box centre (:mod:`yolo9000.ops.region`): ``direct`` is YOLOv2's
-#: sigmoid-bounded offset within the cell (darknet's only form); ``offset`` is the RPN / Faster R-CNN form
-#: ``x = x_a + tx * w_a`` about the anchor centred in the cell, unbounded (the paper's Table 2 baseline;
-#: a yolo9000 extension that darknet cannot run)
-LOCATIONS = ("direct", "offset")
 
 
 # ----------------------------------------------------------------------------- config dataclasses
@@ -137,7 +133,7 @@ class RegionSpec:
     absolute: bool = False
     random: bool = False
     bias_match: bool = False
-    location: str = "direct"  # one of LOCATIONS; not a darknet option (the cfg writer refuses "offset")
+    location: str = "direct"  # ops.boxes.LOCATIONS; not a darknet option (the cfg writer refuses "offset")
 
     @property
     def anchors_grid(self) -> tuple[tuple[float, float], ...]:

@@ -14,58 +14,14 @@ import torchvision
 
 from ..errors import Yolo9000Error
 from ..wordtree import WordTree, absolute_probs, group_softmax, map_to_labels, predict_at_depth, top_down_darknet
+from .boxes import RegionBoxCoder
 from .letterbox import unletterbox_cxcywh
-
-
-# ----------------------------------------------------------------------------- box centres: encode and decode
-# The head's tx, ty place a box centre in one of two ways (``[region] location``, see
-# :data:`yolo9000.models.darknet.LOCATIONS`). Both are written in terms of the *location code*, what the
-# loss regresses and the decode reads: ``sigmoid(t)`` for ``direct``, ``t`` itself for ``offset``.
-#   direct (YOLOv2, darknet): centre_grid = cell + sigmoid(t)          -- bounded to the cell
-#   offset (RPN / Faster R-CNN): centre_grid = cell + 0.5 + t * anchor -- x = x_a + t_x * w_a, unbounded
-# Sizes are the same in both: size_grid = anchor * exp(t).
-
-def _check_location(location: str) -> None:
-    if location not in ("direct", "offset"):
-        raise Yolo9000Error(f"location {location!r}: choose direct or offset")
-
-
-def activate_xy(txy: torch.Tensor, location: str = "direct") -> torch.Tensor:
-    """Raw tx, ty (any shape) -> their location code: ``sigmoid(t)`` (direct) or ``t`` (offset)."""
-    _check_location(location)
-    return torch.sigmoid(txy) if location == "direct" else txy
-
-
-def decode_xy_grid(code: torch.Tensor, cell: torch.Tensor, anchor: torch.Tensor,
-                   location: str = "direct") -> torch.Tensor:
-    """Location code -> box centre in grid cells, along one axis (broadcastable tensors).
-
-    Args:
-        code: the location code (:func:`activate_xy`).
-        cell: the cell's column (for x) or row (for y), in grid cells.
-        anchor: the anchor's width (for x) or height (for y), in grid cells; read by ``offset`` only.
-    """
-    _check_location(location)
-    return cell + code if location == "direct" else cell + 0.5 + code * anchor
-
-
-def encode_xy_grid(centre_grid: torch.Tensor, cell: torch.Tensor, anchor: torch.Tensor,
-                   location: str = "direct") -> torch.Tensor:
-    """Box centre in grid cells -> the location code that :func:`decode_xy_grid` turns back into it."""
-    _check_location(location)
-    return centre_grid - cell if location == "direct" else (centre_grid - cell - 0.5) / anchor
-
-
-def cell_centre_code(location: str = "direct") -> float:
-    """The location code of a box centred in its cell (darknet's early prior pulls every free box there)."""
-    _check_location(location)
-    return 0.5 if location == "direct" else 0.0
 
 
 def region_activate(raw: torch.Tensor, num_anchors: int, tree: WordTree | None = None,
                     location: str = "direct") -> torch.Tensor:
-    """Darknet's region-layer output: the location code of tx, ty (sigmoid for ``direct``, as darknet;
-    unchanged for ``offset``); sigmoid on to; tw, th raw; softmax over the classes (per sibling group with a
+    """Darknet's region-layer output: the location codes of tx, ty (:class:`~yolo9000.ops.boxes.RegionBoxCoder`:
+    sigmoid for ``direct``, as darknet; unchanged for ``offset``); sigmoid on to; tw, th raw; softmax over the classes (per sibling group with a
     WordTree, conditional probabilities).
 
     Args:
@@ -75,7 +31,7 @@ def region_activate(raw: torch.Tensor, num_anchors: int, tree: WordTree | None =
     """
     b, ch, h, w = raw.shape
     x = raw.view(b, num_anchors, ch // num_anchors, h, w)
-    xy = activate_xy(x[:, :, 0:2], location)
+    xy = RegionBoxCoder(location).activate_xy(x[:, :, 0:2])
     obj = torch.sigmoid(x[:, :, 4:5])
     cls = group_softmax(x[:, :, 5:], tree, dim=2) if tree is not None else torch.softmax(x[:, :, 5:], dim=2)
     return torch.cat([xy, x[:, :, 2:4], obj, cls], dim=2).view(b, ch, h, w)
@@ -115,11 +71,9 @@ def decode_activated(act: torch.Tensor, anchors_grid: torch.Tensor, location: st
     rows = torch.arange(h, device=act.device, dtype=act.dtype).view(1, h, 1).expand(a, h, w).reshape(-1)
     cols = torch.arange(w, device=act.device, dtype=act.dtype).view(1, 1, w).expand(a, h, w).reshape(-1)
     anchors = anchors_grid.to(act).view(a, 1, 2).expand(a, h * w, 2).reshape(-1, 2)
-    cx = decode_xy_grid(x[..., 0], cols, anchors[:, 0], location) / w
-    cy = decode_xy_grid(x[..., 1], rows, anchors[:, 1], location) / h
-    bw = torch.exp(x[..., 2]) * anchors[:, 0] / w
-    bh = torch.exp(x[..., 3]) * anchors[:, 1] / h
-    return RegionPredictions(torch.stack([cx, cy, bw, bh], dim=-1), x[..., 4], x[..., 5:])
+    cx, cy, bw, bh = RegionBoxCoder(location).decode(x[..., 0], x[..., 1], x[..., 2], x[..., 3], cols, rows,
+                                                     anchors[:, 0], anchors[:, 1])
+    return RegionPredictions(torch.stack([cx / w, cy / h, bw / w, bh / h], dim=-1), x[..., 4], x[..., 5:])
 
 
 @dataclass(frozen=True)
