@@ -1,6 +1,7 @@
 """The ``yolo9000`` command, run in-process through ``main`` (and once as the installed console script)."""
 from __future__ import annotations
 
+import argparse
 import filecmp
 import json
 import shutil
@@ -289,3 +290,28 @@ def test_console_script(tmp_path):
     assert bad.returncode == 2
     assert bad.stdout == ""
     assert bad.stderr.splitlines() == [f"yolo9000: error: {missing}: no such file or folder"]
+
+
+@pytest.mark.parametrize("command", ["train", "train-classifier", "train-joint"])
+def test_every_training_flag_has_a_help_line_and_its_default(command: str, capsys) -> None:
+    """The trainers' flags come from their config dataclasses: each with its field's help and default."""
+    import dataclasses
+
+    from yolo9000.cli import build_parser
+    from yolo9000.joint import JointConfig
+    from yolo9000.train import TrainConfig
+    from yolo9000.train_classify import ClassifyConfig
+
+    cls = {"train": TrainConfig, "train-classifier": ClassifyConfig, "train-joint": JointConfig}[command]
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    actions = {a.dest: a for a in sub.choices[command]._actions}
+    for f in dataclasses.fields(cls):
+        text = actions[f.name].help or ""
+        assert f.metadata.get("help") and text.startswith(f.metadata["help"].replace("%", "%%")), f.name
+        if f.default is dataclasses.MISSING:
+            assert actions[f.name].required and text.endswith("(required)"), f.name
+        else:
+            assert "(default: " in text, f.name
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, "--help"])
+    assert "(default: " in capsys.readouterr().out

@@ -139,17 +139,25 @@ _ARG_TYPES = {"int": int, "float": float, "str": str, "str | None": str, "float 
 
 
 def add_dataclass_args(p: argparse.ArgumentParser, cls: type) -> None:
-    """One flag per field of a frozen config dataclass (``burn_in`` -> ``--burn-in``), same defaults."""
+    """One flag per field of a frozen config dataclass (``burn_in`` -> ``--burn-in``), same defaults, with the
+    field's help line (:func:`yolo9000.options.option`) and its default in ``--help``."""
     for f in dataclasses.fields(cls):
         flag = "--" + f.name.replace("_", "-")
+        text = f.metadata.get("help", "")
         if f.default is dataclasses.MISSING:
-            p.add_argument(flag, type=_ARG_TYPES[f.type], required=True)
-        elif f.type == "bool":
-            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
+            p.add_argument(flag, type=_ARG_TYPES[f.type], required=True, help=text + " (required)")
+            continue
+        shown = " ".join(map(str, f.default)) if isinstance(f.default, tuple) else (
+            "none" if f.default is None else f.default)
+        text = f"{text} (default: {shown})".replace("%", "%%")
+        if f.type == "bool":
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default,
+                           help=text.replace("(default: True)", "(default: on)").replace("(default: False)",
+                                                                                          "(default: off)"))
         elif f.type.startswith("tuple["):
-            p.add_argument(flag, type=float, nargs="+", default=list(f.default))
+            p.add_argument(flag, type=float, nargs="+", default=list(f.default), help=text)
         else:
-            p.add_argument(flag, type=_ARG_TYPES[f.type], default=f.default)
+            p.add_argument(flag, type=_ARG_TYPES[f.type], default=f.default, help=text)
 
 
 def dataclass_from_args(cls: type, a: argparse.Namespace):

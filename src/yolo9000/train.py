@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .options import option
 from .anchors import anchors_for_dataset, hand_picked_anchors
 from .cfg import config_to_cfg_text
 from .devices import training_autocast
@@ -38,51 +39,57 @@ class TrainConfig:
     images), in about 5 minutes on two CPU cores, then evaluates and writes annotated predictions.
     """
 
-    data: str = "shapes"            # dataset YAML, or 'shapes' for the generated demo set
-    model: str = "yolov2-nano16"    # zoo name or darknet .cfg; the head follows the dataset's classes
-    weights: str | None = None      # darknet .weights (whole or a prefix, e.g. darknet19_448.conv.23) or .pt
-    # ---- the network; the switches below walk the paper's Table 2 (benchmarks/ablation.py)
-    anchors: str | None = None      # 'auto': k-means of the boxes; 'hand': Faster R-CNN's 3x3; None: the model's
-    batchnorm: bool = True          # off: every conv gets a bias instead of batch norm (Table 2's first step)
-    passthrough: bool = True        # off: the 26x26 passthrough is removed (the model must have one)
-    location: str = "direct"        # direct: sigmoid-bounded centres (YOLOv2); offset: RPN's x = x_a + t_x * w_a
-    epochs: int = 8                 # the demo's; darknet's VOC cfgs: about 160 epochs of 16,551 images
-    imgsz: int | None = None        # validation size and multi-scale centre; None: the YAML's imgsz, else 416
-    val_imgsz: int | None = None    # evaluation size when it is not imgsz (Table 2's high-res detector: above it)
-    batch: int = 8                  # darknet's cfgs: 64 (with lr 0.001)
-    subdivisions: int = 1
-    lr: float = 0.005               # the demo's, for batch 8 (darknet's cfgs: 0.001 at batch 64)
-    momentum: float = 0.9
-    decay: float = 0.0005
-    burn_in: int = 50               # batches (darknet's cfgs: 1000)
-    steps: tuple[float, ...] = (0.8, 0.9)  # fractions of all batches where lr *= scale
-    scales: tuple[float, ...] = (0.1, 0.1)
-    multiscale: bool = True
-    min_size: int | None = None     # None: imgsz * 320/416 (320 at 416), a multiple of 32
-    max_size: int | None = None     # None: imgsz * 608/416 (608 at 416), a multiple of 32
-    scale_every: int = 10           # batches between size changes
-    jitter: float | None = None     # None: the model cfg's region jitter
-    hue: float | None = None
-    saturation: float | None = None
-    exposure: float | None = None
-    scale: tuple[float, ...] = (1.0, 1.0)  # random rescale range: (1, 1) as darknet HEAD, (0.25, 2) as 2017-18
-    flip: bool = True
-    ema: float = 0.0                # decay of an exponential moving average of the weights (0: off)
-    workers: int = 2
-    device: str = "auto"               # cpu, cuda, cuda:N or auto (CUDA when present, else CPU)
-    amp: bool = False               # mixed precision: float16 + GradScaler on CUDA, bfloat16 on CPU
-    seed: int = 0
-    deterministic: bool = False
-    val_every: int = 1              # epochs between VOC07 mAP evaluations (0: only at the end)
-    patience: int = 0               # stop when this many validations in a row bring no better mAP (0: off)
-    val_split: str = "val"
-    train_eval: int = 100           # training images scored beside the validation mAP (an even sample; 0: off)
-    skip_bad: bool = False
-    tensorboard: bool = True        # scalars per epoch in the run folder
-    project: str = "runs"
-    name: str = "train"             # an existing runs/<name> is kept: the run goes to <name>2, <name>3, ...
-    exist_ok: bool = False          # write into runs/<name> even if it exists
-    resume: bool = False
+    data: str = option("shapes", "dataset YAML, or 'shapes' for the generated demo set")
+    model: str = option("yolov2-nano16", "zoo name or darknet .cfg; the head follows the dataset's classes")
+    weights: str | None = option(None, "darknet .weights (whole or a prefix, e.g. darknet19_448.conv.23) or .pt")
+    # ---- the network; these switches walk the paper's Table 2 (benchmarks/ablation.py)
+    anchors: str | None = option(None, "auto: k-means (1 - IoU) of the training boxes; hand: Faster R-CNN's 3 scales "
+                                       "x 3 ratios; not given: the model's")
+    batchnorm: bool = option(True, "off: every conv gets a bias instead of batch norm (Table 2's first step)")
+    passthrough: bool = option(True, "off: the 26x26 passthrough is removed (the model must have one)")
+    location: str = option("direct", "direct: sigmoid-bounded centres (YOLOv2); offset: RPN's x = x_a + t_x * w_a")
+    epochs: int = option(8, "passes over the training images (the demo's 8; darknet's VOC cfgs: about 160 of 16,551)")
+    imgsz: int | None = option(None, "validation size and multi-scale centre; None: the YAML's imgsz, else 416")
+    val_imgsz: int | None = option(None, "evaluation size when it is not imgsz (Table 2's high-res detector: above it)")
+    batch: int = option(8, "images per weight update (darknet's cfgs: 64, with lr 0.001)")
+    subdivisions: int = option(1, "split each batch into this many micro-batches whose gradients accumulate (darknet's "
+                                  "subdivisions)")
+    lr: float = option(0.005, "learning rate (the demo's, for batch 8; darknet's cfgs: 0.001 at batch 64)")
+    momentum: float = option(0.9, "SGD momentum")
+    decay: float = option(0.0005, "weight decay, on convolution weights only (not biases or batch norm)")
+    burn_in: int = option(50, "batches of darknet's burn-in, lr * (i / burn_in)^4 (darknet's cfgs: 1000)")
+    steps: tuple[float, ...] = option((0.8, 0.9), "fractions of all batches where lr *= scale")
+    scales: tuple[float, ...] = option((0.1, 0.1), "learning-rate factor at each of --steps")
+    multiscale: bool = option(True, "draw a new square training size every --scale-every batches (darknet's [region] "
+                                    "random=1)")
+    min_size: int | None = option(None, "None: imgsz * 320/416 (320 at 416), a multiple of 32")
+    max_size: int | None = option(None, "None: imgsz * 608/416 (608 at 416), a multiple of 32")
+    scale_every: int = option(10, "batches between size changes")
+    jitter: float | None = option(None, "None: the model cfg's region jitter")
+    hue: float | None = option(None, "colour augmentation: hue shift, a fraction of the hue circle either way; None: "
+                                     "the model cfg's")
+    saturation: float | None = option(None, "colour augmentation: saturation scaled by 1/s .. s; None: the model cfg's")
+    exposure: float | None = option(None, "colour augmentation: brightness scaled by 1/e .. e; None: the model cfg's")
+    scale: tuple[float, ...] = option((1.0, 1.0), "random rescale range: (1, 1) as darknet HEAD, (0.25, 2) as 2017-18")
+    flip: bool = option(True, "random horizontal flips")
+    ema: float = option(0.0, "decay of an exponential moving average of the weights (0: off)")
+    workers: int = option(2, "data-loading worker processes (0: in the main process)")
+    device: str = option("auto", "cpu, cuda, cuda:N or auto (CUDA when present, else CPU)")
+    amp: bool = option(False, "mixed precision: float16 + GradScaler on CUDA, bfloat16 on CPU")
+    seed: int = option(0, "seed of the initialisation, the augmentation and the sampling")
+    deterministic: bool = option(False, "deterministic algorithms only (slower; runs reproducible bit for bit)")
+    val_every: int = option(1, "epochs between VOC07 mAP evaluations (0: only at the end)")
+    patience: int = option(0, "stop when this many validations in a row bring no better mAP (0: off)")
+    val_split: str = option("val", "the split scored every --val-every epochs")
+    train_eval: int = option(100, "training images scored beside the validation mAP (an even sample; 0: off)")
+    skip_bad: bool = option(False, "leave unreadable records out of training and validation (listed in a warning) "
+                                   "instead of stopping")
+    tensorboard: bool = option(True, "scalars per epoch in the run folder")
+    project: str = option("runs", "the folder that holds the run folders")
+    name: str = option("train", "an existing runs/<name> is kept: the run goes to <name>2, <name>3, ...")
+    exist_ok: bool = option(False, "write into runs/<name> even if it exists")
+    resume: bool = option(False, "continue runs/<name> from its last.pt, as it was configured (options given here "
+                                 "override)")
 
 
 @dataclass
