@@ -36,7 +36,7 @@ import torch
 
 from yolo9000 import YOLO
 from yolo9000.errors import Yolo9000Error
-from yolo9000.fileio import write_json
+from yolo9000.fileio import atomic_write, write_json
 from yolo9000.train import TrainConfig, train
 from yolo9000.validate import validate
 
@@ -51,18 +51,19 @@ class Row:
     switches: dict[str, Any] = field(default_factory=dict)
     paper_step: str = ""          # the paper's Table 2 column(s) this step stands for
     paper_change: float | None = None  # mAP change of that step in Table 2 (VOC 2007, points)
+    paper_map: float | None = None     # Table 2's VOC 2007 mAP after that step
     eval_only: bool = False       # no training: the row above's models, evaluated at the hi-res size
 
 
 BASELINE = {"batchnorm": False, "anchors": "hand", "location": "offset", "passthrough": False, "multiscale": False}
 ROWS = (
     Row("baseline", BASELINE, "anchor boxes (without batch norm)"),
-    Row("+ batch norm", {"batchnorm": True}, "batch norm", 2.4),
-    Row("+ dimension priors", {"anchors": "auto"}, "dimension priors + location prediction (together)", 4.8),
-    Row("+ direct location", {"location": "direct"}, "(in the step above)", None),
-    Row("+ passthrough", {"passthrough": True}, "passthrough", 1.0),
-    Row("+ multi-scale", {"multiscale": True}, "multi-scale", 1.4),
-    Row("+ hi-res detector", {}, "hi-res detector (416 -> 544)", 1.8, eval_only=True),
+    Row("+ batch norm", {"batchnorm": True}, "batch norm", 2.4, 65.8),
+    Row("+ dimension priors", {"anchors": "auto"}, "dimension priors + location prediction (together)", 4.8, 74.4),
+    Row("+ direct location", {"location": "direct"}, "(in the step above)"),
+    Row("+ passthrough", {"passthrough": True}, "passthrough", 1.0, 75.4),
+    Row("+ multi-scale", {"multiscale": True}, "multi-scale", 1.4, 76.8),
+    Row("+ hi-res detector", {}, "hi-res detector (416 -> 544)", 1.8, 78.6, eval_only=True),
 )
 PAPER_NOTE = ("The paper's steps not reproduced here: the high-resolution classifier (+3.7; it needs ImageNet "
               "pre-training) and the new network (+0.4; the network is fixed here).")
@@ -117,7 +118,8 @@ def summarise(records: dict[str, dict[str, Any]], seeds: list[int]) -> list[dict
         std = statistics.stdev(maps) if len(maps) > 1 else math.nan
         table.append({"row": row.name, "n": len(maps), "failed": failed, "mean": mean, "std": std,
                       "change": mean - prev if prev is not None and maps else math.nan,
-                      "paper_step": row.paper_step, "paper_change": row.paper_change, "maps": maps})
+                      "paper_step": row.paper_step, "paper_change": row.paper_change, "paper_map": row.paper_map,
+                      "maps": maps})
         prev = mean if maps else prev
     return table
 
@@ -129,14 +131,16 @@ def markdown(table: list[dict[str, Any]], a: argparse.Namespace, machine: str) -
     lines = [f"Table 2 in miniature: {a.model} from scratch on {Path(a.data).name}, {a.epochs} epochs at {a.imgsz} "
              f"(hi-res detector: {a.hires}), batch {a.batch}, lr {a.lr}, seeds {' '.join(map(str, a.seeds))}; "
              f"VOC07 mAP@0.5 on the '{a.split}' split. {machine}.", "",
-             "| row | mAP@0.5 (mean ± std) | per seed | change | paper's step | paper's change |",
-             "|---|---|---|---|---|---|"]
+             "| row | mAP@0.5 (mean ± std) | per seed | change | paper's step | paper's change | paper's mAP |",
+             "|---|---|---|---|---|---|---|"]
     for r in table:
         mean = "—" if math.isnan(r["mean"]) else f"{100 * r['mean']:.1f}" + (
             "" if math.isnan(r["std"]) else f" ± {100 * r['std']:.1f}")
         seeds = " ".join(f"{100 * m:.1f}" for m in r["maps"]) + (f" ({r['failed']} diverged)" if r["failed"] else "")
         paper = "" if r["paper_change"] is None else f"{r['paper_change']:+.1f}"
-        lines.append(f"| {r['row']} | {mean} | {seeds} | {pts(r['change'])} | {r['paper_step']} | {paper} |")
+        paper_map = "" if r["paper_map"] is None else f"{r['paper_map']:.1f}"
+        lines.append(f"| {r['row']} | {mean} | {seeds} | {pts(r['change'])} | {r['paper_step']} | {paper} "
+                     f"| {paper_map} |")
     lines += ["", "mAP and changes in points (x100). " + PAPER_NOTE]
     return "\n".join(lines) + "\n"
 
@@ -147,20 +151,35 @@ def plot(table: list[dict[str, Any]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 4.2))
-    xs = range(len(table))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(12, 4.4), gridspec_kw={"width_ratios": [3, 2]})
+    xs = list(range(len(table)))
     for x, r in zip(xs, table):
         ax.scatter([x] * len(r["maps"]), [100 * m for m in r["maps"]], color="0.6", s=14, zorder=2)
     means = [100 * r["mean"] for r in table]
     stds = [0.0 if math.isnan(r["std"]) else 100 * r["std"] for r in table]
-    ax.errorbar(list(xs), means, yerr=stds, fmt="o-", color="C0", capsize=4, zorder=3, label="this run (mean ± std)")
-    ax.set_xticks(list(xs), [r["row"] for r in table], rotation=25, ha="right")
+    ax.errorbar(xs, means, yerr=stds, fmt="o-", color="C0", capsize=4, zorder=3, label="mean ± std over seeds")
+    ax.set_xticks(xs, [r["row"] for r in table], rotation=25, ha="right")
     ax.set_ylabel("VOC07 mAP@0.5 (%)")
-    ax.set_title("YOLOv2's path (Table 2) in miniature")
+    ax.set_title("the path, one mechanism at a time")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
+    # change per step: this run's against the paper's (dimension priors + location are one step there)
+    steps = [r for r in table[1:]]
+    ours = [0.0 if math.isnan(r["change"]) else 100 * r["change"] for r in steps]
+    paper = [r["paper_change"] if r["paper_change"] is not None else 0.0 for r in steps]
+    ys = list(range(len(steps)))
+    bx.barh([y - 0.2 for y in ys], ours, height=0.4, color="C0", label="this run")
+    bx.barh([y + 0.2 for y in ys], paper, height=0.4, color="C1", label="paper (VOC 2007)")
+    bx.set_yticks(ys, [r["row"] for r in steps])
+    bx.invert_yaxis()
+    bx.axvline(0, color="0.3", lw=0.8)
+    bx.set_xlabel("mAP change per step (points)")
+    bx.set_title("change per step")
+    bx.grid(alpha=0.3, axis="x")
+    bx.legend(loc="best", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    with atomic_write(path) as f:
+        fig.savefig(f, format="png", dpi=120)
     plt.close(fig)
 
 
@@ -211,7 +230,8 @@ def main() -> None:
             write_json({"settings": {k: v for k, v in vars(a).items()}, "machine": machine, "records": records,
                         "rows": [asdict(r) for r in ROWS]}, state_path, indent=1)
     table = summarise(records, a.seeds)
-    (out / "ablation.md").write_text(markdown(table, a, machine))
+    with atomic_write(out / "ablation.md", "w") as f:
+        f.write(markdown(table, a, machine))
     plot(table, out / "ablation.png")
     print(markdown(table, a, machine))
 
