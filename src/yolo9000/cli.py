@@ -141,7 +141,7 @@ _ARG_TYPES = {"int": int, "float": float, "str": str, "str | None": str, "float 
 def add_dataclass_args(p: argparse.ArgumentParser, cls: type) -> None:
     """One flag per field of a frozen config dataclass (``burn_in`` -> ``--burn-in``), same defaults, with the
     field's help line (:func:`yolo9000.options.option`) and its default in ``--help``."""
-    for f in dataclasses.fields(cls):
+    for f in sorted(dataclasses.fields(cls), key=lambda f: f.kw_only):  # the shared options after its own
         flag = "--" + f.name.replace("_", "-")
         text = f.metadata.get("help", "")
         if f.default is dataclasses.MISSING:

@@ -30,7 +30,7 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from .devices import resolve_device
-from .options import option
+from .options import DetectionOptions, OptimOptions, RunOptions, option
 from .errors import Yolo9000Error, file_error
 from .fileio import removed_on_error, run_folder, write_json
 from .models.darknet import ConvSpec, Darknet, DarknetConfig, require_rgb
@@ -45,8 +45,9 @@ _JOINT_ORDER, _JOINT_SIZES = 11, 12  # random-stream tags of the sampler (apart 
 
 
 @dataclass(frozen=True)
-class JointConfig:
-    """Every option of ``yolo9000 train-joint``; field names are the CLI flags (``det_ratio`` = ``--det-ratio``)."""
+class JointConfig(DetectionOptions, OptimOptions, RunOptions):
+    """Every option of ``yolo9000 train-joint``; field names are the CLI flags (``det_ratio`` = ``--det-ratio``).
+    Those it shares with the other trainers are :mod:`yolo9000.options`' (keyword-only)."""
 
     data: str = option(help="detection dataset YAML (its train split; val for the final mAP)")
     cls_data: str = option(help="folder of wnid-named class folders of classification images")
@@ -60,37 +61,11 @@ class JointConfig:
     epochs: int = option(10, "an epoch: one pass over the larger share (the other one cycles)")
     imgsz: int = option(416, "training size (the multi-scale centre) and validation size")
     batch: int = option(16, "images per weight update")
-    subdivisions: int = option(1, "split each batch into this many micro-batches whose gradients accumulate (darknet's "
-                                  "subdivisions)")
     lr: float = option(0.001, "learning rate")
-    momentum: float = option(0.9, "SGD momentum")
-    decay: float = option(0.0005, "weight decay, on convolution weights only (not biases or batch norm)")
     burn_in: int = option(100, "batches of darknet's burn-in: lr * (i / burn_in)^4")
-    steps: tuple[float, ...] = option((0.8, 0.9), "fractions of all batches where lr is multiplied by the matching "
-                                                  "--scales")
-    scales: tuple[float, ...] = option((0.1, 0.1), "learning-rate factor at each of --steps")
-    multiscale: bool = option(True, "draw a new square training size every --scale-every batches (darknet's [region] "
-                                    "random=1)")
-    min_size: int | None = option(None, "smallest multi-scale size; None: imgsz * 320/416, a multiple of 32")
-    max_size: int | None = option(None, "largest multi-scale size; None: imgsz * 608/416, a multiple of 32")
-    scale_every: int = option(10, "batches between multi-scale size changes")
-    jitter: float | None = option(None, "random crop jitter, a fraction of the image size; None: the model cfg's "
-                                        "[region] jitter")
-    hue: float | None = option(None, "colour augmentation: hue shift, a fraction of the hue circle either way; None: "
-                                     "the model cfg's")
-    saturation: float | None = option(None, "colour augmentation: saturation scaled by 1/s .. s; None: the model cfg's")
-    exposure: float | None = option(None, "colour augmentation: brightness scaled by 1/e .. e; None: the model cfg's")
     scale: tuple[float, ...] = option((0.25, 2.0), "random rescale range LOW HIGH")
-    flip: bool = option(True, "random horizontal flips")
-    workers: int = option(2, "data-loading worker processes (0: in the main process)")
-    device: str = option("auto", "cpu, cuda, cuda:N or auto (CUDA when present, else CPU)")
-    seed: int = option(0, "seed of the initialisation, the augmentation and the sampling")
     val: bool = option(True, "score the detection val split at the end (VOC07 mAP through the map)")
-    project: str = option("runs", "the folder that holds the run folders")
     name: str = option("joint", "an existing runs/<name> is kept: the run goes to <name>2, <name>3, ...")
-    exist_ok: bool = option(False, "write into runs/<name> even if it exists")
-    resume: bool = option(False, "continue runs/<name> from its last.pt, as it was configured (options given here "
-                                 "override)")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .options import option
+from .options import DetectionOptions, OptimOptions, RunOptions, option
 from .anchors import anchors_for_dataset, hand_picked_anchors
 from .cfg import config_to_cfg_text
 from .devices import training_autocast
@@ -32,8 +32,9 @@ from .weights import WeightsHeader
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """Every option of ``yolo9000 train``; field names are the CLI flags (``--burn-in`` = burn_in).
+class TrainConfig(DetectionOptions, OptimOptions, RunOptions):
+    """Every option of ``yolo9000 train``; field names are the CLI flags (``--burn-in`` = burn_in). Those
+    it shares with the other trainers are :mod:`yolo9000.options`' (keyword-only).
 
     With no options it trains the demo: ``yolov2-nano16`` on the generated shapes set (2,000 training
     images), in about 5 minutes on two CPU cores, then evaluates and writes annotated predictions.
@@ -52,31 +53,11 @@ class TrainConfig:
     imgsz: int | None = option(None, "validation size and multi-scale centre; None: the YAML's imgsz, else 416")
     val_imgsz: int | None = option(None, "evaluation size when it is not imgsz (Table 2's high-res detector: above it)")
     batch: int = option(8, "images per weight update (darknet's cfgs: 64, with lr 0.001)")
-    subdivisions: int = option(1, "split each batch into this many micro-batches whose gradients accumulate (darknet's "
-                                  "subdivisions)")
     lr: float = option(0.005, "learning rate (the demo's, for batch 8; darknet's cfgs: 0.001 at batch 64)")
-    momentum: float = option(0.9, "SGD momentum")
-    decay: float = option(0.0005, "weight decay, on convolution weights only (not biases or batch norm)")
     burn_in: int = option(50, "batches of darknet's burn-in, lr * (i / burn_in)^4 (darknet's cfgs: 1000)")
-    steps: tuple[float, ...] = option((0.8, 0.9), "fractions of all batches where lr *= scale")
-    scales: tuple[float, ...] = option((0.1, 0.1), "learning-rate factor at each of --steps")
-    multiscale: bool = option(True, "draw a new square training size every --scale-every batches (darknet's [region] "
-                                    "random=1)")
-    min_size: int | None = option(None, "None: imgsz * 320/416 (320 at 416), a multiple of 32")
-    max_size: int | None = option(None, "None: imgsz * 608/416 (608 at 416), a multiple of 32")
-    scale_every: int = option(10, "batches between size changes")
-    jitter: float | None = option(None, "None: the model cfg's region jitter")
-    hue: float | None = option(None, "colour augmentation: hue shift, a fraction of the hue circle either way; None: "
-                                     "the model cfg's")
-    saturation: float | None = option(None, "colour augmentation: saturation scaled by 1/s .. s; None: the model cfg's")
-    exposure: float | None = option(None, "colour augmentation: brightness scaled by 1/e .. e; None: the model cfg's")
     scale: tuple[float, ...] = option((1.0, 1.0), "random rescale range: (1, 1) as darknet HEAD, (0.25, 2) as 2017-18")
-    flip: bool = option(True, "random horizontal flips")
     ema: float = option(0.0, "decay of an exponential moving average of the weights (0: off)")
-    workers: int = option(2, "data-loading worker processes (0: in the main process)")
-    device: str = option("auto", "cpu, cuda, cuda:N or auto (CUDA when present, else CPU)")
     amp: bool = option(False, "mixed precision: float16 + GradScaler on CUDA, bfloat16 on CPU")
-    seed: int = option(0, "seed of the initialisation, the augmentation and the sampling")
     deterministic: bool = option(False, "deterministic algorithms only (slower; runs reproducible bit for bit)")
     val_every: int = option(1, "epochs between VOC07 mAP evaluations (0: only at the end)")
     patience: int = option(0, "stop when this many validations in a row bring no better mAP (0: off)")
@@ -85,11 +66,7 @@ class TrainConfig:
     skip_bad: bool = option(False, "leave unreadable records out of training and validation (listed in a warning) "
                                    "instead of stopping")
     tensorboard: bool = option(True, "scalars per epoch in the run folder")
-    project: str = option("runs", "the folder that holds the run folders")
     name: str = option("train", "an existing runs/<name> is kept: the run goes to <name>2, <name>3, ...")
-    exist_ok: bool = option(False, "write into runs/<name> even if it exists")
-    resume: bool = option(False, "continue runs/<name> from its last.pt, as it was configured (options given here "
-                                 "override)")
 
 
 @dataclass

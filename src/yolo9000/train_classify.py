@@ -28,7 +28,7 @@ from PIL import Image
 from torch import nn
 
 from .devices import training_autocast
-from .options import option
+from .options import OptimOptions, RunOptions, option
 from .errors import Yolo9000Error, file_error
 from .fileio import run_folder
 from .models.darknet import ConvSpec, Darknet, DarknetConfig, SoftmaxSpec, require_rgb
@@ -39,7 +39,7 @@ IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 
 @dataclass(frozen=True)
-class ClassifyConfig:
+class ClassifyConfig(OptimOptions, RunOptions):
     """Every option of ``yolo9000 train-classifier`` (field names are the flags)."""
 
     data: str = option(help="ImageFolder root with train/ and val/ (one folder per class)")
@@ -49,28 +49,17 @@ class ClassifyConfig:
     epochs: int = option(10, "passes over the training images")
     imgsz: int = option(224, "training and validation size (square)")
     batch: int = option(64, "images per weight update")
-    subdivisions: int = option(1, "split each batch into this many micro-batches whose gradients accumulate (darknet's "
-                                  "subdivisions)")
     lr: float = option(0.1, "learning rate (darknet's Darknet-19 recipe: 0.1 at 224, 0.001 at 448)")
     power: float = option(4.0, "darknet's poly policy exponent")
     burn_in: int = option(0, "batches of darknet's burn-in, lr * (i / burn_in)^4")
-    momentum: float = option(0.9, "SGD momentum")
-    decay: float = option(0.0005, "weight decay, on convolution weights only (not biases or batch norm)")
     min_scale: float = option(0.25, "random crop area, as a fraction of the image")
     angle: float = option(7.0, "random rotation, degrees")
     hue: float = option(0.1, "colour augmentation: hue shift, a fraction of the hue circle")
     saturation: float = option(0.75, "darknet's 1/s .. s range, as ColorJitter's 1 - x .. 1 + x")
     exposure: float = option(0.75, "colour augmentation: brightness scaled by 1/e .. e; None: the model cfg's")
-    workers: int = option(2, "data-loading worker processes (0: in the main process)")
-    device: str = option("auto", "cpu, cuda, cuda:N or auto (CUDA when present, else CPU)")
     amp: bool = option(False, "mixed precision: float16 + GradScaler on CUDA, bfloat16 on CPU")
-    seed: int = option(0, "seed of the initialisation, the augmentation and the sampling")
     patience: int = option(0, "stop when this many epochs in a row bring no better val top-1 (0: off)")
-    project: str = option("runs", "the folder that holds the run folders")
     name: str = option("classify", "an existing runs/<name> is kept: the run goes to <name>2, <name>3, ...")
-    exist_ok: bool = option(False, "write into runs/<name> even if it exists")
-    resume: bool = option(False, "continue runs/<name> from its last.pt, as it was configured (options given here "
-                                 "override)")
 
 
 def classifier_with_classes(config: DarknetConfig, classes: int, names: tuple[str, ...]) -> DarknetConfig:
