@@ -18,41 +18,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from yolo9000 import YOLO
-from yolo9000.datasets.shapes import make_shapes, render
-from yolo9000.joint import JointConfig, demo_cfg_text, train_joint
+from yolo9000.datasets.shapes import JOINT_ALL, JOINT_DETECTION, JOINT_TREE, make_joint_shapes
+from yolo9000.joint import DEMO_ANCHORS_NORM, JointConfig, demo_cfg_text, train_joint
 from yolo9000.open_vocab import OpenVocabResult, evaluate_open_vocab
 
-TREE = ["polygon -1", "round -1", "triangle 0", "square 0", "pentagon 0", "circle 1", "ellipse 1"]
+TREE, DETECTION, ALL = JOINT_TREE, JOINT_DETECTION, JOINT_ALL
 NODE = {line.split()[0]: i for i, line in enumerate(TREE)}
-DETECTION = ("triangle", "square", "circle")
-ALL = ("triangle", "square", "pentagon", "circle", "ellipse")
-
-
-def build_problem(root: Path, size: int, n_det: int, n_cls: int, n_test: int,
-                  cls_classes: tuple[str, ...] = ALL) -> tuple[Path, Path, Path, Path]:
-    """(tree file, detection YAML, classification folder of ``cls_classes``, test YAML) under ``root``."""
-    root.mkdir(parents=True, exist_ok=True)
-    tree = root / "shapes.tree"
-    tree.write_text("\n".join(TREE) + "\n")
-    det = make_shapes(root / "det", n_train=n_det, n_val=max(1, n_test // 4), size=size, seed=0, classes=DETECTION)
-    test = make_shapes(root / "test", n_train=1, n_val=n_test, size=size, seed=2, classes=ALL)
-    cls = root / ("cls" if cls_classes == ALL else "cls-" + "-".join(cls_classes))
-    for c in cls_classes:
-        d = cls / c
-        d.mkdir(parents=True, exist_ok=True)
-        if len(list(d.glob("*.png"))) >= n_cls:
-            continue
-        written, i = 0, 0
-        while written < n_cls:  # one object per image, as an ImageNet photo mostly shows one thing
-            im = render(1, "train", i, size, (c,))
-            i += 1
-            if len(im.objects) == 1:
-                Image.fromarray(im.pixels).save(d / f"{written:05d}.png")
-                written += 1
-    return tree, det, cls, test
 
 
 def recall_at(result: OpenVocabResult, score: float) -> np.ndarray:
@@ -83,11 +56,12 @@ def main() -> None:
     a = ap.parse_args()
     root = Path(a.out)
     cls_classes = tuple(c for c in ALL if c in a.cls_classes.split(","))
-    tree, det, cls, test = build_problem(root, a.size, a.det_images, a.cls_images, a.test_images, cls_classes)
+    demo = make_joint_shapes(root, a.size, a.det_images, a.cls_images, a.test_images, cls_classes)
+    tree, det, cls, test = demo.tree, demo.detection, demo.classification, demo.test
     tag = a.objectness + ("" if cls_classes == ALL else "-cls-" + "-".join(cls_classes))
     cfg_path = root / "small.cfg"
     cell = a.size / 32
-    anchors = tuple(round(v * cell, 3) for v in (0.16, 0.16, 0.27, 0.27, 0.4, 0.4))
+    anchors = tuple(round(v * cell, 3) for v in DEMO_ANCHORS_NORM)
     cfg_path.write_text(demo_cfg_text(str(tree), len(TREE), a.size, anchors))
     t0 = time.perf_counter()
     run = train_joint(JointConfig(

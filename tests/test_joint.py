@@ -182,3 +182,31 @@ def test_cli_flags_map_to_config(problem, tmp_path) -> None:
 def test_tree_file_parses_as_expected() -> None:
     t = parse_tree_lines(TREE, "t")
     assert t.num_groups == 3 and t.children(0) == [2, 3, 4] and t.children(1) == [5, 6]
+
+
+def test_train_joint_without_data_trains_the_shapes_demo_and_resumes(tmp_path, monkeypatch) -> None:
+    """No --data / --cls-data: the generated joint problem (benchmarks/joint_demo.py's), its small WordTree
+    network; the checkpoint records the concrete paths, so --resume needs no data flags."""
+    import functools
+
+    import yolo9000.joint as joint
+    from yolo9000 import YOLO
+    from yolo9000.datasets.shapes import JOINT_TREE, make_joint_shapes
+
+    monkeypatch.setattr(joint, "make_joint_shapes",
+                        functools.partial(make_joint_shapes, n_det=16, n_cls=4, n_test=4))  # a smaller demo
+    cfg = joint.JointConfig(epochs=1, imgsz=64, batch=8, workers=0, val=False, project=str(tmp_path), name="demo")
+    run = joint.train_joint(cfg)
+    state = torch.load(run / "weights" / "last.pt", weights_only=True)
+    saved = state["train_config"]
+    root = tmp_path / "joint-shapes-data"
+    assert saved["data"] == str((root / "det" / "shapes.yaml").absolute())
+    assert saved["cls_data"] == str((root / "cls").absolute()) and saved["imgsz"] == 64
+    assert saved["model"] == str(root / "demo-64.cfg")
+    assert sorted(p.name for p in (root / "cls").iterdir()) == sorted(line.split()[0] for line in JOINT_TREE[2:])
+    assert YOLO(run / "weights" / "last.pt").tree.num_nodes == len(JOINT_TREE)
+    again = joint.train_joint(joint.JointConfig(project=str(tmp_path), name="demo", resume=True, epochs=2))
+    assert again == run and torch.load(run / "weights" / "last.pt", weights_only=True)["epoch"] == 1  # 0-based
+    with pytest.raises(Yolo9000Error, match="--data shapes with --cls-data shapes"):
+        joint.train_joint(joint.JointConfig(cls_data=str(root / "cls"), project=str(tmp_path), name="mixed"))
+    assert not (tmp_path / "mixed").exists()

@@ -29,11 +29,13 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from .datasets import load_dataset_config
+from .datasets.shapes import JOINT_TREE, make_joint_shapes
 from .devices import resolve_device
-from .options import DetectionOptions, OptimOptions, RunOptions, option
 from .errors import Yolo9000Error, file_error
-from .fileio import removed_on_error, run_folder, write_json
+from .fileio import atomic_write, removed_on_error, run_folder, write_json
 from .models.darknet import ConvSpec, Darknet, DarknetConfig, require_rgb
+from .options import DetectionOptions, OptimOptions, RunOptions, option
 from .run_checks import check_run_options, resume_config
 from .wordtree import WordTree, load_label_map, load_tree, read_tree_names
 
@@ -49,9 +51,11 @@ class JointConfig(DetectionOptions, OptimOptions, RunOptions):
     """Every option of ``yolo9000 train-joint``; field names are the CLI flags (``det_ratio`` = ``--det-ratio``).
     Those it shares with the other trainers are :mod:`yolo9000.options`' (keyword-only)."""
 
-    data: str = option(help="detection dataset YAML (its train split; val for the final mAP)")
-    cls_data: str = option(help="folder of wnid-named class folders of classification images")
-    model: str = option("yolo9000", "zoo name, darknet .cfg or checkpoint; the head must be a WordTree or get --tree")
+    data: str = option("shapes", "detection dataset YAML (its train split; val for the final mAP); shapes (with "
+                                 "--cls-data shapes): the generated demo of benchmarks/joint_demo.py")
+    cls_data: str = option("shapes", "folder of wnid-named class folders of classification images; shapes: the demo's")
+    model: str | None = option(None, "zoo name, darknet .cfg or checkpoint; the head must be a WordTree or get --tree; "
+                                     "none: yolo9000 (the demo: its small WordTree network)")
     tree: str | None = option(None, "WordTree file; given: the head is rebuilt for it; default: the model's tree=")
     det_map: str | None = option(None, "label map (line c: tree line of detection class c, e.g. coco9k.map); default: "
                                        "each class name is a wnid (or a name in the tree's .names)")
@@ -59,7 +63,8 @@ class JointConfig(DetectionOptions, OptimOptions, RunOptions):
     det_ratio: float = option(0.2, "fraction of each batch that is detection images (paper: 1:4 -> 0.2)")
     objectness: str = option("paper", "classification images' objectness rule: paper (up to .3) or darknet (none)")
     epochs: int = option(10, "an epoch: one pass over the larger share (the other one cycles)")
-    imgsz: int = option(416, "training size (the multi-scale centre) and validation size")
+    imgsz: int | None = option(None, "training size (the multi-scale centre) and validation size; none: the "
+                                     "detection YAML's imgsz, else 416")
     batch: int = option(16, "images per weight update")
     lr: float = option(0.001, "learning rate")
     burn_in: int = option(100, "batches of darknet's burn-in: lr * (i / burn_in)^4")
@@ -332,6 +337,39 @@ def _build(cfg: JointConfig, run: Path) -> tuple[Darknet, WordTree, int]:
 # --------------------------------------------------------------------------------------------------
 # training
 # --------------------------------------------------------------------------------------------------
+DEMO_ANCHORS_NORM = (0.16, 0.16, 0.27, 0.27, 0.4, 0.4)  # the demo's 3 priors, fractions of the input side
+
+
+def _resolved(cfg: JointConfig) -> JointConfig:
+    """``cfg`` with its defaults made concrete, as the checkpoints record it: the shapes demo generated
+    under ``<project>/joint-shapes-data`` (its data, and its network unless ``--model`` names one), the
+    model ``yolo9000`` otherwise, and ``imgsz`` from the detection YAML (else 416)."""
+    if "shapes" in (cfg.data, cfg.cls_data):
+        if (cfg.data, cfg.cls_data) != ("shapes", "shapes"):
+            raise Yolo9000Error("the shapes demo is --data shapes with --cls-data shapes (give both, or real data "
+                                "for both)")
+        root = Path(cfg.project) / "joint-shapes-data"
+        size = cfg.imgsz or 128
+        demo = make_joint_shapes(root, size=size)
+        model = cfg.model
+        if model is None:
+            model = root / f"demo-{size}.cfg"
+            anchors = tuple(round(v * size / 32, 3) for v in DEMO_ANCHORS_NORM)
+            text = demo_cfg_text(str(demo.tree), len(JOINT_TREE), size, anchors)
+            if not model.is_file() or model.read_text() != text:
+                with atomic_write(model, "w") as f:
+                    f.write(text)
+        cfg = replace(cfg, data=str(demo.detection), cls_data=str(demo.classification), model=str(model),
+                      imgsz=size)
+        print(f"the joint demo: boxes in {demo.detection.parent}, classification images in {demo.classification}, "
+              f"tree {demo.tree}", flush=True)
+    if cfg.model is None:
+        cfg = replace(cfg, model="yolo9000")
+    if cfg.imgsz is None:
+        cfg = replace(cfg, imgsz=load_dataset_config(cfg.data).imgsz or 416)
+    return cfg
+
+
 def _sizes(cfg: JointConfig) -> list[int]:
     from .train import TrainConfig, resolve_sizes
 
@@ -380,6 +418,7 @@ def train_joint(cfg: JointConfig) -> Path:
         state, cfg = resume_config(cfg, last, forced={"model": str(last), "weights": None, "tree": None,
                                                       "val": cfg.val})
         check_run_options(cfg)
+    cfg = _resolved(cfg)
     _seed_all(cfg.seed)
     device = resolve_device(cfg.device)
     with removed_on_error(run):  # _build copies the tree into the run before the data is read

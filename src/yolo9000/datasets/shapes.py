@@ -44,7 +44,7 @@ import yaml
 from PIL import Image, ImageDraw
 
 from ..errors import Yolo9000Error, file_error
-from ..fileio import check_output_dir
+from ..fileio import atomic_write, check_output_dir
 
 VERSION = 1  # bump when the images or labels a seed gives change
 DEFAULT_CLASSES = ("circle", "square", "triangle")
@@ -363,6 +363,62 @@ def make_shapes(root: Path, n_train: int = 2000, n_val: int = 100, size: int = 1
     Bad parameters raise a one-line :class:`~yolo9000.errors.Yolo9000Error`.
     """
     return _build(root, n_train, n_val, size, seed, classes)[0]
+
+
+# ------------------------------------------------------------------------------ the joint-training demo
+#: The joint demo's WordTree (darknet's tree format: a name and its parent's line): top level {polygon,
+#: round}; polygon -> {triangle, square, pentagon}; round -> {circle, ellipse}.
+JOINT_TREE = ("polygon -1", "round -1", "triangle 0", "square 0", "pentagon 0", "circle 1", "ellipse 1")
+JOINT_DETECTION = ("triangle", "square", "circle")  # the classes seen with boxes
+JOINT_ALL = ("triangle", "square", "pentagon", "circle", "ellipse")  # with classification images
+
+
+@dataclass(frozen=True)
+class JointShapes:
+    """The files of the joint demo (:func:`make_joint_shapes`)."""
+
+    tree: Path            # the WordTree file (:data:`JOINT_TREE`)
+    detection: Path       # detection YAML: boxes of :data:`JOINT_DETECTION` only
+    classification: Path  # folder of one folder per class name, one object per image, no boxes
+    test: Path            # YAML with boxes of every class of :data:`JOINT_ALL`, for open-vocabulary scoring
+
+
+def make_joint_shapes(root: Path, size: int = 128, n_det: int = 300, n_cls: int = 100, n_test: int = 100,
+                      cls_classes: Sequence[str] = JOINT_ALL) -> JointShapes:
+    """YOLO9000's joint problem in miniature under ``root`` (complete parts made before are reused):
+    detection images with boxes of three shapes, classification images (one shape each, no box) of
+    ``cls_classes`` -- by default all five, so pentagon and ellipse are learnt without ever a box -- and a
+    test set with boxes of all five."""
+    root = Path(root).expanduser().absolute()
+    check_output_dir(root, "the demo folder")
+    root.mkdir(parents=True, exist_ok=True)
+    tree = root / "shapes.tree"
+    text = "\n".join(JOINT_TREE) + "\n"
+    if not tree.is_file() or tree.read_text() != text:
+        with atomic_write(tree, "w") as f:
+            f.write(text)
+    det = make_shapes(root / "det", n_train=n_det, n_val=max(1, n_test // 4), size=size, seed=0,
+                      classes=JOINT_DETECTION)
+    test = make_shapes(root / "test", n_train=1, n_val=n_test, size=size, seed=2, classes=JOINT_ALL)
+    cls_classes = tuple(cls_classes)
+    cls = root / ("cls" if cls_classes == JOINT_ALL else "cls-" + "-".join(cls_classes))
+    for c in cls_classes:
+        folder = cls / c
+        if folder.is_dir() and len(list(folder.glob("*.png"))) >= n_cls:
+            continue
+        tmp = cls / f".{c}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"  # a class appears whole or not at all
+        tmp.mkdir(parents=True)
+        written, i = 0, 0
+        while written < n_cls:  # one object per image, as an ImageNet photo mostly shows one thing
+            im = render(1, "train", i, size, (c,))
+            i += 1
+            if len(im.objects) == 1:
+                Image.fromarray(im.pixels).save(tmp / f"{written:05d}.png")
+                written += 1
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    return JointShapes(tree, det, cls, test)
 
 
 # ------------------------------------------------------------------------------------------------- CLI
