@@ -168,7 +168,7 @@ def test_single_scale_and_evaluation_size_are_written(shapes_yaml: Path, tmp_pat
 
 
 def test_offset_location_is_carried_and_refused_by_darknet_formats(shapes_yaml: Path, tmp_path: Path) -> None:
-    run, _ = _one_step(shapes_yaml, tmp_path, location="offset", anchors="hand")
+    run, cfg = _one_step(shapes_yaml, tmp_path, location="offset", anchors="hand")
     last = run / "weights" / "last.pt"
     assert _saved(run).region.location == "offset"
     yolo = YOLO(last)
@@ -195,6 +195,9 @@ def test_offset_location_is_carried_and_refused_by_darknet_formats(shapes_yaml: 
     again = YOLO(yolo.save(tmp_path / "again.pt"))
     assert again.config.region.location == "offset"
     assert "location=offset" in config_to_cfg_text(again.config, extensions=True)
+    # training on from it keeps its form unless --location says otherwise
+    cfg = replace(cfg, model=str(last), weights=str(last), anchors=None, location=None, name="on")
+    assert _saved(train(cfg)).region.location == "offset"
 
 
 def test_offset_location_exports_to_onnx_with_its_decode(shapes_yaml: Path, tmp_path: Path) -> None:

@@ -19,7 +19,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from .options import DetectionOptions, OptimOptions, RunOptions, option
 from .anchors import anchors_for_dataset, hand_picked_anchors
 from .cfg import config_to_cfg_text
 from .devices import training_autocast
@@ -27,6 +26,7 @@ from .errors import Yolo9000Error
 from .fileio import atomic_write, run_folder
 from .models.darknet import ConvBlock, Darknet, DarknetConfig, config_stride, require_rgb
 from .models.zoo import with_anchors, with_classes, with_location, without_batchnorm, without_passthrough
+from .options import DetectionOptions, OptimOptions, RunOptions, option
 from .run_checks import check_run_options, resume_config
 from .weights import WeightsHeader
 
@@ -48,9 +48,10 @@ class TrainConfig(DetectionOptions, OptimOptions, RunOptions):
                                        "x 3 ratios; not given: the model's")
     batchnorm: bool = option(True, "off: every conv gets a bias instead of batch norm (Table 2's first step)")
     passthrough: bool = option(True, "off: the 26x26 passthrough is removed (the model must have one)")
-    location: str = option("direct", "direct: sigmoid-bounded centres (YOLOv2); offset: RPN's x = x_a + t_x * w_a")
+    location: str | None = option(None, "direct: sigmoid-bounded centres (YOLOv2, darknet); offset: RPN's x = x_a + "
+                                        "t_x * w_a; not given: the model's")
     epochs: int = option(8, "passes over the training images (the demo's 8; darknet's VOC cfgs: about 160 of 16,551)")
-    imgsz: int | None = option(None, "validation size and multi-scale centre; None: the YAML's imgsz, else 416")
+    imgsz: int | None = option(None, "validation size and multi-scale centre; none: the YAML's imgsz, else 416")
     val_imgsz: int | None = option(None, "evaluation size when it is not imgsz (Table 2's high-res detector: above it)")
     batch: int = option(8, "images per weight update (darknet's cfgs: 64, with lr 0.001)")
     lr: float = option(0.005, "learning rate (the demo's, for batch 8; darknet's cfgs: 0.001 at batch 64)")
@@ -225,7 +226,8 @@ def apply_switches(config: DarknetConfig, cfg: TrainConfig, data_yaml: str, imgs
         config = without_batchnorm(config)
     if not cfg.passthrough:
         config = without_passthrough(config)
-    config = with_location(config, cfg.location)
+    if cfg.location is not None:
+        config = with_location(config, cfg.location)
     size = cfg.val_imgsz or imgsz
     layers = config.layers[:-1] + (replace(config.region, random=cfg.multiscale),)
     return replace(config, net=replace(config.net, width=size, height=size), layers=layers)
