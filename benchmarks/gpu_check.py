@@ -57,7 +57,6 @@ import torch
 from yolo9000.fileio import write_json
 
 ROOT = Path(__file__).resolve().parents[1]
-HERE = Path(__file__).resolve().parent
 NO_CUDA = ("gpu_check: error: no CUDA device (torch.cuda.is_available() is False); "
            "run this on a GPU machine")
 SECTIONS = ("parity", "precision", "cuda_graphs", "benchmark", "train_amp", "ddp", "joint")
@@ -750,11 +749,10 @@ def _num(v: str) -> Any:
 
 def section_joint(ctx: Ctx) -> dict:
     """``train_joint`` for ``joint_steps`` batches on joint_demo's generated problem, then its mapped val."""
-    if str(HERE) not in sys.path:
-        sys.path.insert(0, str(HERE))
-    from joint_demo import ALL, TREE, build_problem
-
-    from yolo9000.joint import JointConfig, batch_split, demo_cfg_text, train_joint
+    from yolo9000.datasets.shapes import JOINT_ALL as ALL
+    from yolo9000.datasets.shapes import JOINT_TREE as TREE
+    from yolo9000.datasets.shapes import make_joint_shapes
+    from yolo9000.joint import DEMO_ANCHORS_NORM, JointConfig, batch_split, demo_cfg_text, train_joint
 
     plan = ctx.plan
     ratio = 0.5
@@ -762,12 +760,13 @@ def section_joint(ctx: Ctx) -> dict:
     n_det = k_det * plan.joint_steps
     per_class = max(1, k_cls * plan.joint_steps // len(ALL))  # ceil(5 * per_class / k_cls) <= steps
     root = ctx.work / "joint"
-    tree, det, cls, _ = build_problem(root, plan.joint_size, n_det, per_class, 8)
+    demo = make_joint_shapes(root, plan.joint_size, n_det, per_class, 8)
+    tree, det, cls = demo.tree, demo.detection, demo.classification
     if plan.joint_model == "demo":
         model = root / "small.cfg"
         cell = plan.joint_size / 32
         model.write_text(demo_cfg_text(str(tree), len(TREE), plan.joint_size,
-                                       tuple(round(v * cell, 3) for v in (0.16, 0.16, 0.27, 0.27, 0.4, 0.4))))
+                                       tuple(round(v * cell, 3) for v in DEMO_ANCHORS_NORM)))
         model_arg = str(model)
     else:
         model_arg = plan.joint_model
