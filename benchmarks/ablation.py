@@ -17,7 +17,7 @@ The path (each row adds one switch of ``yolo9000 train`` to the row above):
 Resumable row by row: every finished run is recorded in ``<out>/ablation.json`` and skipped when the
 command is run again; a run killed mid-way resumes from its ``last.pt``. Writes ``<out>/ablation.md`` (mean
 +- std per row, the change per step beside the paper's), ``<out>/ablation.png`` and the JSON. Not part of the
-test suite: about an hour on two CPU cores with the defaults.
+test suite: 45 to 100 minutes on two CPU cores with the defaults (18 runs of 2.5 to 6 minutes).
 """
 from __future__ import annotations
 
