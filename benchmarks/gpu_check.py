@@ -90,7 +90,7 @@ class Plan:
     cli_batch: int
     cli_imgsz: int
     cli_workers: int
-    joint_model: str                      # "yolo9000" (zoo) or "demo" (joint.demo_cfg_text)
+    joint_model: str                      # "yolo9000" (zoo) or "demo" (joint.demo_network_cfg)
     joint_size: int
     joint_batch: int
     joint_steps: int
@@ -752,7 +752,7 @@ def section_joint(ctx: Ctx) -> dict:
     from yolo9000.datasets.shapes import JOINT_ALL as ALL
     from yolo9000.datasets.shapes import JOINT_TREE as TREE
     from yolo9000.datasets.shapes import make_joint_shapes
-    from yolo9000.joint import DEMO_ANCHORS_NORM, JointConfig, batch_split, demo_cfg_text, train_joint
+    from yolo9000.joint import JointConfig, batch_split, demo_network_cfg, train_joint
 
     plan = ctx.plan
     ratio = 0.5
@@ -764,9 +764,7 @@ def section_joint(ctx: Ctx) -> dict:
     tree, det, cls = demo.tree, demo.detection, demo.classification
     if plan.joint_model == "demo":
         model = root / "small.cfg"
-        cell = plan.joint_size / 32
-        model.write_text(demo_cfg_text(str(tree), len(TREE), plan.joint_size,
-                                       tuple(round(v * cell, 3) for v in DEMO_ANCHORS_NORM)))
+        model.write_text(demo_network_cfg(tree, plan.joint_size))
         model_arg = str(model)
     else:
         model_arg = plan.joint_model

@@ -21,7 +21,7 @@ import numpy as np
 
 from yolo9000 import YOLO
 from yolo9000.datasets.shapes import JOINT_ALL, JOINT_DETECTION, JOINT_TREE, make_joint_shapes
-from yolo9000.joint import DEMO_ANCHORS_NORM, JointConfig, demo_cfg_text, train_joint
+from yolo9000.joint import JointConfig, demo_network_cfg, train_joint
 from yolo9000.open_vocab import OpenVocabResult, evaluate_open_vocab
 
 TREE, DETECTION, ALL = JOINT_TREE, JOINT_DETECTION, JOINT_ALL
@@ -60,9 +60,7 @@ def main() -> None:
     tree, det, cls, test = demo.tree, demo.detection, demo.classification, demo.test
     tag = a.objectness + ("" if cls_classes == ALL else "-cls-" + "-".join(cls_classes))
     cfg_path = root / "small.cfg"
-    cell = a.size / 32
-    anchors = tuple(round(v * cell, 3) for v in DEMO_ANCHORS_NORM)
-    cfg_path.write_text(demo_cfg_text(str(tree), len(TREE), a.size, anchors))
+    cfg_path.write_text(demo_network_cfg(tree, a.size))
     t0 = time.perf_counter()
     run = train_joint(JointConfig(
         data=str(det), cls_data=str(cls), model=str(cfg_path), det_ratio=a.det_ratio, objectness=a.objectness,

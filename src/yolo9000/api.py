@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .cfg import config_to_cfg_text, parse_cfg, parse_cfg_text
+from .cfg import config_to_cfg_text, parse_cfg, parse_cfg_text, require_darknet
 from .devices import resolve_device
 from .errors import Yolo9000Error, file_error
 from .export import FORMATS, ExportOptions, export_onnx
@@ -434,7 +434,7 @@ class YOLO:
         if not isinstance(self.model, Darknet):  # --- ONNX backend: nothing to save
             raise Yolo9000Error(f"{p}: this YOLO runs an ONNX file, which holds no darknet network to save")
         if p.suffix.lower() == ".weights":
-            config_to_cfg_text(self.config)  # refuses a network darknet would decode otherwise
+            require_darknet(self.config)
             save_darknet_weights(self.model, p, self.header)
         elif p.suffix.lower() == ".cfg":
             text = config_to_cfg_text(self.config)

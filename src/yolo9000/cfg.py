@@ -255,13 +255,15 @@ _SECTION_OF = {NetSpec: "net", ConvSpec: "convolutional", MaxPoolSpec: "maxpool"
                RegionSpec: "region"}
 
 
-def darknet_incompatibility(config: DarknetConfig) -> str | None:
-    """Why darknet could not run ``config`` as we do (one line), or None when it can."""
+def require_darknet(config: DarknetConfig) -> None:
+    """Raise a one-line ``Yolo9000Error`` when darknet could not run ``config`` as we do (so it gets no
+    .cfg/.weights): today only ``[region] location=offset``, which darknet would decode the sigmoid way."""
     region = config.region
     if region is not None and region.location != "direct":
-        return (f"[region] location={region.location} (the RPN-style unbounded centre offset) is a yolo9000 "
-                f"option darknet has no equivalent of: darknet would decode every box with its sigmoid form")
-    return None
+        raise Yolo9000Error(f"{config.name}: no darknet .cfg/.weights for this network: [region] "
+                            f"location={region.location} (the RPN-style unbounded centre offset) is a yolo9000 "
+                            f"option darknet has no equivalent of: darknet would decode every box with its sigmoid "
+                            f"form; keep it as a checkpoint (.pt) or export it to ONNX")
 
 
 def config_to_cfg_text(config: DarknetConfig, extensions: bool = False) -> str:
@@ -270,9 +272,8 @@ def config_to_cfg_text(config: DarknetConfig, extensions: bool = False) -> str:
     ``extensions``: also write yolo9000's own options (``[region] location=offset``), as our checkpoints and
     ONNX metadata do; without it (a ``.cfg`` for darknet) a network darknet cannot run is a one-line error.
     """
-    if not extensions and (why := darknet_incompatibility(config)) is not None:
-        raise Yolo9000Error(f"{config.name}: no darknet .cfg/.weights for this network: {why}; keep it as a "
-                            f"checkpoint (.pt) or export it to ONNX")
+    if not extensions:
+        require_darknet(config)
     out: list[str] = [f"# {config.name}, written by yolo9000"]
     for spec in (config.net, *config.layers):
         out.append(f"[{_SECTION_OF[type(spec)]}]")

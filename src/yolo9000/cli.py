@@ -401,8 +401,7 @@ def _val_sizes(a: argparse.Namespace, yolo) -> int:  # noqa: ANN001
     print(f"{rows[0].images} images per size, batch {a.batch}, device {yolo.device}"
           + (f"; plot in {Path(a.save_dir) / 'sizes.png'}" if a.save_dir else ""), file=sys.stderr)
     if a.json:
-        write_json([{"imgsz": r.imgsz, "mAP": r.mAP, "images_per_s": r.images_per_s, "seconds": r.seconds}
-                    for r in rows], a.json)
+        write_json([r.as_dict() for r in rows], a.json)
     return 0
 
 

@@ -340,6 +340,14 @@ def _build(cfg: JointConfig, run: Path) -> tuple[Darknet, WordTree, int]:
 DEMO_ANCHORS_NORM = (0.16, 0.16, 0.27, 0.27, 0.4, 0.4)  # the demo's 3 priors, fractions of the input side
 
 
+def demo_network_cfg(tree: str | Path, size: int) -> str:
+    """The shapes demo's network (:func:`demo_cfg_text`) for the 7-node tree file ``tree`` at ``size``, with
+    its priors :data:`DEMO_ANCHORS_NORM` in grid cells."""
+    cell = size / 32
+    anchors = tuple(round(v * cell, 3) for v in DEMO_ANCHORS_NORM)
+    return demo_cfg_text(str(tree), len(JOINT_TREE), size, anchors)
+
+
 def _resolved(cfg: JointConfig) -> JointConfig:
     """``cfg`` with its defaults made concrete, as the checkpoints record it: the shapes demo generated
     under ``<project>/joint-shapes-data`` (its data, and its network unless ``--model`` names one), the
@@ -354,8 +362,7 @@ def _resolved(cfg: JointConfig) -> JointConfig:
         model = cfg.model
         if model is None:
             model = root / f"demo-{size}.cfg"
-            anchors = tuple(round(v * size / 32, 3) for v in DEMO_ANCHORS_NORM)
-            text = demo_cfg_text(str(demo.tree), len(JOINT_TREE), size, anchors)
+            text = demo_network_cfg(demo.tree, size)
             if not model.is_file() or model.read_text() != text:
                 with atomic_write(model, "w") as f:
                     f.write(text)

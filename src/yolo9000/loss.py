@@ -28,8 +28,8 @@ the raw head is exactly that update:
 ``[region] location=offset`` (a yolo9000 extension for the paper's Table 2, not darknet's) swaps the
 centre parametrisation for the RPN's unbounded ``x = x_a + tx * w_a`` about the anchor centred in the cell:
 the x, y entries of ``coord`` and ``prior`` then regress raw tx, ty (target ``(x*W - col - .5) / anchor_w``,
-prior 0) instead of the sigmoids; everything else is unchanged (:mod:`yolo9000.ops.region` holds both
-encodings side by side, :class:`~yolo9000.ops.boxes.RegionBoxCoder`).
+prior 0) instead of the sigmoids; everything else is unchanged (both encodings side by side:
+:class:`~yolo9000.ops.boxes.RegionBoxCoder`).
 
 Each term is summed over the predictions of an image and averaged over the batch (darknet sums the
 gradients of a batch and divides the learning rate by the batch size). Darknet's printed cost is
@@ -138,7 +138,7 @@ def build_region_targets(xy: torch.Tensor, wh: torch.Tensor, targets: torch.Tens
 
     Args:
         xy: (B, A, 2, H, W) location codes of tx, ty: sigmoid(t) (``region.location`` direct, darknet's)
-            or t (offset; :mod:`yolo9000.ops.region`).
+            or t (offset; :class:`~yolo9000.ops.boxes.RegionBoxCoder`).
         wh: (B, A, 2, H, W) raw tw, th.
         targets: (B, T, 5) [cx, cy, w, h, class], cx..h as fractions of the network input; rows with
             w <= 0 or h <= 0 are padding (each row is judged on its own; darknet stops at the first
@@ -160,14 +160,14 @@ def build_region_targets(xy: torch.Tensor, wh: torch.Tensor, targets: torch.Tens
     coder = RegionBoxCoder(region.location)
     aw, ah = anchors[:, 0].view(1, a, 1, 1), anchors[:, 1].view(1, a, 1, 1)
     px, py, pw, ph = coder.decode(xy[:, :, 0], xy[:, :, 1], wh[:, :, 0], wh[:, :, 1], cols, rows, aw, ah)
-    pw, ph = pw / w, ph / h
-    pred = torch.stack([px / w, py / h, pw, ph], dim=-1).view(bsz, n, 4)                # (B, N, 4) normalised
+    px, py, pw, ph = px / w, py / h, pw / w, ph / h                                       # normalised
+    pred = torch.stack([px, py, pw, ph], dim=-1).view(bsz, n, 4)                          # (B, N, 4)
 
     box = targets[..., :4]                                                                # (B, T, 4)
     valid = (box[..., 2] > 0) & (box[..., 3] > 0)                                         # (B, T)
 
     # ---- no-object penalty unless some truth overlaps the prediction by more than thresh
-    overlap = box_iou_cxcywh(pred.unsqueeze(2), box.unsqueeze(1))                           # (B, N, T)
+    overlap = box_iou_cxcywh(pred.unsqueeze(2), box.unsqueeze(1))                        # (B, N, T)
     covered = ((overlap > region.thresh) & valid.unsqueeze(1)).any(dim=2)                 # (B, N)
 
     # ---- the responsible anchor in each truth's cell, by shape
@@ -180,7 +180,7 @@ def build_region_targets(xy: torch.Tensor, wh: torch.Tensor, targets: torch.Tens
     else:  # the anchors' predicted sizes in the truth's cell
         pwh = torch.stack([pw, ph], dim=-1).view(bsz, a, h * w, 2).transpose(1, 2)       # (B, HW, A, 2)
         shapes = pwh[torch.arange(bsz, device=dev).unsqueeze(1), cell]                   # (B, T, A, 2)
-    best = shape_iou_wh(shapes, safe[..., None, 2:4]).argmax(dim=-1)                          # first max, as darknet
+    best = shape_iou_wh(shapes, safe[..., None, 2:4]).argmax(dim=-1)                     # first max, as darknet
     slot = best * (h * w) + cell                                                          # (B, T) in [0, N)
 
     # ---- per-truth targets

@@ -167,6 +167,10 @@ class SizeRow:
     def images_per_s(self) -> float:
         return self.images / self.seconds if self.seconds > 0 else float("inf")
 
+    def as_dict(self) -> dict[str, float]:
+        return {"imgsz": self.imgsz, "mAP": self.mAP, "images": self.images, "seconds": self.seconds,
+                "images_per_s": self.images_per_s}
+
 
 def validate_sizes(yolo: YOLO, data: str | Path | DetectionDataset, sizes: list[int], split: str = "val",
                    skip_bad: bool = False, save_dir: str | Path | None = None, **options: Any) -> list[SizeRow]:
@@ -201,8 +205,7 @@ def validate_sizes(yolo: YOLO, data: str | Path | DetectionDataset, sizes: list[
         folder.mkdir(parents=True, exist_ok=True)
         plot_speed_accuracy(sizes, [r.images_per_s for r in rows], [r.mAP for r in rows], folder / "sizes.png",
                             title=f"{yolo.config.name} on {len(ds.records)} images: mAP@0.5 against speed")
-        write_json([{"imgsz": r.imgsz, "mAP": r.mAP, "images": r.images, "seconds": r.seconds,
-                     "images_per_s": r.images_per_s} for r in rows], folder / "sizes.json")
+        write_json([r.as_dict() for r in rows], folder / "sizes.json")
     return rows
 
 

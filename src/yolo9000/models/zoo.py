@@ -25,9 +25,11 @@ NANO16_ANCHORS = (1.1345, 1.126, 1.6425, 1.6364, 2.254, 2.2529, 2.9718, 2.9599, 
 YOLO9000_ANCHORS = (0.77871, 1.14074, 3.00525, 4.31277, 9.22725, 9.61974)
 
 
-def conv(filters: int, size: int = 3, stride: int = 1) -> ConvSpec:
-    """Conv + BN + leaky 0.1 with 'same' padding, the building block of every network here."""
-    return ConvSpec(filters, size, stride, size // 2, batch_normalize=True, activation="leaky")
+def conv(filters: int, size: int = 3, stride: int = 1, width: float = 1.0) -> ConvSpec:
+    """Conv + BN + leaky 0.1 with 'same' padding, the building block of every network here; ``width``
+    scales the filters (at least 1)."""
+    return ConvSpec(max(1, round(filters * width)), size, stride, size // 2, batch_normalize=True,
+                    activation="leaky")
 
 
 def head_conv(filters: int) -> ConvSpec:
@@ -42,7 +44,7 @@ def pool(stride: int = 2) -> MaxPoolSpec:
 def darknet19_backbone(width: float = 1.0) -> tuple[LayerSpec, ...]:
     """Darknet-19's 23 feature layers (18 convolutions, 5 max pools): 416 -> 13x13x1024 (x ``width``)."""
     def c(filters: int, size: int = 3) -> ConvSpec:
-        return conv(max(1, round(filters * width)), size)
+        return conv(filters, size, width=width)
 
     return (
         c(32), pool(),
@@ -76,7 +78,7 @@ def yolov2(name: str, classes: int, anchors: tuple[float, ...], size: int = 416,
     """Darknet's released YOLOv2: passthrough 26x26x512 -> 1x1 conv 64 -> reorg -> 13x13x256 (channel
     counts x ``width``)."""
     def c(filters: int, size: int = 3) -> ConvSpec:
-        return conv(max(1, round(filters * width)), size)
+        return conv(filters, size, width=width)
 
     layers = darknet19_backbone(width) + (
         c(1024), c(1024),                         # 23, 24
@@ -204,6 +206,15 @@ def zoo_config(name: str) -> DarknetConfig:
     return ZOO[name]()
 
 
+def _with_region(config: DarknetConfig, region: RegionSpec) -> DarknetConfig:
+    """``config`` ending in ``region``, its head convolution resized to ``num * (coords + 1 + classes)``."""
+    head = [i for i, s in enumerate(config.layers) if isinstance(s, ConvSpec)][-1]
+    layers = list(config.layers)
+    layers[head] = replace(layers[head], filters=region.num * (region.coords + 1 + region.classes))
+    layers[-1] = region
+    return replace(config, layers=tuple(layers))
+
+
 def with_classes(config: DarknetConfig, classes: int, names: tuple[str, ...] = ()) -> DarknetConfig:
     """The same detector predicting ``classes`` classes: the head conv's filters and the region follow."""
     region = config.region
@@ -211,33 +222,19 @@ def with_classes(config: DarknetConfig, classes: int, names: tuple[str, ...] = (
         raise ValueError(f"{config.name} is not a detector")
     if region.tree is not None:
         raise ValueError(f"{config.name}: a WordTree head cannot change its class count")
-    head = [i for i, s in enumerate(config.layers) if isinstance(s, ConvSpec)][-1]
-    layers = list(config.layers)
-    layers[head] = replace(layers[head], filters=region.num * (region.coords + 1 + classes))
-    layers[-1] = replace(region, classes=classes)
-    return DarknetConfig(config.name, config.net, tuple(layers), names or default_names(classes))
+    return replace(_with_region(config, replace(region, classes=classes)), names=names or default_names(classes))
 
 
 # ----------------------------------------------------------------------------- Table 2's switches
 # Each returns the same network with one of YOLOv2's mechanisms changed, so that a run can switch them off
 # one by one (``yolo9000 train --no-batchnorm --no-passthrough --location offset --anchors hand``).
 
-def _head_index(config: DarknetConfig) -> int:
-    return [i for i, s in enumerate(config.layers) if isinstance(s, ConvSpec)][-1]
-
-
 def with_anchors(config: DarknetConfig, anchors_grid: tuple[float, ...]) -> DarknetConfig:
     """The same detector with these priors (flat ``w0, h0, ...`` in grid cells); their count may differ:
     ``num`` and the head conv's filters follow."""
-    region = config.region
-    if region is None:
+    if config.region is None:
         raise ValueError(f"{config.name} is not a detector")
-    num = len(anchors_grid) // 2
-    layers = list(config.layers)
-    head = _head_index(config)
-    layers[head] = replace(layers[head], filters=num * (region.coords + 1 + region.classes))
-    layers[-1] = replace(region, anchors=tuple(anchors_grid), num=num)
-    return replace(config, layers=tuple(layers))
+    return _with_region(config, replace(config.region, anchors=tuple(anchors_grid), num=len(anchors_grid) // 2))
 
 
 def with_location(config: DarknetConfig, location: str) -> DarknetConfig:

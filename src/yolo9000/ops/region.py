@@ -20,9 +20,9 @@ from .letterbox import unletterbox_cxcywh
 
 def region_activate(raw: torch.Tensor, num_anchors: int, tree: WordTree | None = None,
                     location: str = "direct") -> torch.Tensor:
-    """Darknet's region-layer output: the location codes of tx, ty (:class:`~yolo9000.ops.boxes.RegionBoxCoder`:
-    sigmoid for ``direct``, as darknet; unchanged for ``offset``); sigmoid on to; tw, th raw; softmax over the classes (per sibling group with a
-    WordTree, conditional probabilities).
+    """Darknet's region-layer output: the location codes of tx, ty (sigmoid for ``direct``, as darknet;
+    unchanged for ``offset``: :class:`~yolo9000.ops.boxes.RegionBoxCoder`); sigmoid on to; tw, th raw;
+    softmax over the classes (per sibling group with a WordTree, conditional probabilities).
 
     Args:
         raw: (B, A*(5+C), H, W) raw head.
