@@ -2,7 +2,7 @@
 scratch with several seeds on a real dataset (default: the raccoon photos), scored by VOC07 mAP@0.5.
 
     .venv/bin/python benchmarks/ablation.py [--data data/raccoon.yaml] [--model yolov2-micro] [--imgsz 224] \
-        [--epochs 50] [--seeds 0 1 2] [--out runs/ablation] [--device cpu]
+        [--epochs 50] [--seeds 0 1 2] [--obj-loss mse|bce] [--out runs/ablation] [--device cpu]
 
 The path (each row adds one switch of ``yolo9000 train`` to the row above):
 
@@ -90,7 +90,7 @@ def train_one(a: argparse.Namespace, index: int, seed: int) -> dict[str, Any]:
     cfg = TrainConfig(data=a.data, model=a.model, imgsz=a.imgsz, epochs=a.epochs, batch=a.batch, lr=a.lr,
                       burn_in=a.burn_in, seed=seed, device=a.device, workers=a.workers, val_every=0,
                       train_eval=0, tensorboard=False, project=str(runs), name=name,
-                      exist_ok=folder.exists(), resume=resume, **row_settings(index))
+                      exist_ok=folder.exists(), resume=resume, obj_loss=a.obj_loss, **row_settings(index))
     t0 = time.perf_counter()
     record: dict[str, Any] = {"row": index, "seed": seed, "settings": row_settings(index)}
     try:
@@ -198,6 +198,9 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--rows", type=int, nargs="+", default=None, help="only these rows (0-based), e.g. to spread runs")
+    ap.add_argument("--obj-loss", default="mse", choices=("mse", "bce"),
+                    help="every row's objectness loss: mse (darknet's, as the paper trained; the default) "
+                         "or bce (the cross-entropy of the logit)")
     ap.add_argument("--out", default=str(ROOT / "runs" / "ablation"))
     a = ap.parse_args()
     if len(a.seeds) < 1:
@@ -208,6 +211,10 @@ def main() -> None:
     state_path = out / "ablation.json"
     state = json.loads(state_path.read_text()) if state_path.is_file() else {}
     records: dict[str, dict[str, Any]] = state.get("records", {})
+    before = state.get("settings", {}).get("obj_loss", "mse")
+    if records and before != a.obj_loss:
+        raise SystemExit(f"yolo9000: error: {state_path}: its runs were trained with --obj-loss {before}; "
+                         f"give another --out for --obj-loss {a.obj_loss}")
     machine = f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), torch {torch.__version__}"
     if a.device.startswith("cuda"):
         machine = f"{torch.cuda.get_device_name()}, torch {torch.__version__}"

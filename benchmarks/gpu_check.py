@@ -554,7 +554,7 @@ def section_train_amp(ctx: Ctx) -> dict:
         images, targets = images.to(ctx.device, non_blocking=True), targets.to(ctx.device, non_blocking=True)
         with torch.autocast(ctx.device.type, enabled=amp):
             raw = model(images)
-        terms = region_loss(raw.float(), targets, region, seen)
+        terms = region_loss(raw.float(), targets, region, seen, obj_loss=tc.obj_loss)
         scaler.scale(terms["total"]).backward()
         scaler.step(optimizer)
         scaler.update()

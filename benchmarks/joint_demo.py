@@ -49,6 +49,8 @@ def main() -> None:
     ap.add_argument("--det-ratio", type=float, default=0.5)
     ap.add_argument("--lr", type=float, default=0.002)
     ap.add_argument("--objectness", default="paper", choices=("paper", "darknet"))
+    ap.add_argument("--obj-loss", default="mse", choices=("mse", "bce"),
+                    help="objectness loss of the boxes (mse: darknet's, the default)")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cls-classes", default=",".join(ALL),
@@ -58,14 +60,14 @@ def main() -> None:
     cls_classes = tuple(c for c in ALL if c in a.cls_classes.split(","))
     demo = make_joint_shapes(root, a.size, a.det_images, a.cls_images, a.test_images, cls_classes)
     tree, det, cls, test = demo.tree, demo.detection, demo.classification, demo.test
-    tag = a.objectness + ("" if cls_classes == ALL else "-cls-" + "-".join(cls_classes))
+    tag = a.objectness + "-" + a.obj_loss + ("" if cls_classes == ALL else "-cls-" + "-".join(cls_classes))
     cfg_path = root / "small.cfg"
     cfg_path.write_text(demo_network_cfg(tree, a.size))
     t0 = time.perf_counter()
     run = train_joint(JointConfig(
         data=str(det), cls_data=str(cls), model=str(cfg_path), det_ratio=a.det_ratio, objectness=a.objectness,
-        epochs=a.epochs, imgsz=a.size, batch=a.batch, lr=a.lr, burn_in=50, multiscale=False, workers=a.workers,
-        seed=a.seed, val=False, project=str(root / "runs"), name=f"joint-{tag}"))
+        obj_loss=a.obj_loss, epochs=a.epochs, imgsz=a.size, batch=a.batch, lr=a.lr, burn_in=50, multiscale=False,
+        workers=a.workers, seed=a.seed, val=False, project=str(root / "runs"), name=f"joint-{tag}"))
     seconds = time.perf_counter() - t0
     yolo = YOLO(run / "weights" / "last.pt")
     nodes = [NODE[c] for c in ALL]
@@ -73,7 +75,8 @@ def main() -> None:
     rate = recall_at(res, 0.25)
     print(res.table())
     seen = np.asarray(res.seen)
-    summary = {"train_seconds": round(seconds, 1), "objectness": a.objectness, "epochs": a.epochs,
+    summary = {"train_seconds": round(seconds, 1), "objectness": a.objectness, "obj_loss": a.obj_loss,
+               "epochs": a.epochs,
                "classification_classes": list(cls_classes),
                "mAP_all": res.mAP, "mAP_seen": res.mAP_seen, "mAP_unseen": res.mAP_unseen,
                "recall_at_0.25_seen": float(rate[seen].mean()), "recall_at_0.25_unseen": float(rate[~seen].mean()),

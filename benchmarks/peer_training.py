@@ -1,7 +1,8 @@
 """Side by side with the best peer, training: lightnet's TinyYoloV2 and our yolov2-tiny-voc from scratch on raccoon.
 
     .venv/bin/python benchmarks/peer_training.py [--epochs 100] [--imgsz 256] [--batch 8] [--lr 0.002] \
-        [--burn-in 100] [--val-every 10] [--workers 2] [--seed 0] [--out runs/peer_training] [--skip-ours]
+        [--burn-in 100] [--val-every 10] [--workers 2] [--seed 0] [--out runs/peer_training] [--skip-ours] \
+        [--obj-loss bce|mse]
 
 Both detectors train on the 160 raccoon train photos (``data/raccoon.yaml``) with one budget and one
 recipe, ``benchmarks/train_raccoon.py``'s: epochs, batch 8, SGD (momentum 0.9, weight decay 5e-4 on
@@ -20,7 +21,9 @@ at the end, with darknet's validation settings: letterboxed input at ``--imgsz``
 objectness threshold 0.005, NMS 0.45; lightnet's boxes (network-input pixels) are mapped back to image
 pixels with our ``unletterbox_cxcywh`` and written as darknet writes VOC boxes (+1, clipped) before
 scoring. As a check of that path, our final network is also scored through it (lightnet's decode and
-NMS on our raw head). Training images/s exclude validation. Writes ``report.json`` and ``report.md`` to
+NMS on our raw head). At the end both are also scored, the same way, on their 160 training photos (the
+fit). Training images/s exclude validation. Ours trains with ``train_raccoon.py``'s objectness loss,
+``bce``; ``--obj-loss mse`` trains it with darknet's (lightnet's too). Writes ``report.json`` and ``report.md`` to
 ``--out``; the peers run from ``benchmarks/.peers-venv`` (see ``_peers.py``).
 """
 from __future__ import annotations
@@ -143,7 +146,7 @@ def brambox_annotations(ds, names):
     return bb.util.concat([df], ignore_index=True)
 
 
-def train_lightnet(a, anchors_flat, sizes, region, net, scorer: Scorer, log) -> dict:
+def train_lightnet(a, anchors_flat, sizes, region, net, scorer: Scorer, train_scorer: Scorer, log) -> dict:
     import lightnet as ln
     from torchvision import transforms as tvt
 
@@ -178,21 +181,25 @@ def train_lightnet(a, anchors_flat, sizes, region, net, scorer: Scorer, log) -> 
     ids = {id(p) for p in conv_w}
     optimizer = torch.optim.SGD([{"params": conv_w, "weight_decay": d.decay},
                                  {"params": [p for p in model.parameters() if id(p) not in ids], "weight_decay": 0.0}],
-                                lr=a.lr, momentum=d.momentum)
+                                lr=a.peer_lr, momentum=d.momentum)
     total = len(sampler) * a.epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, darknet_lr_lambda(a.burn_in, [int(f * total) for f in d.steps], list(d.scales)))
     epochs, train_s = [], 0.0
     best = (-1.0, 0)
+    diverged, n_seen = None, 0
     for epoch in range(a.epochs):
         sampler.set_epoch(epoch)
         model.train()
         loader = torch.utils.data.DataLoader(dataset, batch_sampler=SizedKeys(sampler), num_workers=a.workers,
                                              collate_fn=ln.data.brambox_collate)
         t0, n, tot = time.perf_counter(), 0, 0.0
-        for images, annos in loader:
+        for i, (images, annos) in enumerate(loader):
             out = model(images)
             loss = loss_fn(out, annos)
+            if not torch.isfinite(loss):  # SGD cannot come back from a NaN: the run has diverged
+                diverged = f"non-finite loss at epoch {epoch + 1}, batch {i + 1}"
+                break
             loss.backward()
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
@@ -201,6 +208,10 @@ def train_lightnet(a, anchors_flat, sizes, region, net, scorer: Scorer, log) -> 
             tot += float(loss.detach()) * len(images)
         secs = time.perf_counter() - t0
         train_s += secs
+        n_seen += n
+        if diverged:
+            log(f"lightnet: {diverged} (lr {a.peer_lr}); training stopped, its last weights are scored")
+            break
         row = {"epoch": epoch + 1, "loss": tot / max(n, 1), "images_per_s": n / secs, "lr": scheduler.get_last_lr()[0]}
         if epoch + 1 == a.epochs or (a.val_every and (epoch + 1) % a.val_every == 0):
             model.eval()
@@ -211,19 +222,30 @@ def train_lightnet(a, anchors_flat, sizes, region, net, scorer: Scorer, log) -> 
         log(f"lightnet epoch {epoch + 1}/{a.epochs}: loss {row['loss']:.4f}, {row['images_per_s']:.1f} images/s"
             + (f", VOC07 mAP@0.5 {row['mAP50']:.4f}" if "mAP50" in row else ""))
     params = sum(p.numel() for p in model.parameters())
+    model.eval()
+    finite = all(bool(torch.isfinite(t).all()) for t in model.state_dict().values() if t.is_floating_point())
+    final_map = epochs[-1]["mAP50"] if not diverged else scorer(model, model.anchors) if finite else 0.0
+    if diverged:
+        epochs.append({"epoch": len(epochs) + 1, "diverged": diverged, "mAP50": final_map})
+        best = max(best, (final_map, len(epochs)))
+    train_map = train_scorer(model, model.anchors) if finite else 0.0  # NaN weights find nothing
+    log(f"lightnet final: VOC07 mAP@0.5 {final_map:.4f} test, {train_map:.4f} on its training photos")
     if a.out:
         torch.save(model.state_dict(), Path(a.out) / "lightnet_tiny_yolov2_last.pt")
-    return {"mAP50_voc07_test_final": epochs[-1]["mAP50"], "mAP50_voc07_test_best": best[0], "best_epoch": best[1],
-            "train_seconds": round(train_s, 1), "train_images_per_s": round(n * a.epochs / train_s, 2) if train_s else None,
+    return {"mAP50_voc07_test_final": final_map, "mAP50_voc07_test_best": best[0], "best_epoch": best[1],
+            "mAP50_voc07_train_final": train_map, "lr": a.peer_lr, "diverged": diverged,
+            "train_seconds": round(train_s, 1), "train_images_per_s": round(n_seen / train_s, 2) if train_s else None,
             "parameters": params, "anchors_grid": [list(p) for p in pairs], "epochs": epochs,
             "model": "lightnet.models.TinyYoloV2", "loss": "lightnet.network.loss.RegionLoss"}
 
 
 # ----------------------------------------------------------------------------- our side
-def train_ours(a, scorer: Scorer, log) -> dict:
+def train_ours(a, scorer: Scorer, train_scorer: Scorer, log) -> dict:
+    done = (Path(a.out) / "yolo9000" / "weights" / "last.pt").is_file()  # a killed or finished run goes on
     cfg = TrainConfig(data=str(DATA), model="yolov2-tiny-voc", epochs=a.epochs, imgsz=a.imgsz, batch=a.batch,
                       lr=a.lr, burn_in=a.burn_in, anchors="auto", device="cpu", workers=a.workers,
-                      val_every=a.val_every, project=str(a.out), name="yolo9000", seed=a.seed)
+                      val_every=a.val_every, project=str(a.out), name="yolo9000", seed=a.seed, obj_loss=a.obj_loss,
+                      resume=done, exist_ok=done)
     run = train(cfg)
     with open(run / "results.csv", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -238,20 +260,25 @@ def train_ours(a, scorer: Scorer, log) -> dict:
     import lightnet as ln
 
     net = last.inference_model()
-    through_peer_path = scorer(lambda x: net(x.contiguous(memory_format=torch.channels_last)),
-                               ln.util.Anchors.from_darknet(32, [tuple(p) for p in anchors_grid]))
+    peer_anchors = ln.util.Anchors.from_darknet(32, [tuple(p) for p in anchors_grid])
+    head = lambda x: net(x.contiguous(memory_format=torch.channels_last))  # noqa: E731
+    through_peer_path = scorer(head, peer_anchors)
+    train_map = train_scorer(head, peer_anchors)  # the same path as lightnet's training-split score
+    log(f"yolo9000 final: VOC07 mAP@0.5 {final:.4f} test, {train_map:.4f} on its training photos")
     scored = [e for e in epochs if "mAP50" in e]
     best = max(scored, key=lambda e: e["mAP50"]) if scored else {"mAP50": float("nan"), "epoch": 0}
     return {"mAP50_voc07_test_final": final, "mAP50_voc07_test_best": best["mAP50"], "best_epoch": best["epoch"],
             "mAP50_voc07_test_final_via_lightnet_decode": through_peer_path,
+            "mAP50_voc07_train_final": train_map,
             "train_seconds": round(secs, 1), "train_images_per_s": round(n_per_epoch * len(rows) / secs, 2),
             "parameters": sum(p.numel() for p in last.model.parameters()), "anchors_grid": anchors_grid,
             "epochs": epochs, "run": str(run), "settings": asdict(cfg),
-            "model": "yolo9000 yolov2-tiny-voc", "loss": "yolo9000.loss.region_loss (darknet's)"}
+            "model": "yolo9000 yolov2-tiny-voc",
+            "loss": f"yolo9000.loss.region_loss (darknet's, objectness {cfg.obj_loss})"}
 
 
 # ----------------------------------------------------------------------------- report
-def differences(region, net, sizes) -> list[str]:
+def differences(region, net, sizes, obj_loss: str, lr: float, peer_lr: float) -> list[str]:
     d = TrainConfig()
     lo, hi = d.scale
     scale = "scale 1 as darknet HEAD" if (lo, hi) == (1.0, 1.0) else f"random rescale {lo:g}-{hi:g}"
@@ -271,8 +298,12 @@ def differences(region, net, sizes) -> list[str]:
         "IoU of predictions vs all truths for the ignore mask as darknet; class term is cross-entropy, zero "
         "with one class), ours is darknet's region loss" % (region.coord_scale, region.object_scale,
                                                         region.noobject_scale, region.class_scale, region.thresh),
+        f"objectness: lightnet's is darknet's squared error of the sigmoid; ours is train_raccoon.py's "
+        f"(--obj-loss {obj_loss}: %s)" % ("the cross-entropy of the logit, darknet's delta without the "
+                                          "sigmoid's derivative" if obj_loss == "bce" else "darknet's squared error"),
         "loss figures printed per epoch are each library's own sum (not comparable with each other)",
-        "optimiser and schedule: identical (SGD 0.9, decay 5e-4 on conv weights only, darknet burn-in + steps)",
+        "optimiser and schedule: identical (SGD 0.9, decay 5e-4 on conv weights only, darknet burn-in + steps)"
+        + ("" if peer_lr == lr else f", except the learning rate: lightnet {peer_lr:g}, ours {lr:g}"),
         "BN: both momentum 0.01 (darknet's .99 running average); lightnet's default eps (1e-5) as ours",
         "scoring: identical inputs (our letterbox) and metric; lightnet decodes with GetAnchorBoxes + NMS "
         "(torchvision batched NMS), ours with darknet's decode and NMS",
@@ -285,13 +316,17 @@ def main() -> None:
     ap.add_argument("--imgsz", type=int, default=256)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--lr", type=float, default=0.002)
+    ap.add_argument("--peer-lr", type=float, default=None, help="lightnet's learning rate (default: --lr)")
     ap.add_argument("--burn-in", type=int, default=100)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--val-every", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(ROOT / "runs" / "peer_training"))
     ap.add_argument("--skip-ours", action="store_true", help="train lightnet only")
+    ap.add_argument("--obj-loss", default="bce", choices=("bce", "mse"),
+                    help="our objectness loss (train_raccoon.py's recipe: bce; mse: darknet's, as lightnet's)")
     a = ap.parse_args()
+    a.peer_lr = a.lr if a.peer_lr is None else a.peer_lr
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     a.out = out
@@ -311,25 +346,29 @@ def main() -> None:
         f"lr {a.lr}, burn-in {a.burn_in}; k-means anchors (grid cells): {', '.join(f'{v:g}' for v in anchors_flat)}")
     log(f"uptime load average at start: {os.getloadavg()}")
     scorer = Scorer("val", imgsz)
+    train_scorer = Scorer("train", imgsz)
     results = {}
     if not a.skip_ours:
         t = time.perf_counter()
-        results["yolo9000"] = train_ours(a, scorer, log)
+        results["yolo9000"] = train_ours(a, scorer, train_scorer, log)
         log(f"yolo9000 done in {time.perf_counter() - t:.0f} s")
         got = tuple(v for p in results["yolo9000"]["anchors_grid"] for v in p)
         if not np.allclose(got, anchors_flat, atol=1e-3):
             log(f"WARNING: our run's anchors {got} differ from the ones given to lightnet {anchors_flat}")
     t = time.perf_counter()
-    results["lightnet"] = train_lightnet(a, anchors_flat, sizes, region, net, scorer, log)
+    results["lightnet"] = train_lightnet(a, anchors_flat, sizes, region, net, scorer, train_scorer, log)
     log(f"lightnet done in {time.perf_counter() - t:.0f} s")
 
-    table = ["| detector | params | epochs | VOC07 mAP@0.5 test (final) | best (epoch) | train images/s | train s |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    table = ["| detector | params | epochs | VOC07 mAP@0.5 test (final) | best (epoch) | training photos (final) "
+             "| train images/s | train s |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name, r in results.items():
-        table.append(f"| {r['model']} | {r['parameters']:,} | {a.epochs} | {r['mAP50_voc07_test_final']:.4f} | "
-                     f"{r['mAP50_voc07_test_best']:.4f} ({r['best_epoch']}) | {r['train_images_per_s']:.2f} | "
-                     f"{r['train_seconds']:.0f} |")
-    diffs = differences(region, net, sizes)
+        label = r["model"] + (f" (lr {r['lr']:g})" if r.get("lr") is not None and r["lr"] != a.lr else "")
+        label += f" ({r['diverged']})" if r.get("diverged") else ""
+        table.append(f"| {label} | {r['parameters']:,} | {a.epochs} | {r['mAP50_voc07_test_final']:.4f} | "
+                     f"{r['mAP50_voc07_test_best']:.4f} ({r['best_epoch']}) | {r['mAP50_voc07_train_final']:.4f} | "
+                     f"{r['train_images_per_s']:.2f} | {r['train_seconds']:.0f} |")
+    diffs = differences(region, net, sizes, a.obj_loss, a.lr, a.peer_lr)
     md = "\n".join([f"## Peer training: raccoon, {a.epochs} epochs, imgsz {imgsz}, batch {a.batch}", "", *table, ""]
                    + ([f"Our final network scored through lightnet's decode + NMS (the path lightnet is scored "
                        f"by): {results['yolo9000']['mAP50_voc07_test_final_via_lightnet_decode']:.4f}", ""]

@@ -170,6 +170,70 @@ def test_raw_gradient_is_darknet_gpu_update(case: str) -> None:
     assert out["total"].item() == pytest.approx(case_grad(case)[1]["total"], rel=1e-12)
 
 
+@pytest.mark.parametrize("case", CASES)
+def test_bce_objectness_is_darknet_delta_on_the_logit(case: str) -> None:
+    """obj_loss="bce": the raw objectness gradient is darknet's delta itself, without the sigmoid's
+    derivative (the mse update carries it); every other channel keeps darknet's update exactly."""
+    c = load_case(case)
+    region = c["region"]
+    grads = {}
+    for obj_loss in ("mse", "bce"):
+        raw = torch.from_numpy(c["raw"]).double().requires_grad_()
+        out = region_loss(raw, targets_of(c), region, c["seen"], obj_loss=obj_loss)
+        out["total"].backward()
+        grads[obj_loss] = raw.grad.view(1, region.num, 5 + region.classes, *raw.shape[2:])
+    delta = torch.from_numpy(c["delta"].astype(np.float64)).view_as(grads["bce"])
+    np.testing.assert_allclose(-grads["bce"][:, :, 4].numpy(), delta[:, :, 4].numpy(), rtol=0, atol=DELTA_TOL)
+    others = [k for k in range(5 + region.classes) if k != 4]
+    assert torch.equal(grads["bce"][:, :, others], grads["mse"][:, :, others])
+    sig = torch.sigmoid(torch.from_numpy(c["raw"]).double()).view_as(delta)[:, :, 4]
+    np.testing.assert_allclose(-grads["mse"][:, :, 4].numpy(), (delta[:, :, 4] * sig * (1 - sig)).numpy(),
+                               rtol=0, atol=DELTA_TOL)
+
+
+def test_bce_objectness_terms_by_hand() -> None:
+    """One truth on a 2x2 grid, one anchor: obj = 5 * BCE(to, IoU) at the responsible cell, noobj = the sum of
+    -log(1 - sigmoid(to)) over the three others (none overlaps the truth by > thresh)."""
+    region = RegionSpec(classes=1, num=1, anchors=(1.0, 1.0), object_scale=5.0, noobject_scale=1.0,
+                        rescore=True, bias_match=True, thresh=0.6)
+    raw = torch.zeros(1, 6, 2, 2, dtype=torch.float64)
+    logits = torch.tensor([[-2.0, 0.5], [1.0, -0.3]], dtype=torch.float64)
+    raw[0, 4] = logits
+    targets = torch.tensor([[[0.25, 0.25, 0.5, 0.5, 0.0]]], dtype=torch.float64)  # exactly cell (0, 0)'s box
+    out = region_loss(raw, targets, region, seen=20000, obj_loss="bce")
+    p = torch.sigmoid(logits)
+    iou = 1.0  # sigmoid(0) = .5 centres the box in its cell; exp(0) * anchor 1 cell = the truth's size
+    assert out["iou_resp"].item() == pytest.approx(iou)
+    bce = -(iou * torch.log(p[0, 0]) + (1 - iou) * torch.log(1 - p[0, 0]))
+    assert out["obj"].item() == pytest.approx(5 * bce.item())
+    free = [p[0, 1], p[1, 0], p[1, 1]]
+    assert out["noobj"].item() == pytest.approx(sum(-torch.log(1 - q).item() for q in free))
+    assert out["obj_resp"].item() == pytest.approx(p[0, 0].item())
+    assert out["obj_free"].item() == pytest.approx(sum(q.item() for q in free) / 3)
+    assert out["total"].item() == pytest.approx(sum(out[k].item() for k in TERMS))
+    with pytest.raises(Exception, match="obj_loss 'hinge'"):
+        region_loss(raw, targets, region, seen=0, obj_loss="hinge")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_fit_stats_follow_the_targets(case: str) -> None:
+    """iou_resp is the mean rescore target of the responsible predictions, obj_resp their mean objectness,
+    obj_free the mean objectness under the no-object penalty; none of them is part of the total."""
+    c = load_case(case)
+    region = c["region"]
+    raw = torch.from_numpy(c["raw"]).double()
+    out = region_loss(raw, targets_of(c), region, c["seen"])
+    x = raw.view(1, region.num, 5 + region.classes, *raw.shape[2:])
+    tg = build_region_targets(torch.sigmoid(x[:, :, 0:2]), x[:, :, 2:4], targets_of(c), region)
+    obj = torch.sigmoid(x[:, :, 4])
+    assert tg.responsible.any()
+    assert out["iou_resp"].item() == pytest.approx(tg.obj_target[tg.responsible].mean().item(), rel=1e-12)
+    assert out["obj_resp"].item() == pytest.approx(obj[tg.responsible].mean().item(), rel=1e-12)
+    assert out["obj_free"].item() == pytest.approx(obj[tg.noobj].mean().item(), rel=1e-12)
+    assert out["total"].item() == pytest.approx(sum(out[k].item() for k in TERMS), rel=1e-12)
+    assert not out["iou_resp"].requires_grad
+
+
 def test_last_truth_wins_in_shared_slot() -> None:
     """The dog truths 2 and 6 share cell (3, 8) and anchor 2: six truths, five responsible predictions,
     and the shared one carries truth 6's targets."""

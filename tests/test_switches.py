@@ -221,11 +221,13 @@ def test_offset_location_exports_to_onnx_with_its_decode(shapes_yaml: Path, tmp_
 
 def test_the_switches_are_cli_flags_and_bad_values_are_one_line(tmp_path: Path) -> None:
     p = subprocess.run([str(EXE), "train", "--help"], capture_output=True, text=True)
-    for flag in ("--no-batchnorm", "--no-passthrough", "--location", "--anchors", "--no-multiscale", "--val-imgsz"):
+    for flag in ("--no-batchnorm", "--no-passthrough", "--location", "--anchors", "--no-multiscale", "--val-imgsz",
+                 "--obj-loss"):
         assert flag in p.stdout
     for bad, need in ((["--location", "sideways"], "--location sideways: choose direct or offset"),
                       (["--anchors", "kmeans"], "--anchors kmeans: choose auto"),
-                      (["--val-imgsz", "100"], "--val-imgsz 100: must be a positive multiple of 32")):
+                      (["--val-imgsz", "100"], "--val-imgsz 100: must be a positive multiple of 32"),
+                      (["--obj-loss", "hinge"], "--obj-loss hinge: choose mse (darknet's, the default) or bce")):
         q = subprocess.run([str(EXE), "train", *bad, "--project", str(tmp_path)],
                            capture_output=True, text=True)
         lines = q.stderr.strip().splitlines()

@@ -127,6 +127,41 @@ def test_resume_reproduces_the_uninterrupted_run(shapes_yaml: Path, small_cfg: P
     assert ckpt["epoch"] == 2 and ckpt["seen"] == 3 * 12
 
 
+def test_obj_loss_reaches_the_loss_and_resume_keeps_it(shapes_yaml: Path, small_cfg: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """--obj-loss bce is what the loss gets, batch after batch, also after a resume with no flag (whose default
+    is mse, darknet's); results.csv logs the fit columns beside the loss terms, the loss's own batch means."""
+    import yolo9000.loss as loss_mod
+
+    seen: list[tuple[str, dict]] = []
+    real = loss_mod.region_loss
+
+    def spy(*args, **kw):
+        out = real(*args, **kw)
+        seen.append((kw.get("obj_loss", "mse"), {k: float(out[k]) for k in loss_mod.FIT}))
+        return out
+
+    monkeypatch.setattr(loss_mod, "region_loss", spy)
+    assert TrainConfig().obj_loss == "mse"
+    cfg = TrainConfig(data=str(shapes_yaml), model=str(small_cfg), epochs=1, imgsz=64, batch=4, burn_in=1,
+                      min_size=64, max_size=64, workers=0, val_every=0, train_eval=0, obj_loss="bce",
+                      project=str(tmp_path), name="bce")
+    run = train(cfg)
+    assert [k for k, _ in seen] == ["bce"] * 3  # 12 images, batch 4
+    row = _losses(run)[0]
+    for k in loss_mod.FIT:  # the epoch's value: the per-batch means, weighted by images
+        assert float(row[k]) == pytest.approx(sum(f[k] for _, f in seen) / len(seen), rel=1e-5)
+    assert 0 < float(row["iou_resp"]) < 1 and 0 < float(row["obj_resp"]) < 1
+    seen.clear()
+    train(TrainConfig(data=str(shapes_yaml), model=str(small_cfg), epochs=2, imgsz=64, batch=4, burn_in=1,
+                      min_size=64, max_size=64, workers=0, val_every=0, train_eval=0,
+                      project=str(tmp_path), name="bce", resume=True))
+    assert [k for k, _ in seen] == ["bce"] * 3  # the run goes on as it was configured, not with the default
+    seen.clear()
+    train(replace(cfg, obj_loss="mse", name="mse"))
+    assert [k for k, _ in seen] == ["mse"] * 3
+
+
 def test_train_writes_checkpoints_that_predict(shapes_yaml: Path, small_cfg: Path, tmp_path: Path) -> None:
     from yolo9000 import YOLO
 

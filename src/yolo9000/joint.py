@@ -464,7 +464,7 @@ def train_joint(cfg: JointConfig) -> Path:
             images, targets = images.to(device), targets.to(device)
             for j in range(0, len(images), mini):
                 raw = model(images[j:j + mini])
-                terms = region_loss(raw.float(), targets[j:j + mini], region, seen, cfg.objectness)
+                terms = region_loss(raw.float(), targets[j:j + mini], region, seen, cfg.objectness, cfg.obj_loss)
                 (terms["total"] * len(raw) / len(images)).backward()
                 for k, v in terms.items():
                     sums[k] = sums.get(k, 0.0) + float(v.detach()) * len(raw)

@@ -25,6 +25,16 @@ the raw head is exactly that update:
   When several truths pick the same prediction, the last one (in row order) sets its coord, obj and
   softmax class targets: darknet assigns those deltas, it does not accumulate them.
 
+``obj_loss="bce"`` (a yolo9000 option; ``"mse"``, darknet's, is the default here and in training) replaces the squared error of the objectness (``obj`` and ``noobj``) by the binary cross-entropy of
+its logit, at the same scales: ``object_scale * BCE(to, target)`` and ``noobject_scale * BCE(to, 0)``. Its
+gradient w.r.t. the logit is darknet's delta, ``scale * (sigmoid(to) - target)``, without darknet's extra
+factor ``sigmoid * (1 - sigmoid)``. That factor is what makes darknet's recipe underfit from scratch on
+small data: the first batches' no-object term (``0.5 * sigmoid(0)**2`` on each of the A*H*W predictions:
+106 per image at 13x13) drives every objectness to ~0.001 within a few dozen batches, where the factor is
+~0.001 too; the responsible predictions' pull toward their IoU target is then a thousand times weaker than
+the delta darknet writes, and their objectness stays far below the IoU for most of the run (measured by
+:func:`fit_stats`, logged by every training run; ``benchmarks/underfit.py`` compares the two).
+
 ``[region] location=offset`` (a yolo9000 extension for the paper's Table 2, not darknet's) swaps the
 centre parametrisation for the RPN's unbounded ``x = x_a + tx * w_a`` about the anchor centred in the cell:
 the x, y entries of ``coord`` and ``prior`` then regress raw tx, ty (target ``(x*W - col - .5) / anchor_w``,
@@ -75,8 +85,10 @@ PRIOR_SEEN = 12800   # darknet: the anchor-prior term applies while *net.seen < 
 PRIOR_SCALE = 0.01
 
 TERMS = ("coord", "obj", "noobj", "cls", "prior")
+FIT = ("iou_resp", "obj_resp", "obj_free")  # not loss terms: how well objectness follows the boxes (fit_stats)
 CLASS_ONLY_OBJECTNESS = ("paper", "darknet")
 CLASS_ONLY_IOU = 0.3  # the paper: a classification image's best box is assumed to overlap the truth by .3
+OBJ_LOSSES = ("mse", "bce")  # darknet's squared error of sigmoid(to); the cross-entropy of the logit to
 
 
 def class_only_rows(nodes: torch.Tensor) -> torch.Tensor:
@@ -107,6 +119,8 @@ class RegionTargets:
             logistic: (B, A, C, H, W) multi-hot float.
         truth_slot: (B, T) int64 prediction index ``a*H*W + row*W + col`` each truth row is matched to
             (``A*H*W`` for padding rows).
+        iou: (B, A, H, W) IoU of each responsible prediction's box with its truth, else 0 (what
+            ``obj_target`` is with rescore).
     """
 
     responsible: torch.Tensor
@@ -116,6 +130,7 @@ class RegionTargets:
     noobj: torch.Tensor
     cls_target: torch.Tensor
     truth_slot: torch.Tensor | None = None
+    iou: torch.Tensor | None = None
 
 
 @lru_cache(maxsize=32)
@@ -187,10 +202,8 @@ def build_region_targets(xy: torch.Tensor, wh: torch.Tensor, targets: torch.Tens
     tcoord = torch.stack(coder.encode(safe[..., 0] * w, safe[..., 1] * h, safe[..., 2] * w, safe[..., 3] * h,
                                       col, row, anchors[best, 0], anchors[best, 1]), dim=-1)   # (B, T, 4)
     weight = region.coord_scale * (2 - safe[..., 2] * safe[..., 3])
-    if region.rescore:
-        tobj = box_iou_cxcywh(pred.gather(1, slot.unsqueeze(-1).expand(bsz, t, 4)), safe)
-    else:
-        tobj = torch.ones_like(weight)
+    iou = box_iou_cxcywh(pred.gather(1, slot.unsqueeze(-1).expand(bsz, t, 4)), safe)
+    tobj = iou if region.rescore else torch.ones_like(weight)
     cls = targets[..., 4].long()
 
     # ---- last truth wins: a truth is overwritten by any later valid truth with the same slot
@@ -219,12 +232,35 @@ def build_region_targets(xy: torch.Tensor, wh: torch.Tensor, targets: torch.Tens
         cls_target = hot.view(bsz, a, h, w, c).permute(0, 1, 4, 2, 3)
     noobj = ~(covered.view(bsz, a, h, w) | responsible)
     truth_slot = torch.where(valid, slot, torch.full_like(slot, n))
-    return RegionTargets(responsible, coord_target, coord_weight, obj_target, noobj, cls_target, truth_slot)
+    return RegionTargets(responsible, coord_target, coord_weight, obj_target, noobj, cls_target, truth_slot,
+                         scatter(iou).view(bsz, a, h, w))
+
+
+def _objectness_terms(obj: torch.Tensor, obj_logit: torch.Tensor | None, target: torch.Tensor, resp: torch.Tensor,
+                      noobj: torch.Tensor, region: RegionSpec, obj_loss: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(obj, noobj) sums, with their scales: the responsible predictions toward ``target`` and the free ones
+    toward 0.
+
+    obj: (...,) sigmoid(to); obj_logit: the same shape, to (``None``: ``logit(obj)``, for ``"bce"`` only);
+    target, resp, noobj: the same shape (IoU or 1, 0/1 weights, bool). ``obj_loss``: ``"mse"`` (darknet's
+    ``0.5 * scale * (target - obj)**2``) or ``"bce"`` (``scale * BCE(to, target)``; see the module docstring).
+    """
+    dt = obj.dtype
+    if obj_loss == "mse":
+        return (0.5 * region.object_scale * (resp * (target - obj).square()).sum(),
+                0.5 * region.noobject_scale * (noobj.to(dt) * obj.square()).sum())
+    if obj_loss != "bce":
+        raise Yolo9000Error(f"obj_loss {obj_loss!r}: choose {' or '.join(OBJ_LOSSES)}")
+    logit = torch.logit(obj) if obj_logit is None else obj_logit
+    pos = F.binary_cross_entropy_with_logits(logit, target, reduction="none")
+    neg = F.binary_cross_entropy_with_logits(logit, torch.zeros_like(logit), reduction="none")
+    return region.object_scale * (resp * pos).sum(), region.noobject_scale * (noobj.to(dt) * neg).sum()
 
 
 def _region_loss_from_activated(xy: torch.Tensor, wh: torch.Tensor, obj: torch.Tensor, cls_logits: torch.Tensor,
                                 targets: torch.Tensor, region: RegionSpec, seen: int,
-                                class_only_objectness: str = "paper") -> dict[str, torch.Tensor]:
+                                class_only_objectness: str = "paper", obj_loss: str = "mse",
+                                obj_logit: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """The region loss from the activated head, so its gradients can be compared with darknet's delta.
 
     Args:
@@ -236,21 +272,25 @@ def _region_loss_from_activated(xy: torch.Tensor, wh: torch.Tensor, obj: torch.T
         region: the head's options.
         seen: images seen so far (darknet's ``*net.seen``); the prior term applies while < 12800.
         class_only_objectness: WordTree heads: ``"paper"`` or ``"darknet"`` (see the module docstring).
+        obj_loss: ``"mse"`` (darknet's) or ``"bce"`` (see the module docstring).
+        obj_logit: (B, A, H, W) to, the logit of ``obj`` (``"bce"``; ``None``: ``logit(obj)``).
     Returns:
         dict of 0-d tensors 'coord', 'obj', 'noobj', 'cls', 'prior', 'total' (summed per image, mean over
-        the batch).
+        the batch), and :func:`fit_stats`' 'iou_resp', 'obj_resp', 'obj_free' (detached, not in 'total').
     """
     if region.tree is not None:
-        return _tree_loss_from_activated(xy, wh, obj, cls_logits, targets, region, seen, class_only_objectness)
+        return _tree_loss_from_activated(xy, wh, obj, cls_logits, targets, region, seen, class_only_objectness,
+                                         obj_loss, obj_logit)
     tg = build_region_targets(xy, wh, targets, region)
     bsz = xy.shape[0]
     dt = xy.dtype
     resp = tg.responsible.to(dt)
     coords = torch.cat([xy, wh], dim=2)                                                   # (B, A, 4, H, W)
+    obj_sum, noobj_sum = _objectness_terms(obj, obj_logit, tg.obj_target, resp, tg.noobj, region, obj_loss)
     out = {
         "coord": 0.5 * (tg.coord_weight.unsqueeze(2) * (coords - tg.coord_target).square()).sum(),
-        "obj": 0.5 * region.object_scale * (resp * (tg.obj_target - obj).square()).sum(),
-        "noobj": 0.5 * region.noobject_scale * (tg.noobj.to(dt) * obj.square()).sum(),
+        "obj": obj_sum,
+        "noobj": noobj_sum,
     }
     if region.softmax:
         ce = F.cross_entropy(cls_logits.flatten(0, 1), tg.cls_target.flatten(0, 1), reduction="none")
@@ -259,7 +299,7 @@ def _region_loss_from_activated(xy: torch.Tensor, wh: torch.Tensor, obj: torch.T
         bce = F.binary_cross_entropy_with_logits(cls_logits, tg.cls_target, reduction="none").sum(dim=2)
         out["cls"] = region.class_scale * (resp * bce).sum()
     out["prior"] = _prior_loss(xy, wh, 1 - resp, seen, region.location)
-    return _per_image(out, bsz)
+    return _per_image(out, bsz, tg, obj, tg.noobj)
 
 
 def _prior_loss(xy: torch.Tensor, wh: torch.Tensor, free: torch.Tensor, seen: int,
@@ -277,11 +317,31 @@ def _prior_loss(xy: torch.Tensor, wh: torch.Tensor, free: torch.Tensor, seen: in
     return 0.5 * PRIOR_SCALE * (free.unsqueeze(2) * sq).sum()
 
 
-def _per_image(out: dict[str, torch.Tensor], bsz: int) -> dict[str, torch.Tensor]:
-    """The loss terms divided by the batch size, plus their ``total``."""
+def _per_image(out: dict[str, torch.Tensor], bsz: int, tg: RegionTargets, obj: torch.Tensor,
+               noobj: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The loss terms divided by the batch size, plus their ``total`` and :func:`fit_stats`."""
     out = {k: v / bsz for k, v in out.items()}
     out["total"] = sum(out[k] for k in TERMS)
-    return out
+    return {**out, **fit_stats(tg, obj, noobj)}
+
+
+def fit_stats(tg: RegionTargets, obj: torch.Tensor, noobj: torch.Tensor) -> dict[str, torch.Tensor]:
+    """What the objectness learnt, as 0-d detached tensors (no host sync): ``iou_resp``, the mean IoU of
+    the responsible predictions' boxes with their truths; ``obj_resp``, their mean objectness (the score
+    validation ranks by; with rescore its target is ``iou_resp``); ``obj_free``, the mean objectness of the
+    predictions under the no-object penalty. A detector whose ``obj_resp`` stays far below ``iou_resp``
+    cannot rank its own good boxes (the stall ``obj_loss="mse"`` falls into, see the module docstring).
+
+    tg: the batch's targets; obj: sigmoid(to) and noobj: the no-object mask, both (B, A, H, W) (or (B, N)).
+    A batch with no truth gives 0 for the first two.
+    """
+    with torch.no_grad():
+        resp = tg.responsible.reshape(obj.shape).to(obj.dtype)
+        free = noobj.reshape(obj.shape).to(obj.dtype)
+        n_resp, n_free = resp.sum().clamp(min=1), free.sum().clamp(min=1)
+        return {"iou_resp": (tg.iou.reshape(obj.shape) * resp).sum() / n_resp,
+                "obj_resp": (obj.detach() * resp).sum() / n_resp,
+                "obj_free": (obj.detach() * free).sum() / n_free}
 
 
 @lru_cache(maxsize=8)
@@ -308,7 +368,8 @@ def path_mask(nodes: torch.Tensor, parent: torch.Tensor, max_depth: int, dtype: 
 
 def _tree_loss_from_activated(xy: torch.Tensor, wh: torch.Tensor, obj: torch.Tensor, cls_logits: torch.Tensor,
                               targets: torch.Tensor, region: RegionSpec, seen: int,
-                              class_only_objectness: str) -> dict[str, torch.Tensor]:
+                              class_only_objectness: str, obj_loss: str = "mse",
+                              obj_logit: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """The region loss of a WordTree head (arguments as :func:`_region_loss_from_activated`; classes are
     tree node indices; class-only rows as :func:`class_only_rows`)."""
     if class_only_objectness not in CLASS_ONLY_OBJECTNESS:
@@ -364,18 +425,21 @@ def _tree_loss_from_activated(xy: torch.Tensor, wh: torch.Tensor, obj: torch.Ten
     else:
         obj_cls = obj_best.new_zeros(())
 
+    logit_flat = None if obj_logit is None else obj_logit.reshape(bsz, n)
+    obj_sum, noobj_sum = _objectness_terms(obj_flat, logit_flat, tg.obj_target.reshape(bsz, n),
+                                           resp.reshape(bsz, n), noobj, region, obj_loss)
     out = {
         "coord": 0.5 * (tg.coord_weight.unsqueeze(2) * (coords - tg.coord_target).square()).sum(),
-        "obj": 0.5 * region.object_scale * ((resp * (tg.obj_target - obj).square()).sum() + obj_cls),
-        "noobj": 0.5 * region.noobject_scale * (noobj.to(dt) * obj_flat.square()).sum(),
+        "obj": obj_sum + 0.5 * region.object_scale * obj_cls,  # the class-only rule stays a squared error
+        "noobj": noobj_sum,
         "cls": region.class_scale * (cls_det + cls_cls),
     }
     out["prior"] = _prior_loss(xy, wh, (1 - resp) * det_img.view(bsz, 1, 1, 1), seen, region.location)
-    return _per_image(out, bsz)
+    return _per_image(out, bsz, tg, obj_flat, noobj)
 
 
 def region_loss(raw: torch.Tensor, targets: torch.Tensor, region: RegionSpec, seen: int,
-                class_only_objectness: str = "paper") -> dict[str, torch.Tensor]:
+                class_only_objectness: str = "paper", obj_loss: str = "mse") -> dict[str, torch.Tensor]:
     """YOLOv2's region loss (darknet's GPU training update), differentiable w.r.t. the raw head.
 
     Args:
@@ -386,9 +450,12 @@ def region_loss(raw: torch.Tensor, targets: torch.Tensor, region: RegionSpec, se
         seen: images seen so far (darknet's ``*net.seen``); the anchor prior applies while < 12800.
         class_only_objectness: WordTree heads, classification images: ``"paper"`` (train the best box's
             objectness up to .3 when below) or ``"darknet"`` (no objectness gradient there).
+        obj_loss: ``"mse"``: darknet's squared error of sigmoid(to); ``"bce"``: the cross-entropy of the
+            logit (see the module docstring).
     Returns:
         dict of 0-d tensors 'coord', 'obj', 'noobj', 'cls', 'prior' and their sum 'total': each summed over
-        the predictions of an image, averaged over the batch.
+        the predictions of an image, averaged over the batch; and :func:`fit_stats`' 'iou_resp',
+        'obj_resp', 'obj_free' (detached means, not part of 'total').
     Raises:
         NotImplementedError: ``coords != 4``; ``map=`` without ``tree=``.
 
@@ -403,6 +470,7 @@ def region_loss(raw: torch.Tensor, targets: torch.Tensor, region: RegionSpec, se
     if targets.dim() != 3 or targets.shape[0] != bsz or targets.shape[2] != 5:
         raise ValueError(f"targets must be (B={bsz}, T, 5), got {tuple(targets.shape)}")
     x = raw.view(bsz, a, 5 + c, h, w)
+    to = x[:, :, 4]
     return _region_loss_from_activated(RegionBoxCoder(region.location).activate_xy(x[:, :, 0:2]), x[:, :, 2:4],
-                                       torch.sigmoid(x[:, :, 4]),
-                                       x[:, :, 5:], targets, region, seen, class_only_objectness)
+                                       torch.sigmoid(to), x[:, :, 5:], targets, region, seen, class_only_objectness,
+                                       obj_loss, to)

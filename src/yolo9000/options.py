@@ -67,3 +67,6 @@ class DetectionOptions:
                                             "cfg's")
     exposure: float | None = option(None, "colour augmentation: brightness scaled by 1/e .. e; none: the model cfg's")
     flip: bool = option(True, "random horizontal flips")
+    obj_loss: str = option("mse", "objectness loss: mse (darknet's squared error of the sigmoid) or bce (the "
+                                  "cross-entropy of the logit: darknet's delta without the sigmoid's derivative, "
+                                  "which stalls small real data trained from scratch)")

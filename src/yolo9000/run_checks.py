@@ -14,6 +14,7 @@ from typing import Any
 
 from .errors import Yolo9000Error, file_error
 from .fileio import check_output_dir, remove_stale_temps
+from .loss import OBJ_LOSSES
 from .ops.boxes import LOCATIONS
 from .weights import load_checkpoint
 
@@ -56,6 +57,7 @@ _RULES: dict[str, tuple[Any, str]] = {
     "anchors": (lambda v: v in ("auto", "hand"), "choose auto (k-means of the training boxes) or hand "
                                                  "(Faster R-CNN's 3 scales x 3 ratios); leave it out for the model's"),
     "location": (lambda v: v in LOCATIONS, f"choose {' or '.join(LOCATIONS)}"),
+    "obj_loss": (lambda v: v in OBJ_LOSSES, "choose mse (darknet's, the default) or bce (the cross-entropy of the logit)"),
 }
 
 

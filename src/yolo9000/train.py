@@ -366,7 +366,7 @@ def train(cfg: TrainConfig) -> Path:
                     with _maybe_no_sync(net, sync):
                         with training_autocast(device, cfg.amp):
                             raw = net(images[j:j + mini])
-                        terms = region_loss(raw.float(), targets[j:j + mini], region, seen)
+                        terms = region_loss(raw.float(), targets[j:j + mini], region, seen, obj_loss=cfg.obj_loss)
                         scaler.scale(terms["total"] * len(raw) / len(images)).backward()
                     for k, v in terms.items():
                         sums[k] = sums.get(k, 0.0) + v.detach() * len(raw)

@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from .fileio import atomic_write
+from .loss import FIT
 from .optional import available, missing_message
 
 
@@ -70,7 +71,9 @@ class Scalars:
 
 
 def plot_results(csv_path: Path, png: Path) -> None:
-    """Loss terms per epoch (log scale) and validation VOC07 mAP@0.5 per epoch, side by side."""
+    """Loss terms per epoch (log scale), validation (and training-sample) VOC07 mAP@0.5 per epoch and, when
+    logged, the objectness against the IoU at the responsible predictions (:func:`yolo9000.loss.fit_stats`),
+    side by side."""
     from .metrics.plots import _pyplot
 
     with open(csv_path, newline="") as f:
@@ -79,8 +82,9 @@ def plot_results(csv_path: Path, png: Path) -> None:
         return
     plt = _pyplot()
     epochs = [int(r["epoch"]) for r in rows]
-    terms = [k for k in rows[0] if k not in ("epoch", "lr", "images_per_s", "mAP50", "train_mAP50")]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fit = [k for k in FIT if k in rows[0]]
+    terms = [k for k in rows[0] if k not in ("epoch", "lr", "images_per_s", "mAP50", "train_mAP50", *FIT)]
+    fig, axes = plt.subplots(1, 3 if fit else 2, figsize=(16.5 if fit else 11, 4))
     for k in terms:
         axes[0].plot(epochs, [max(_number(r[k]), 1e-6) for r in rows], label=k)
     axes[0].set(xlabel="epoch", ylabel="loss per image", yscale="log", title="loss terms")
@@ -91,6 +95,12 @@ def plot_results(csv_path: Path, png: Path) -> None:
                      label="training images (sample)")
     axes[1].legend(fontsize=8)
     axes[1].set(xlabel="epoch", ylabel="VOC07 mAP@0.5", ylim=(0, 1), title="mAP: validation and training fit")
+    if fit:  # objectness far below the IoU at the responsible boxes: the detector cannot rank its good boxes
+        for k, label in zip(FIT, ("IoU of responsible boxes", "their objectness", "objectness elsewhere")):
+            if k in fit:
+                axes[2].plot(epochs, [_number(r[k]) for r in rows], label=label)
+        axes[2].legend(fontsize=8)
+        axes[2].set(xlabel="epoch", ylim=(0, 1), title="fit: objectness against IoU")
     for ax in axes:
         ax.grid(alpha=0.3)
     with atomic_write(png) as f:
