@@ -5,8 +5,8 @@ the cross-entropy of the logit), nothing else changed.
     .venv/bin/python benchmarks/underfit.py [--data data/raccoon.yaml] [--mosaic] [--model yolov2-tiny-voc] \
         [--epochs 30] [--imgsz 256] [--augment] [--obj-loss mse bce] [--out runs/underfit]
 
-``--mosaic`` trains on a harder set made from ``--data``'s photos, in the regime where darknet's recipe
-fails worst (several smaller boxes per image): 164 training and 40 test images at 416 x 416, each one
+``--mosaic`` trains on a harder set made from ``--data``'s photos, with several smaller boxes per image: 164
+training and 40 test images at 416 x 416, each one
 photo or a 2 x 2 grid of 2 to 4 photos (squashed to 208 x 208), drawn with a fixed seed from the train and
 test splits respectively, with their boxes; written once to ``<out>/mosaic/`` (Ultralytics' YOLO layout).
 
@@ -18,13 +18,18 @@ test split. Every run's ``results.csv`` also logs, per epoch, the loss terms and
 ``obj_free`` (the objectness everywhere else). With ``mse`` the objectness collapses in the first epoch and
 never comes back to the IoU (the sigmoid's derivative in darknet's update, see ``yolo9000/loss.py``).
 
+``--probe 10`` also records every 10th batch (the fit, the loss terms and each term's gradient norm w.r.t.
+the raw head) in ``<out>/probe_<obj-loss>.jsonl``: the first epochs' collapse, batch by batch.
+
 Writes ``<out>/underfit.json``, ``underfit.md`` (the table per validated epoch) and ``underfit.png``. Not
 part of the test suite: about 13 minutes on two CPU cores with the defaults.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import json
 import os
 import platform
 import time
@@ -35,6 +40,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+import yolo9000.loss as loss_module
 from yolo9000.datasets import load_dataset
 from yolo9000.fileio import atomic_write, write_json
 from yolo9000.metrics.plots import _pyplot
@@ -84,6 +90,37 @@ def make_mosaic(data: str, out: Path, seed: int = 0) -> Path:
     return yaml
 
 
+@contextlib.contextmanager
+def probe(path: Path, every: int):
+    """Record, every ``every``-th call of the region loss during training, the batch's fit (``fit_stats``), its
+    loss terms and the gradient norm of each term w.r.t. the raw head, one JSON line per record in ``path``.
+
+    It wraps ``yolo9000.loss.region_loss``, which the trainer looks up when it starts; a run that never calls
+    the wrapper (the trainer changed) is an error rather than an empty file.
+    """
+    real, calls = loss_module.region_loss, [0]
+    with open(path, "w") as sink:
+        def wrapped(raw, targets, region, seen, *args, **kw):
+            out = real(raw, targets, region, seen, *args, **kw)
+            calls[0] += 1
+            if (calls[0] - 1) % every == 0 and raw.requires_grad:
+                rec = {"batch": calls[0], "seen": seen, **{k: float(v) for k, v in out.items()}}
+                for k in ("coord", "obj", "noobj", "prior"):
+                    if out[k].requires_grad:
+                        g, = torch.autograd.grad(out[k], raw, retain_graph=True)
+                        rec["grad_" + k] = float(g.norm())
+                sink.write(json.dumps(rec) + "\n")
+            return out
+
+        loss_module.region_loss = wrapped
+        try:
+            yield
+        finally:
+            loss_module.region_loss = real
+    if calls[0] == 0:
+        raise SystemExit(f"underfit: --probe saw no call of yolo9000.loss.region_loss; {path} is empty")
+
+
 def run_one(a: argparse.Namespace, obj_loss: str) -> dict[str, Any]:
     """Train with ``obj_loss``; returns the settings, the seconds and results.csv's rows as numbers."""
     cfg = TrainConfig(data=a.data, model=a.model, epochs=a.epochs, imgsz=a.imgsz, batch=a.batch, lr=a.lr,
@@ -92,7 +129,8 @@ def run_one(a: argparse.Namespace, obj_loss: str) -> dict[str, Any]:
                       project=str(Path(a.out) / "runs"), name=obj_loss, seed=a.seed,
                       **({} if a.augment else NO_AUGMENTATION))
     t0 = time.perf_counter()
-    run = train(cfg)
+    with probe(Path(a.out) / f"probe_{obj_loss}.jsonl", a.probe) if a.probe else contextlib.nullcontext():
+        run = train(cfg)
     seconds = time.perf_counter() - t0
     with open(run / "results.csv", newline="") as f:
         rows = [{k: float(v) if v not in ("", None) else None for k, v in r.items()} for r in csv.DictReader(f)]
@@ -157,6 +195,9 @@ def main() -> None:
     ap.add_argument("--val-every", type=int, default=5)
     ap.add_argument("--train-eval", type=int, default=1000, help="training photos scored (all of raccoon's 160)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--probe", type=int, default=0, metavar="N",
+                    help="every N-th batch, write the fit, the loss terms and each term's gradient norm w.r.t. the "
+                         "raw head to <out>/probe_<obj-loss>.jsonl (0: off)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default=str(ROOT / "runs" / "underfit"))
