@@ -203,7 +203,6 @@ def build_region_targets(xy: torch.Tensor, wh: torch.Tensor, targets: torch.Tens
                                       col, row, anchors[best, 0], anchors[best, 1]), dim=-1)   # (B, T, 4)
     weight = region.coord_scale * (2 - safe[..., 2] * safe[..., 3])
     iou = box_iou_cxcywh(pred.gather(1, slot.unsqueeze(-1).expand(bsz, t, 4)), safe)
-    tobj = iou if region.rescore else torch.ones_like(weight)
     cls = targets[..., 4].long()
 
     # ---- last truth wins: a truth is overwritten by any later valid truth with the same slot
@@ -222,7 +221,8 @@ def build_region_targets(xy: torch.Tensor, wh: torch.Tensor, targets: torch.Tens
     responsible = scatter(winner).view(bsz, a, h, w)
     coord_target = scatter(tcoord).view(bsz, a, h, w, 4).permute(0, 1, 4, 2, 3)
     coord_weight = scatter(weight).view(bsz, a, h, w)
-    obj_target = scatter(tobj).view(bsz, a, h, w)
+    iou_dense = scatter(iou).view(bsz, a, h, w)
+    obj_target = iou_dense if region.rescore else responsible.to(dt)  # rescore: the IoU, else 1 where matched
     if region.softmax:
         cls_target = scatter(cls).view(bsz, a, h, w)
     else:  # logistic classes: every truth landing on a prediction adds its class (delta_region_class, tag)
@@ -233,7 +233,7 @@ def build_region_targets(xy: torch.Tensor, wh: torch.Tensor, targets: torch.Tens
     noobj = ~(covered.view(bsz, a, h, w) | responsible)
     truth_slot = torch.where(valid, slot, torch.full_like(slot, n))
     return RegionTargets(responsible, coord_target, coord_weight, obj_target, noobj, cls_target, truth_slot,
-                         scatter(iou).view(bsz, a, h, w))
+                         iou_dense)
 
 
 def _objectness_terms(obj: torch.Tensor, obj_logit: torch.Tensor | None, target: torch.Tensor, resp: torch.Tensor,
