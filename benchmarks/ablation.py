@@ -37,8 +37,8 @@ import torch
 from yolo9000 import YOLO
 from yolo9000.errors import Yolo9000Error
 from yolo9000.fileio import atomic_write, write_json
-from yolo9000.train import TrainConfig, train
-from yolo9000.validate import validate
+from yolo9000.train.detect import TrainConfig, train
+from yolo9000.eval.validate import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from yolo9000.anchors import kmeans_anchors
+from yolo9000.anchors.kmeans import kmeans_anchors
 
 
 def synthetic_shapes_norm(n: int, seed: int = 0) -> np.ndarray:

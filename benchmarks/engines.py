@@ -9,7 +9,7 @@ One run times, on one fixed random input per batch size (batch 1 and 8, fp32 and
 * ``lightnet``: EAVISE lightnet 4.0.0's ``lightnet.models.YoloV2(20)`` (5 VOC anchors, the same
   architecture), as a user runs it: eager NCHW, and eager channels-last; bf16 = ``torch.autocast("cpu",
   dtype=torch.bfloat16)`` around the forward;
-* ``onnxruntime``: CPU execution provider on OUR ONNX export (``yolo9000.export.export_onnx``, raw head,
+* ``onnxruntime``: CPU execution provider on OUR ONNX export (``yolo9000.predict.export.export_onnx``, raw head,
   dynamic batch); it has no bf16 path on CPU, so its bf16 rows say n/a;
 * ``openvino``: OpenVINO's CPU plugin on the same ONNX file, reshaped to each static batch, with
   ``INFERENCE_PRECISION_HINT`` f32 or bf16; the precision it actually ran (the convolutions' runtime
@@ -19,9 +19,9 @@ Weights are random (seeded): speed does not depend on them, and lightnet has its
 same batch-1 input, our fused copy, onnxruntime and OpenVINO are compared with our unfused float32
 PyTorch forward (max abs diff of the raw head, and that divided by the head's max magnitude); lightnet's
 variants are compared with lightnet's own float32 eager forward. The figures are set against the GEMM
-peaks measured in this run by ``yolo9000.benchmark.gemm_peak_gflops`` (the best of ``torch.mm`` and
+peaks measured in this run by ``yolo9000.predict.benchmark.gemm_peak_gflops`` (the best of ``torch.mm`` and
 oneDNN's packed 1x1 convolution, per precision), with darknet's FLOP count (29.36 GFLOP/image).
-Timing is ``yolo9000.benchmark.time_calls`` (one call = one batch). Every engine uses as many threads
+Timing is ``yolo9000.predict.benchmark.time_calls`` (one call = one batch). Every engine uses as many threads
 as there are cores. The peers live in ``benchmarks/.peers-venv`` (see ``_peers.py``): the script
 re-executes itself there when they do not import.
 """
@@ -49,8 +49,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from yolo9000 import YOLO  # noqa: E402
-from yolo9000.benchmark import conv_gflops, cpu_name, gemm_peak_gflops, latency_ms, time_calls  # noqa: E402
-from yolo9000.export import ExportOptions, export_onnx  # noqa: E402
+from yolo9000.predict.benchmark import conv_gflops, cpu_name, gemm_peak_gflops, latency_ms, time_calls  # noqa: E402
+from yolo9000.predict.export import ExportOptions, export_onnx  # noqa: E402
 
 CPU = torch.device("cpu")
 IMGSZ = 416

@@ -19,7 +19,7 @@ last traceback lines, and the others still run; a section whose checks fail is `
   augmentation, batch sampler, region loss, SGD, GradScaler): finite and falling losses, images/s.
 - ``ddp``: DistributedDataParallel on NCCL at world size 1 (and 2 with two GPUs) in worker processes
   started by torchrun; then ``torchrun -m yolo9000.cli train --amp`` for one epoch (world 1, and 2).
-- ``joint``: ``yolo9000.joint.train_joint`` (YOLO9000's backbone, WordTree head) for 20 steps on the
+- ``joint``: ``yolo9000.train.joint.train_joint`` (YOLO9000's backbone, WordTree head) for 20 steps on the
   generated problem of ``benchmarks/joint_demo.py``, with the final mapped validation on CUDA.
 
 Every section records its peak GPU memory (``torch.cuda.max_memory_allocated``, reset before it; the
@@ -140,10 +140,11 @@ class CheckFailed(Exception):
 
 # ----------------------------------------------------------------------------- helpers
 def _parity():
-    """tests/test_parity.py: its case loaders, reference readers and tolerances (reused, not copied)."""
+    """tests/darknet/test_parity.py: its case loaders, reference readers and tolerances (reused, not copied)."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from tests import conftest, test_parity
+    from tests import conftest
+    from tests.darknet import test_parity
 
     return conftest, test_parity
 
@@ -227,7 +228,7 @@ def _finite(t: torch.Tensor) -> bool:
 
 def _activate(raw: torch.Tensor, model) -> torch.Tensor:
     from yolo9000.ops.region import region_activate
-    from yolo9000.wordtree import load_tree
+    from yolo9000.wordtree.tree import load_tree
 
     region = model.config.region
     if region is None:
@@ -238,7 +239,7 @@ def _activate(raw: torch.Tensor, model) -> torch.Tensor:
 def _det_keys(raw_cpu: torch.Tensor, model, w: int, h: int, size: int, conf: float) -> set[tuple[int, int]]:
     """(det_index, class) of the detections of a raw head (CPU), darknet's NMS and hierarchy thresholds."""
     from yolo9000.ops.region import decode_region, region_detections
-    from yolo9000.wordtree import load_tree
+    from yolo9000.wordtree.tree import load_tree
 
     _, tp = _parity()
     tree = load_tree(model.config.tree) if model.config.tree else None
@@ -393,8 +394,8 @@ def section_cuda_graphs(ctx: Ctx) -> dict:
     if not ctx.cuda:
         return {"skipped": "CUDA graphs need a CUDA device", "checks": {}}
     from yolo9000.api import load_model
-    from yolo9000.benchmark import CudaGraphForward, latency_ms, time_calls
-    from yolo9000.inference import build_inference_model
+    from yolo9000.predict.benchmark import CudaGraphForward, latency_ms, time_calls
+    from yolo9000.models.inference import build_inference_model
 
     _, tp = _parity()
     ensure_weights({"yolov2-voc"}, ctx.weights_dir)
@@ -440,7 +441,7 @@ def section_cuda_graphs(ctx: Ctx) -> dict:
 
 def section_benchmark(ctx: Ctx) -> dict:
     """``run_benchmark`` in bf16: batch 1 eager and with a CUDA graph, and the big batch."""
-    from yolo9000.benchmark import BenchmarkConfig, run_benchmark
+    from yolo9000.predict.benchmark import BenchmarkConfig, run_benchmark
 
     _, tp = _parity()
     plan = ctx.plan
@@ -519,9 +520,10 @@ def section_train_amp(ctx: Ctx) -> dict:
     sums over predictions, whose number follows the size); the multi-scale path runs in ``ddp``'s
     ``yolo9000 train``."""
     from yolo9000.datasets import load_dataset, load_dataset_config
-    from yolo9000.datasets.torch_data import collate
-    from yolo9000.loss import region_loss
-    from yolo9000.train import TrainConfig, _data, build_model, darknet_lr_lambda, param_groups, resolve_sizes
+    from yolo9000.datasets.torch_data import DetectionData, MultiScaleBatchSampler, collate
+    from yolo9000.train.detect import TrainConfig, augmentation, build_model, resolve_sizes
+    from yolo9000.train.engine import darknet_lr_lambda
+    from yolo9000.train.loss import region_loss
 
     plan = ctx.plan
     data_yaml = str(ROOT / "data" / "raccoon.yaml")
@@ -534,12 +536,14 @@ def section_train_amp(ctx: Ctx) -> dict:
     torch.manual_seed(0)
     model, seen = build_model(tc, tuple(ds.names), data_yaml, imgsz)
     model.to(ctx.device).train()
-    data, sampler = _data(tc, ds, model, sizes, 1)
+    data = DetectionData(ds, train=True, seed=tc.seed, **augmentation(tc, model.config))
+    sampler = MultiScaleBatchSampler(len(data), tc.batch, sizes=sizes, every=tc.scale_every, seed=tc.seed,
+                                     shuffle=True, drop_last=len(data) >= tc.batch)
     sampler.with_epoch = True  # (index, size, epoch) keys: one loader with persistent workers serves every epoch
     loader = torch.utils.data.DataLoader(data, batch_sampler=_Steps(sampler, plan.train_steps), collate_fn=collate,
                                          num_workers=plan.train_workers, pin_memory=ctx.cuda,
                                          persistent_workers=plan.train_workers > 0)
-    optimizer = torch.optim.SGD(param_groups(model, tc.decay), lr=tc.lr, momentum=tc.momentum)
+    optimizer = torch.optim.SGD(model.param_groups(tc.decay), lr=tc.lr, momentum=tc.momentum)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, darknet_lr_lambda(tc.burn_in, [10 ** 9], [0.1]))
     scaler = torch.amp.GradScaler(ctx.device.type, enabled=amp)
     region = model.config.region
@@ -596,10 +600,9 @@ def ddp_worker(a: argparse.Namespace) -> int:
     writes its findings to ``a.ddp_worker``."""
     import torch.distributed as dist
 
-    from yolo9000.loss import region_loss
+    from yolo9000.train.loss import region_loss
     from yolo9000.models.darknet import Darknet
     from yolo9000.models.zoo import zoo_config
-    from yolo9000.train import param_groups
 
     rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
     local = int(os.environ.get("LOCAL_RANK", "0"))
@@ -618,7 +621,7 @@ def ddp_worker(a: argparse.Namespace) -> int:
         torch.manual_seed(0)  # the same initial weights everywhere (DDP also broadcasts rank 0's)
         model = Darknet(zoo_config("yolov2-tiny-voc")).to(device).train()
         ddp = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if cuda else None)
-        opt = torch.optim.SGD(param_groups(model, 5e-4), lr=1e-4, momentum=0.9)
+        opt = torch.optim.SGD(model.param_groups(5e-4), lr=1e-4, momentum=0.9)
         scaler = torch.amp.GradScaler(device.type, enabled=cuda)
         g = torch.Generator(device="cpu").manual_seed(1000 + rank)  # each rank its own data
         b, s = a.worker_batch, a.worker_imgsz
@@ -734,7 +737,7 @@ def section_ddp(ctx: Ctx) -> dict:
         r["last_pt"] = (work / "runs" / name / "weights" / "last.pt").is_file()
         out["cli_train"][f"world{n}"] = r
         checks[f"torchrun -m yolo9000.cli train, world {n}: completes"] = r["returncode"] == 0 and r["last_pt"]
-    out["note"] = ("world 1 under torchrun: yolo9000.distributed.setup runs one plain process (no process group, "
+    out["note"] = ("world 1 under torchrun: yolo9000.train.distributed.setup runs one plain process (no process group, "
                    "no DDP); the worker processes are what exercise NCCL at world 1")
     out["checks"] = checks
     return out
@@ -752,7 +755,7 @@ def section_joint(ctx: Ctx) -> dict:
     from yolo9000.datasets.shapes import JOINT_ALL as ALL
     from yolo9000.datasets.shapes import JOINT_TREE as TREE
     from yolo9000.datasets.shapes import make_joint_shapes
-    from yolo9000.joint import JointConfig, batch_split, demo_network_cfg, train_joint
+    from yolo9000.train.joint import JointConfig, batch_split, demo_network_cfg, train_joint
 
     plan = ctx.plan
     ratio = 0.5
@@ -770,8 +773,8 @@ def section_joint(ctx: Ctx) -> dict:
         model_arg = plan.joint_model
     cfg = JointConfig(data=str(det), cls_data=str(cls), model=model_arg, tree=str(tree), det_ratio=ratio, epochs=1,
                       imgsz=plan.joint_size, batch=plan.joint_batch, lr=0.0005, burn_in=5, multiscale=False,
-                      workers=plan.joint_workers, device=str(ctx.device), seed=0, val=True,
-                      project=str(root / "runs"), name="joint")
+                      workers=plan.joint_workers, device=str(ctx.device), seed=0, val=True, amp=ctx.cuda,
+                      tensorboard=False, project=str(root / "runs"), name="joint")  # the engine's AMP, as detection
     t = time.perf_counter()
     run = train_joint(cfg)
     _sync(ctx.device)
@@ -781,6 +784,7 @@ def section_joint(ctx: Ctx) -> dict:
     n_cls = per_class * len(ALL)
     steps = max(-(-n_det // k_det), -(-n_cls // k_cls))
     out = {"model": plan.joint_model, "tree_nodes": len(TREE), "imgsz": plan.joint_size, "batch": plan.joint_batch,
+           "amp": cfg.amp,
            "det_per_batch": k_det, "cls_per_batch": k_cls, "steps": steps, "seconds": seconds, "epoch_row": row,
            "val": json.loads((run / "val.json").read_text()) if (run / "val.json").is_file() else None}
     loss = row.get("total")

@@ -21,8 +21,8 @@ import numpy as np
 
 from yolo9000 import YOLO
 from yolo9000.datasets.shapes import JOINT_ALL, JOINT_DETECTION, JOINT_TREE, make_joint_shapes
-from yolo9000.joint import JointConfig, demo_network_cfg, train_joint
-from yolo9000.open_vocab import OpenVocabResult, evaluate_open_vocab
+from yolo9000.train.joint import JointConfig, demo_network_cfg, train_joint
+from yolo9000.eval.open_vocab import OpenVocabResult, evaluate_open_vocab
 
 TREE, DETECTION, ALL = JOINT_TREE, JOINT_DETECTION, JOINT_ALL
 NODE = {line.split()[0]: i for i, line in enumerate(TREE)}
@@ -67,7 +67,8 @@ def main() -> None:
     run = train_joint(JointConfig(
         data=str(det), cls_data=str(cls), model=str(cfg_path), det_ratio=a.det_ratio, objectness=a.objectness,
         obj_loss=a.obj_loss, epochs=a.epochs, imgsz=a.size, batch=a.batch, lr=a.lr, burn_in=50, multiscale=False,
-        workers=a.workers, seed=a.seed, val=False, project=str(root / "runs"), name=f"joint-{tag}"))
+        workers=a.workers, seed=a.seed, val=False, tensorboard=False, project=str(root / "runs"),
+        name=f"joint-{tag}"))
     seconds = time.perf_counter() - t0
     yolo = YOLO(run / "weights" / "last.pt")
     nodes = [NODE[c] for c in ALL]

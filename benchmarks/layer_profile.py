@@ -2,7 +2,7 @@
 machine's GEMM peak; and how far an algorithmic shortcut (Winograd F(2x2, 3x3)) could move the ceiling.
 
 Per layer: milliseconds per call (batch 1), darknet's FLOP count, GFLOP/s and the fraction of the GEMM
-peak measured in the same run (``yolo9000.benchmark.gemm_peak_gflops``). The total gives the ceiling
+peak measured in the same run (``yolo9000.predict.benchmark.gemm_peak_gflops``). The total gives the ceiling
 on images/s for direct convolution: GFLOP per image / peak.
 
 Winograd F(2x2, 3x3) turns a 3x3 stride-1 convolution into 16 independent GEMMs of
@@ -24,8 +24,8 @@ from collections import defaultdict
 import torch
 
 from yolo9000 import YOLO
-from yolo9000.benchmark import cpu_name, gemm_peak_gflops, time_calls
-from yolo9000.inference import fuse_for_inference, precision_dtype
+from yolo9000.predict.benchmark import cpu_name, gemm_peak_gflops, time_calls
+from yolo9000.models.inference import fuse_for_inference, precision_dtype
 from yolo9000.models.darknet import conv_blocks
 
 

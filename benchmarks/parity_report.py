@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from yolo9000.cfg import parse_cfg
+from yolo9000.darknet.cfg import parse_cfg
 from yolo9000.models.darknet import Darknet
 from yolo9000.ops.letterbox import letterbox
 from yolo9000.ops.region import decode_activated, region_activate, region_detections
-from yolo9000.weights import load_darknet_weights
-from yolo9000.wordtree import load_tree
+from yolo9000.darknet.weights import load_darknet_weights
+from yolo9000.wordtree.tree import load_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 REF = ROOT.parent / "shared/reference/darknet"

@@ -51,15 +51,16 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from yolo9000 import YOLO  # noqa: E402
-from yolo9000.anchors import anchors_for_dataset  # noqa: E402
+from yolo9000.anchors.kmeans import anchors_for_dataset  # noqa: E402
 from yolo9000.api import resolve_config  # noqa: E402
 from yolo9000.datasets import load_dataset  # noqa: E402
 from yolo9000.datasets.torch_data import MultiScaleBatchSampler  # noqa: E402
 from yolo9000.metrics import DetectionSet, evaluate  # noqa: E402
 from yolo9000.ops.letterbox import letterbox, unletterbox_cxcywh  # noqa: E402
-from yolo9000.sources import load_image  # noqa: E402
-from yolo9000.train import TrainConfig, darknet_lr_lambda, resolve_sizes, train  # noqa: E402
-from yolo9000.validate import darknet_output_boxes, ground_truth_from_dataset, validate  # noqa: E402
+from yolo9000.predict.sources import load_image  # noqa: E402
+from yolo9000.train.detect import TrainConfig, resolve_sizes, train  # noqa: E402
+from yolo9000.train.engine import darknet_lr_lambda  # noqa: E402
+from yolo9000.eval.validate import darknet_output_boxes, ground_truth_from_dataset, validate  # noqa: E402
 
 # lightnet's RegionLoss reads a read-only pandas column through torch.from_numpy (harmless; said once per run)
 warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
@@ -274,7 +275,7 @@ def train_ours(a, scorer: Scorer, train_scorer: Scorer, log) -> dict:
             "parameters": sum(p.numel() for p in last.model.parameters()), "anchors_grid": anchors_grid,
             "epochs": epochs, "run": str(run), "settings": asdict(cfg),
             "model": "yolo9000 yolov2-tiny-voc",
-            "loss": f"yolo9000.loss.region_loss (darknet's, objectness {cfg.obj_loss})"}
+            "loss": f"yolo9000.train.loss.region_loss (darknet's, objectness {cfg.obj_loss})"}
 
 
 # ----------------------------------------------------------------------------- report

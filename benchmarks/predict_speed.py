@@ -1,7 +1,7 @@
 """Prediction speed: images/s at 416, batch 1, end to end from a decoded image to Results, float32.
 
 For each model, also the forward pass alone, the network's FLOPs, and the fraction of this machine's
-float32 GEMM throughput (measured in the same run by ``yolo9000.benchmark.gemm_peak_gflops``: large
+float32 GEMM throughput (measured in the same run by ``yolo9000.predict.benchmark.gemm_peak_gflops``: large
 torch.mm calls and oneDNN's GEMM) that the end-to-end rate reaches. ``yolo9000 benchmark`` measures
 one configuration (any precision, compile, batch) with the same functions. Weights: the darknet reference weights if ``--weights-dir`` holds them (so detections are
 realistic in number), else darknet's random initialisation.
@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from yolo9000 import YOLO
-from yolo9000.benchmark import conv_gflops, gemm_peak_gflops
-from yolo9000.sources import load_image
+from yolo9000.predict.benchmark import conv_gflops, gemm_peak_gflops
+from yolo9000.predict.sources import load_image
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHT_FILE = {"yolov2-voc": "yolov2-voc", "yolov2-coco": "yolov2", "yolov2-tiny-voc": "yolov2-tiny-voc",

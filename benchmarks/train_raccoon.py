@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 
 from yolo9000 import YOLO
-from yolo9000.train import TrainConfig, train
-from yolo9000.validate import validate
+from yolo9000.train.detect import TrainConfig, train
+from yolo9000.eval.validate import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 

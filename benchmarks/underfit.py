@@ -13,7 +13,7 @@ test splits respectively, with their boxes; written once to ``<out>/mosaic/`` (U
 By default without augmentation or multi-scale, so what is measured is the fit itself: how well the
 detector finds its own training boxes (VOC07 mAP@0.5 on every training photo, ``--train-eval``), beside the
 test split. Every run's ``results.csv`` also logs, per epoch, the loss terms and the three fit columns of
-:func:`yolo9000.loss.fit_stats`: ``iou_resp`` (how well the responsible boxes fit their truths),
+:func:`yolo9000.train.loss.fit_stats`: ``iou_resp`` (how well the responsible boxes fit their truths),
 ``obj_resp`` (their objectness, the score validation ranks by; its rescore target is ``iou_resp``) and
 ``obj_free`` (the objectness everywhere else). With ``mse`` the objectness collapses in the first epoch and
 never comes back to the IoU (the sigmoid's derivative in darknet's update, see ``yolo9000/loss.py``).
@@ -40,11 +40,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-import yolo9000.loss as loss_module
+import yolo9000.train.loss as loss_module
 from yolo9000.datasets import load_dataset
 from yolo9000.fileio import atomic_write, write_json
 from yolo9000.metrics.plots import _pyplot
-from yolo9000.train import TrainConfig, train
+from yolo9000.train.detect import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
 NO_AUGMENTATION = {"multiscale": False, "jitter": 0.0, "hue": 0.0, "saturation": 1.0, "exposure": 1.0,
@@ -95,7 +95,7 @@ def probe(path: Path, every: int):
     """Record, every ``every``-th call of the region loss during training, the batch's fit (``fit_stats``), its
     loss terms and the gradient norm of each term w.r.t. the raw head, one JSON line per record in ``path``.
 
-    It wraps ``yolo9000.loss.region_loss``, which the trainer looks up when it starts; a run that never calls
+    It wraps ``yolo9000.train.loss.region_loss``, which the trainer looks up when it starts; a run that never calls
     the wrapper (the trainer changed) is an error rather than an empty file.
     """
     real, calls = loss_module.region_loss, [0]
@@ -118,7 +118,7 @@ def probe(path: Path, every: int):
         finally:
             loss_module.region_loss = real
     if calls[0] == 0:
-        raise SystemExit(f"underfit: --probe saw no call of yolo9000.loss.region_loss; {path} is empty")
+        raise SystemExit(f"underfit: --probe saw no call of yolo9000.train.loss.region_loss; {path} is empty")
 
 
 def run_one(a: argparse.Namespace, obj_loss: str) -> dict[str, Any]:

@@ -25,7 +25,7 @@ def ablation():
 
 
 def test_each_row_switches_on_one_mechanism(ablation) -> None:
-    from yolo9000.train import TrainConfig
+    from yolo9000.train.detect import TrainConfig
 
     assert ablation.row_settings(0) == {"batchnorm": False, "anchors": "hand", "location": "offset",
                                         "passthrough": False, "multiscale": False}

@@ -14,8 +14,8 @@ import torchvision
 from PIL import Image
 
 from yolo9000 import YOLO, Results, Yolo9000Error
-from yolo9000.names import bundled
-from yolo9000.sources import load_image
+from yolo9000.darknet.names import bundled
+from yolo9000.predict.sources import load_image
 
 TINY = "yolov2-tiny-voc"
 CONF = 0.25
@@ -384,8 +384,8 @@ def test_raw_forward_shape(tiny, hw, grid):
 
 
 def test_yolo9000_labels_at_a_depth_or_through_a_map(weights_dir: Path, reference_dir: Path) -> None:
-    from yolo9000.names import bundled
-    from yolo9000.wordtree import load_label_map
+    from yolo9000.darknet.names import bundled
+    from yolo9000.wordtree.tree import load_label_map
 
     yolo = YOLO("yolo9000", weights_dir / "yolo9000.weights")
     image = np.load(reference_dir / "cases" / "yolo9000_416_dog" / "image_u8.npy")
@@ -405,11 +405,11 @@ def test_device_defaults_to_auto_everywhere():
     """``--device`` / ``device=`` default to ``auto``: CUDA when present, else the CPU."""
     import dataclasses
 
-    from yolo9000.benchmark import BenchmarkConfig
-    from yolo9000.cli import build_parser
-    from yolo9000.joint import JointConfig
-    from yolo9000.train import TrainConfig
-    from yolo9000.train_classify import ClassifyConfig
+    from yolo9000.predict.benchmark import BenchmarkConfig
+    from yolo9000.cli.app import build_parser
+    from yolo9000.train.joint import JointConfig
+    from yolo9000.train.detect import TrainConfig
+    from yolo9000.train.classify import ClassifyConfig
 
     expected = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     with pytest.warns(UserWarning):  # random weights, at the first prediction

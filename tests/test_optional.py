@@ -54,7 +54,7 @@ def test_every_module_imports_and_the_core_runs_without_extras(tmp_path):
             print("export:", e)
         from yolo9000.metrics.coco import evaluate_coco
         from yolo9000.metrics.structures import DetectionSet, GroundTruth
-        from yolo9000.train_report import Scalars
+        from yolo9000.train.report import Scalars
         with warnings.catch_warnings(record=True) as w:
             warnings.simplefilter("always")
             s = Scalars(__import__("pathlib").Path("tb"), True)
@@ -87,7 +87,7 @@ def test_cli_without_extras_is_one_line(tmp_path):
     onnx_file = YOLO("yolov2-nano", device="cpu").export(file=tmp_path / "y.onnx", imgsz=64)
     r = _run_without_extras(f"""
         import sys
-        from yolo9000.cli import main
+        from yolo9000.cli.app import main
         print("score rc", main(["score", "--gt", {str(gt)!r}, "--dets", {str(dets)!r}, "--metric", "coco"]))
         print("export rc", main(["export", "--model", "yolov2-nano", "--imgsz", "64", "-o", "x.onnx"]))
         print("onnx rc", main(["predict", {str(gt)!r}, "--model", {str(onnx_file)!r}]))

@@ -7,149 +7,27 @@
 """
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from numbers import Integral
+import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
-from .cfg import config_to_cfg_text, parse_cfg, parse_cfg_text, require_darknet
-from .devices import resolve_device
-from .errors import Yolo9000Error, file_error
-from .export import FORMATS, ExportOptions, export_onnx
-from .fileio import atomic_write
-from .inference import build_inference_model, check_inference_options, weights_version
-from .hub import for_model, resolve_weights
-from .models.darknet import (
-    AvgPoolSpec, CostSpec, Darknet, DarknetConfig, SoftmaxSpec, darknet_float_count, require_rgb,
-)
-from .models.zoo import ZOO, zoo_config
-from .names import default_names, read_names
-from .ops.region import decode_region, region_detections
-from .ops.letterbox import letterbox
-from .results import Results
-from .sources import Frame, Source, Unreadable, count_frames, expand, is_live, prefetch_frames
-from .weights import (
-    WeightsHeader, checkpoint_header, load_checkpoint, load_darknet_weights, load_state, save_checkpoint,
-    save_darknet_weights,
-)
-from .wordtree import WordTree, group_softmax, load_tree
+from yolo9000.darknet.cfg import config_to_cfg_text, require_darknet
+from yolo9000.darknet.weights import save_checkpoint, save_darknet_weights
+from yolo9000.errors import Yolo9000Error
+from yolo9000.eval.validate import ValResult, validate
+from yolo9000.fileio import atomic_write
+from yolo9000.models.darknet import Darknet
+from yolo9000.models.loading import CHECKPOINT_EXTS, load_model, resolve_config
+from yolo9000.predict.export import FORMATS, ExportOptions, export_onnx
+from yolo9000.predict.predictor import Predictor, RandomWeightsWarning
+from yolo9000.train.detect import TrainConfig, train
 
-if TYPE_CHECKING:
-    from .validate import ValResult
-
-CHECKPOINT_EXTS = (".pt", ".pth", ".ckpt")
+__all__ = ["CHECKPOINT_EXTS", "YOLO", "Predictor", "RandomWeightsWarning", "load_model", "resolve_config"]
 
 
-class RandomWeightsWarning(UserWarning):
-    """A network built without weights (darknet's random initialisation) is predicting."""
-
-
-def resolve_config(model: str | Path) -> DarknetConfig:
-    """A zoo name, a darknet ``.cfg`` path, or a checkpoint path -> the network's config."""
-    s = str(model)
-    if s in ZOO:
-        return zoo_config(s)
-    p = Path(s)
-    if p.suffix.lower() == ".cfg":
-        return parse_cfg(p)
-    if p.suffix.lower() in CHECKPOINT_EXTS:
-        ckpt = load_checkpoint(p)
-        return _checkpoint_config(ckpt, p)
-    if p.suffix.lower() == ".weights":
-        raise Yolo9000Error(f"{p}: a .weights file holds no architecture; pass it as weights= with a model "
-                            f"name or .cfg")
-    raise Yolo9000Error(f"{s}: not a zoo model ({', '.join(ZOO)}), a .cfg file or a checkpoint")
-
-
-def _checkpoint_config(ckpt: dict[str, Any], path: Path) -> DarknetConfig:
-    # cfg_dir: a WordTree head's tree file is also looked for beside the checkpoint (joint training copies it)
-    config = parse_cfg_text(ckpt["cfg"], f"{path} (embedded cfg)", cfg_dir=path.parent, name=path.stem)
-    names = tuple(ckpt.get("names") or ())
-    return DarknetConfig(config.name, config.net, config.layers, names)
-
-
-def load_model(model: str | Path, weights: str | Path | None = None
-               ) -> tuple[Darknet, WeightsHeader, tuple[str, ...]]:
-    """Build a network and load its weights.
-
-    Args:
-        model: zoo name, darknet ``.cfg`` path, or one of our checkpoints (which carries its network).
-        weights: darknet ``.weights`` or one of our checkpoints; None keeps a checkpoint's own weights
-            (when ``model`` is one) or darknet's random initialisation. A bare name of darknet's
-            published files (``yolov2-voc.weights``, see :data:`yolo9000.hub.WEIGHTS`) that is not a local
-            file is downloaded once into the cache (:func:`yolo9000.hub.resolve_weights`).
-    Returns:
-        (model in eval mode, the darknet header to write back, class names).
-    """
-    config = resolve_config(model)
-    net = Darknet(config)
-    header = WeightsHeader()
-    names = config.names
-    if weights is None and Path(str(model)).suffix.lower() in CHECKPOINT_EXTS:
-        weights = model
-    if weights is not None:
-        w = resolve_weights(weights, floats=darknet_float_count(net))
-        if w.suffix.lower() in CHECKPOINT_EXTS:
-            ckpt = load_checkpoint(w)
-            other = _checkpoint_config(ckpt, w)
-            if other.layers != config.layers:
-                raise file_error(w, f"checkpoint holds a different network ({other.name}) than {config.name}")
-            load_state(net, ckpt["model"], w)
-            header = checkpoint_header(ckpt)
-            names = other.names or names
-        else:
-            header = load_darknet_weights(net, w)
-    if not names or len(names) != config.num_classes:
-        names = default_names(config.num_classes)
-    return net.eval(), header, names
-
-
-def _chunks(frames: Iterator[Frame | Unreadable], size: int) -> Iterator[list[Frame] | Unreadable]:
-    """Consecutive lists of ``size`` frames (shorter before an :class:`Unreadable`, which is passed on in
-    its place, and at the end)."""
-    chunk: list[Frame] = []
-    for frame in frames:
-        if isinstance(frame, Unreadable):
-            if chunk:
-                yield chunk
-                chunk = []
-            yield frame
-            continue
-        chunk.append(frame)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _kept(class_ids: torch.Tensor, classes: tuple[int, ...] | None, max_det: int | None) -> torch.Tensor:
-    """Indices of the detections (sorted by score, highest first, as NMS returns them) of ``classes``,
-    the first ``max_det`` of them."""
-    keep = torch.arange(len(class_ids))
-    if classes is not None:
-        keep = keep[torch.isin(class_ids, torch.tensor(classes, dtype=class_ids.dtype))]
-    return keep if max_det is None else keep[:max_det]
-
-
-@dataclass(frozen=True)
-class _Decode:
-    """How raw heads become detections (see :meth:`YOLO.predict`)."""
-
-    conf: float
-    nms: float
-    hier: float
-    tree_depth: int | None = None
-    label_map: tuple[int, ...] | None = None
-    classes: tuple[int, ...] | None = None  # keep only these class ids (after NMS)
-    max_det: int | None = None  # then keep the top-scored max_det per image
-
-
-class YOLO:
+class YOLO(Predictor):
     """A YOLOv2 / YOLO9000 detector or Darknet-19 classifier, ready to predict.
 
     Args:
@@ -170,254 +48,16 @@ class YOLO:
     def __init__(self, model: str | Path = "yolov2-voc", weights: str | Path | None = None,
                  names: str | Path | None = None, device: str | torch.device = "auto", fuse: bool = True,
                  precision: str = "fp32", compile: bool = False) -> None:
-        # --- ONNX backend (yolo9000.onnx_backend): begin
-        if Path(str(model)).suffix.lower() == ".onnx":
-            from .onnx_backend import load_onnx_backend
+        self._load(model, weights, names, device, fuse, precision, compile)
 
-            backend = load_onnx_backend(model, device, weights=weights, precision=precision, compile=compile)
-            onnx_names = read_names(names, backend.config.num_classes) if names is not None else backend.names
-            self._attach(backend, WeightsHeader(), onnx_names, device, fuse=False,  # type: ignore[arg-type]
-                         source=str(model))
-            return
-        # --- ONNX backend: end
-        net, header, model_names = load_model(model, weights)
-        if names is not None:
-            model_names = read_names(names, net.config.num_classes)
-        self._attach(net, header, model_names, device, fuse, precision, compile, source=str(model))
-        # darknet's random initialisation: predict() warns once (see _warn_random_weights)
-        self._random_weights = weights is None and Path(str(model)).suffix.lower() not in CHECKPOINT_EXTS
-
-    def _attach(self, model: Darknet, header: WeightsHeader, names: tuple[str, ...], device: str | torch.device,
-                fuse: bool, precision: str = "fp32", compile: bool = False, source: str | None = None) -> None:
-        device = resolve_device(device)
-        check_inference_options(fuse, precision, compile, device)
-        self.precision, self.compile = precision, compile
-        self.source = source or model.config.name  # what errors call the network: its file, if it has one
-        self.model, self.header, self.names = model, header, tuple(names)
-        self.config = model.config
-        self.device = torch.device(device)
-        self.model.to(self.device)
-        self.tree: WordTree | None = load_tree(self.config.tree) if self.config.tree else None
-        region = self.config.region
-        self._anchors = torch.tensor(region.anchors_grid, dtype=torch.float32) if region else None
-        self.fuse = fuse
-        self._fused: tuple[tuple[int, ...], torch.nn.Module] | None = None
-        self._random_weights = False  # set by __init__ for a network built without weights
-
-    @classmethod
-    def from_module(cls, model: Darknet, names: tuple[str, ...] | list[str], device: str | torch.device = "auto",
-                    header: WeightsHeader = WeightsHeader(), fuse: bool = True, precision: str = "fp32",
-                    compile: bool = False) -> "YOLO":
-        """Wrap an in-memory network (e.g. one being trained) without reading any file."""
-        self = cls.__new__(cls)
-        self._attach(model, header, tuple(names), device, fuse, precision, compile)
-        return self
-
-    def inference_model(self) -> torch.nn.Module:
-        """The module ``predict`` runs: ``.model`` itself, or its fused copy (in ``precision``, compiled if
-        asked), rebuilt whenever ``.model``'s weights change."""
-        if not self.fuse:
-            return self.model.eval()
-        version = weights_version(self.model)
-        if self._fused is None or self._fused[0] != version:
-            self._fused = (version, build_inference_model(self.model, self.precision, self.compile))
-        return self._fused[1]
-
-    @property
-    def is_detector(self) -> bool:
-        return self.config.region is not None
-
-    def __call__(self, source: Source, **kwargs: Any) -> list[Results]:
-        return self.predict(source, **kwargs)
-
-    def predict(self, source: Source, imgsz: int = 416, conf: float = 0.25, nms: float = 0.45,
-                hier: float | None = None, batch: int = 1, stream: bool = False, keep_images: bool = True,
-                progress: bool = False, tree_depth: int | None = None,
-                label_map: str | Path | Sequence[int] | None = None,
-                skip_bad: bool = False, classes: int | Sequence[int] | None = None,
-                max_det: int | None = None, exif: bool = True) -> list[Results] | Iterator[Results]:
-        """Predict on a path, folder, glob, video, list, PIL image or (H, W, 3) uint8 RGB array, an image
-        URL, a video stream URL (rtsp/rtmp/http(s)) or a camera index (``0``); see :mod:`yolo9000.sources`.
-
-        Args:
-            imgsz: square network input size in pixels, a multiple of 32.
-            conf: keep (box, class) pairs with objectness x P(class) above this (objectness for YOLO9000).
-            nms: IoU above which a lower-scored box of the same class is suppressed.
-            hier: YOLO9000's hierarchy threshold for the top-down walk (default 0.5, darknet's); an error
-                on a model without a WordTree head, which has no hierarchy.
-            batch: images per forward pass.
-            stream: return a generator (constant memory over long folders and videos).
-            keep_images: keep each decoded image on its Results (for ``draw``/``save``).
-            progress: show a progress bar.
-            tree_depth: WordTree heads: label each box with its most probable node at this depth (scored
-                objectness x P(node)) instead of darknet's top-down walk.
-            label_map: WordTree heads: a flat label set, as a map file (one tree node per line, e.g.
-                ``inet9k.map``) or node indices; each box gets the label with the highest objectness x
-                P(node), and class ids index the map.
-            skip_bad: an input that cannot be decoded gives a :class:`Results` with ``error`` set (and
-                no detections) instead of stopping with an error.
-            classes: keep only detections of these class ids (an int or a list; ids as in ``names``, or
-                indices into ``label_map``; for YOLO9000 the returned node ids), filtered after NMS.
-            max_det: then keep at most this many detections per image, the highest-scored (default: all,
-                as darknet; Ultralytics' default is 300).
-            exif: turn images (files, URLs, PIL images) upright by their EXIF orientation, as phone photos
-                need; False decodes exactly as darknet (no rotation). Arrays and video frames never rotate.
-        Returns:
-            One :class:`Results` per image (per frame for videos, streams and cameras; with ``stream=True``
-            a camera or live stream yields until it ends or the loop stops; a live source drops frames the
-            loop is too slow for, see :mod:`yolo9000.sources`).
-        """
-        self._check_predictable()
-        stride = self.model.stride
-        if imgsz < stride or imgsz % stride:
-            raise Yolo9000Error(f"imgsz={imgsz}: must be a positive multiple of {stride}")
-        if not 0.0 <= conf < 1.0 or not 0.0 < nms <= 1.0:
-            raise Yolo9000Error(f"conf={conf}, nms={nms}: conf must be in [0, 1) and nms in (0, 1]")
-        if batch < 1:
-            raise Yolo9000Error(f"batch={batch}: must be at least 1")
-        if hier is not None and self.tree is None:
-            raise Yolo9000Error(f"hier={hier}: the hierarchy threshold applies to WordTree heads (YOLO9000) only; "
-                                f"{self.source} has a flat class head")
-        label_nodes = self._label_nodes(label_map)
-        keep_classes = self._check_filters(classes, max_det, len(self.names if label_nodes is None else label_nodes))
-        decode = _Decode(conf, nms, 0.5 if hier is None else hier, tree_depth, label_nodes, keep_classes, max_det)
-        items = expand(source)
-        if not stream and any(is_live(i) for i in items):
-            import warnings
-
-            warnings.warn("a camera or live stream runs until it ends: with stream=False its results pile up in "
-                          "memory until then; use stream=True", stacklevel=2)
-        self._warn_random_weights()
-        gen = self._predict_items(items, imgsz, decode, batch, keep_images, progress, skip_bad, exif)
-        return gen if stream else list(gen)
-
-    def _warn_random_weights(self, what: str = "these are the predictions of random weights") -> None:
-        """Warn (once per object, one line) that a network built without weights predicts from darknet's
-        random initialisation; networks from checkpoints, ONNX files and :meth:`from_module` never warn."""
-        if not self._random_weights:
-            return
-        self._random_weights = False
-        entry = for_model(self.config.name)
-        hint = (f" (weights={entry.name!r} downloads darknet's trained ones)" if entry is not None
-                else " (pass weights=, a darknet .weights file or a checkpoint)")
-        warnings.warn(f"{self.source}: no weights given: {what}{hint}",
-                      RandomWeightsWarning, stacklevel=3)
-
-    def _check_predictable(self) -> None:
-        """One-line errors for networks ``predict`` cannot run on RGB images or cannot decode."""
-        require_rgb(self.config, self.source)
-        last = next((s for s in reversed(self.config.layers) if not isinstance(s, CostSpec)), None)
-        if not self.is_detector and not isinstance(last, (SoftmaxSpec, AvgPoolSpec)):
-            raise Yolo9000Error(f"{self.source}: the network ends in neither [region] (a detector) nor "
-                                f"[softmax]/[avgpool] (a classifier), so its output cannot be decoded")
-
-    def _check_filters(self, classes: int | Sequence[int] | None, max_det: int | None,
-                       num_classes: int) -> tuple[int, ...] | None:
-        """``classes`` as a tuple of ids in [0, num_classes), and ``max_det``, checked: one-line errors."""
-        def whole(v: object) -> bool:
-            return isinstance(v, Integral) and not isinstance(v, bool)
-
-        if (classes is not None or max_det is not None) and not self.is_detector:
-            raise Yolo9000Error(f"classes / max_det filter detections; {self.source} is a classifier")
-        if max_det is not None and (not whole(max_det) or max_det < 1):
-            raise Yolo9000Error(f"max_det={max_det!r}: must be a whole number of at least 1")
-        if classes is None:
-            return None
-        try:
-            ids = [classes] if whole(classes) else list(classes)  # type: ignore[arg-type]
-        except TypeError:  # not a sequence
-            ids = []
-        if not ids or not all(whole(c) for c in ids):
-            raise Yolo9000Error(f"classes={classes!r}: must be one or more whole class ids")
-        ids = [int(c) for c in ids]
-        bad = [c for c in ids if not 0 <= c < num_classes]
-        if bad:
-            raise Yolo9000Error(f"classes: {', '.join(map(str, bad))} out of range; class ids lie in "
-                                f"[0, {num_classes}) for {self.source}")
-        return tuple(sorted(set(ids)))
-
-    def _label_nodes(self, label_map: str | Path | Sequence[int] | None) -> tuple[int, ...] | None:
-        if label_map is None:
-            return None
-        if self.tree is None:
-            raise Yolo9000Error("label_map applies to WordTree heads (YOLO9000) only")
-        if isinstance(label_map, (str, Path)):
-            from .wordtree import load_label_map
-
-            return tuple(load_label_map(label_map, self.tree.num_nodes))
-        nodes = tuple(int(n) for n in label_map)
-        if not nodes or min(nodes) < 0 or max(nodes) >= self.tree.num_nodes:
-            raise Yolo9000Error(f"label_map: node indices must lie in [0, {self.tree.num_nodes})")
-        return nodes
-
-    def _predict_items(self, items: list, imgsz: int, decode: "_Decode", batch: int,
-                       keep_images: bool, progress: bool, skip_bad: bool = False,
-                       exif: bool = True) -> Iterator[Results]:
-        frames = prefetch_frames(items, workers=2, ahead=max(8, 2 * batch), skip_bad=skip_bad, exif=exif)
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=count_frames(items), unit="img", dynamic_ncols=True, leave=False)  # None: unknown
-        try:
-            for chunk in _chunks(frames, batch):
-                if isinstance(chunk, Unreadable):
-                    yield Results.unreadable(chunk.path, chunk.error, self.names)
-                else:
-                    yield from self._predict_batch(chunk, imgsz, decode, keep_images)
-                if bar is not None:
-                    bar.update(1 if isinstance(chunk, Unreadable) else len(chunk))
-        finally:
-            if bar is not None:
-                bar.close()
-
-    @torch.inference_mode()
-    def _predict_batch(self, frames: list[Frame], imgsz: int, decode: "_Decode",
-                       keep_images: bool) -> list[Results]:
-        model = self.inference_model()
-        x = torch.stack([letterbox(f.image, imgsz) for f in frames])
-        if self.device.type == "cuda":  # page-locked host memory: an asynchronous copy to the GPU
-            x = x.pin_memory().to(self.device, non_blocking=True)
-        else:
-            x = x.to(self.device)
-        if self.fuse:
-            x = x.contiguous(memory_format=torch.channels_last)
-        raw = model(x).float().cpu()
-        out = []
-        if not self.is_detector:
-            probs = group_softmax(raw, self.tree) if self.tree is not None else torch.softmax(raw, dim=1)
-            for f, p in zip(frames, probs):
-                h, w = f.image.shape[:2]
-                empty = torch.zeros(0, dtype=torch.int64)
-                out.append(Results(torch.zeros(0, 4), torch.zeros(0), empty, self.names, f.path, (h, w),
-                                   f.frame, probs=p, orig_img=f.image if keep_images else None, fps=f.fps))
-            return out
-        pred = decode_region(raw, self._anchors, self.tree, self.config.region.location)
-        names = self.names if decode.label_map is None else tuple(self.names[n] for n in decode.label_map)
-        for i, f in enumerate(frames):
-            h, w = f.image.shape[:2]
-            d = region_detections(pred, i, w, h, imgsz, imgsz, decode.conf, decode.nms, self.tree, decode.hier,
-                                  tree_depth=decode.tree_depth, label_map=decode.label_map)
-            keep = _kept(d.class_ids, decode.classes, decode.max_det)
-            out.append(Results(d.boxes_xyxy[keep], d.scores[keep], d.class_ids[keep], names, f.path, (h, w),
-                               f.frame, det_index=d.det_index[keep], orig_img=f.image if keep_images else None,
-                               fps=f.fps))
-        return out
-
-    def val(self, data: str | Path, **kwargs: Any) -> "ValResult":
-        """Score this detector on a dataset split; see :func:`yolo9000.validate.validate` for options."""
-        from .validate import validate
-
+    def val(self, data: str | Path, **kwargs: Any) -> ValResult:
+        """Score this detector on a dataset split; see :func:`yolo9000.eval.validate.validate` for options."""
         return validate(self, data, **kwargs)
 
     def train(self, data: str | Path = "shapes", **kwargs: Any) -> Path:
         """Train this network (its current weights as the start; the head follows the data's classes) with
-        :class:`yolo9000.train.TrainConfig` options as keywords; afterwards this object holds ``best.pt``.
+        :class:`yolo9000.train.detect.TrainConfig` options as keywords; afterwards this object holds ``best.pt``.
         Returns the run folder."""
-        import tempfile
-
-        from .train import TrainConfig, train
-
         with tempfile.TemporaryDirectory() as tmp:
             start = self.save(Path(tmp) / "start.pt")
             run = train(TrainConfig(data=str(data), model=str(start), weights=str(start), **kwargs))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from .errors import Yolo9000Error
+from yolo9000.errors import Yolo9000Error
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -28,10 +28,3 @@ def resolve_device(device: str | torch.device) -> torch.device:
     elif dev.type != "cpu":
         raise Yolo9000Error(f"device={device!s}: yolo9000 runs on cpu or cuda")
     return dev
-
-
-def training_autocast(device: torch.device, enabled: bool) -> torch.autocast:
-    """The autocast of mixed-precision training (``--amp``): float16 on CUDA (beside a GradScaler), bfloat16
-    on CPU (no scaler needed: bfloat16 keeps float32's range; fast where the CPU has AVX512-BF16 or AMX)."""
-    dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
-    return torch.autocast(device.type, dtype=dtype, enabled=enabled)

@@ -9,6 +9,7 @@ all-or-nothing rule.
 """
 from __future__ import annotations
 
+import filecmp
 import json
 import math
 import os
@@ -20,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import file_error
+from yolo9000.errors import file_error
 
 _ACTIVE: set[str] = set()  # temporary files this process is writing right now
 _ACTIVE_LOCK = threading.Lock()
@@ -189,3 +190,13 @@ def staged_folder(folder: str | Path) -> Iterator[Path]:
         raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def copy_into(src: str | Path, folder: str | Path) -> Path:
+    """Copy the file ``src`` into ``folder`` (created) under its own name, unless it is that file already;
+    returns the copy's path (a run keeps the files its checkpoints name, e.g. a WordTree, beside them)."""
+    src, dest = Path(src), Path(folder) / Path(src).name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if src.resolve() != dest.resolve() and not (dest.is_file() and filecmp.cmp(src, dest, shallow=False)):
+        shutil.copyfile(src, dest)
+    return dest

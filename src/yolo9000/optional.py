@@ -18,7 +18,7 @@ import importlib
 import importlib.util
 from types import ModuleType
 
-from .errors import Yolo9000Error
+from yolo9000.errors import Yolo9000Error
 
 #: top-level module -> (the extra that installs it, its PyPI name)
 EXTRAS: dict[str, tuple[str, str]] = {

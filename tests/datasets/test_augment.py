@@ -17,7 +17,7 @@ from yolo9000.datasets.augment import (MIN_BOX_SIDE, darknet_distort, darknet_hs
                                        transform_boxes)
 from yolo9000.datasets.torch_data import (DEFAULT_SIZES, DetectionData, MultiScaleBatchSampler, collate)
 from yolo9000.ops.letterbox import letterbox, letterbox_size, unletterbox_cxcywh
-from yolo9000.sources import load_image
+from yolo9000.predict.sources import load_image
 
 ROOT = Path(__file__).resolve().parents[2]
 RACCOON_YAML = ROOT / "data" / "raccoon.yaml"

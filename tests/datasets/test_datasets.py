@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 
 from yolo9000.datasets import (DetectionDataset, ImageRecord, check_dataset, load_dataset, load_dataset_config)
-from yolo9000.datasets.check import add_check_data_parser, cmd_check_data
+from yolo9000.cli.check_data import add_check_data_parser, cmd_check_data
 from yolo9000.errors import Yolo9000Error
-from yolo9000.sources import load_image
+from yolo9000.predict.sources import load_image
 
 ROOT = Path(__file__).resolve().parents[2]
 RACCOON_YAML = ROOT / "data" / "raccoon.yaml"

@@ -8,7 +8,7 @@ from pathlib import Path
 from PIL import Image
 
 from yolo9000.datasets import check_dataset, load_dataset
-from yolo9000.datasets.check import add_check_data_parser, cmd_check_data
+from yolo9000.cli.check_data import add_check_data_parser, cmd_check_data
 from yolo9000.datasets.loader import exif_orientation
 
 from .test_datasets import make_image, write_yaml

@@ -328,7 +328,7 @@ def test_each_warning_shown_once_per_process(tmp_path):
 
 
 def test_cli_check_data_on_a_roboflow_export(tmp_path, capsys):
-    from yolo9000.cli import main
+    from yolo9000.cli.app import main
 
     y = roboflow_export(tmp_path / "export")
     assert main(["check-data", str(y), "--fast"]) == 0

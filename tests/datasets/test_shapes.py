@@ -12,7 +12,8 @@ from PIL import Image
 
 from yolo9000.datasets import check_dataset, load_dataset
 from yolo9000.datasets import shapes
-from yolo9000.datasets.shapes import add_shapes_parser, cmd_shapes, make_shapes, render
+from yolo9000.datasets.shapes import make_shapes, render
+from yolo9000.cli.shapes import add_shapes_parser, cmd_shapes
 from yolo9000.errors import Yolo9000Error
 
 PARAMS = dict(n_train=24, n_val=12, size=96, seed=3)

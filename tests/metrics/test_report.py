@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from yolo9000.cli import main
+from yolo9000.cli.app import main
 
 from ..conftest import SHARED
 

@@ -6,7 +6,7 @@ import torch
 
 from yolo9000.errors import Yolo9000Error
 from yolo9000.ops.region import RegionPredictions, region_detections, tree_labels
-from yolo9000.wordtree import absolute_probs, parse_tree_lines, top_down_darknet
+from yolo9000.wordtree.tree import absolute_probs, parse_tree_lines, top_down_darknet
 
 # top level {polygon, round}; polygon -> {triangle, square, pentagon}; round -> {circle, ellipse}
 TREE = parse_tree_lines(["polygon -1", "round -1", "triangle 0", "square 0", "pentagon 0", "circle 1", "ellipse 1"], "t")

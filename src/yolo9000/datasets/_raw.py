@@ -6,10 +6,9 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import Yolo9000Error, file_error
-from ..sources import IMAGE_EXTS
-from .config import DatasetConfig
-from .records import Issue
+from yolo9000.datasets.records import DatasetConfig, Issue
+from yolo9000.errors import Yolo9000Error, file_error
+from yolo9000.images import IMAGE_EXTS
 
 # preference when one folder holds several files with the same stem
 _EXT_ORDER = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".gif")

@@ -1,15 +1,14 @@
 """``check-data``: per-split, per-class counts of a dataset and every bad record, with file and reason."""
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .config import load_dataset_config
-from .loader import scan_split
-from .records import Issue
+from yolo9000.datasets.config import load_dataset_config
+from yolo9000.datasets.loader import scan_split
+from yolo9000.datasets.records import Issue
 
 
 @dataclass(frozen=True)
@@ -108,7 +107,7 @@ def check_dataset(yaml_path: str | Path, splits: list[str] | tuple[str, ...] | s
     """Check the splits (all the YAML has, by default) of a dataset: counts per class and every bad record.
 
     Bad records: an image missing or unreadable (``decode``: every image fully decoded with
-    :func:`yolo9000.sources.load_image`; else only its header read), a malformed XML / JSON / txt line, an
+    :func:`yolo9000.predict.sources.load_image`; else only its header read), a malformed XML / JSON / txt line, an
     object of a class not in ``names``, a box outside the image (beyond 1 pixel) or with no area, an
     annotation without its image, and (VOCdevkit layout only) a listed image without its XML. Config
     problems (YAML, missing folders) raise a one-line :class:`~yolo9000.errors.Yolo9000Error`.
@@ -133,29 +132,3 @@ def check_dataset(yaml_path: str | Path, splits: list[str] | tuple[str, ...] | s
                                    sum(1 for r in scan.records if len(r) == 0), tuple(int(x) for x in boxes),
                                    tuple(int(x) for x in images), scan.issues, scan.warnings))
     return DatasetReport(cfg.yaml, cfg.format, cfg.root, cfg.names, tuple(reports))
-
-
-def add_check_data_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Add ``check-data DATA.yaml [--split S ...] [--fast]`` to a CLI's subparsers."""
-    p = subparsers.add_parser("check-data", help="check a dataset: counts per class and split, and every bad record",
-                              description="Check a dataset YAML: per-split, per-class counts and every bad record "
-                                          "(exit 0 when clean, 1 when bad records were found).")
-    p.add_argument("data", help="dataset YAML")
-    p.add_argument("--split", action="extend", nargs="+", default=None, metavar="SPLIT",
-                   help="splits to check (default: all the YAML has)")
-    p.add_argument("--fast", action="store_true", help="read image headers only instead of decoding every image")
-    p.add_argument("--max-warnings", type=int, default=20, help="warnings printed per kind (default 20)")
-    return p
-
-
-def cmd_check_data(args: argparse.Namespace) -> int:
-    """Print the table and the problems; 0 if no bad records, 1 otherwise (config errors raise)."""
-    report = check_dataset(args.data, args.split, decode=not getattr(args, "fast", False))
-    print(report.table())
-    problems = report.format_problems(getattr(args, "max_warnings", 20))
-    if problems:
-        print()
-        print(problems)
-    print()
-    print("OK: no bad records" if report.ok else f"FAILED: {len(report.issues)} bad records")
-    return 0 if report.ok else 1

@@ -16,9 +16,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .config import DatasetConfig
-from .records import Issue
-from ._raw import RawBox, RawRecord, entry_error, resolve
+from yolo9000.datasets._raw import RawBox, RawRecord, entry_error, resolve
+from yolo9000.datasets.records import DatasetConfig, Issue
 
 
 def _image_dir(cfg: DatasetConfig, json_path: Path, file_names: list[str]) -> Path:

@@ -32,54 +32,23 @@ Ultralytics and Roboflow YAMLs load unchanged:
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ..errors import file_error, require_file
-from ..names import bundled, read_names
-from ..paths import DATASETS_ENV, datasets_dir
+from yolo9000.darknet.names import bundled, read_names
+from yolo9000.datasets import coco, voc, yolo
+from yolo9000.datasets.records import DatasetConfig
+from yolo9000.errors import file_error, require_file
+from yolo9000.paths import DATASETS_ENV, datasets_dir
 
 FORMATS = ("voc", "coco", "yolo")
 _ALIASES = {"darknet": "yolo", "pascal": "voc", "pascal_voc": "voc"}
 SPLITS = ("train", "val", "test")
 _KEYS = frozenset({"path", "format", "names", "nc", "images", "annotations", "imgsz", *SPLITS})
 _IGNORED = frozenset({"download"})  # known, read by other tools, never acted on here
-
-
-@dataclass(frozen=True)
-class DatasetConfig:
-    """A parsed dataset YAML.
-
-    Attributes:
-        yaml: the YAML file; root: the dataset folder (``path`` resolved against the YAML's folder, else
-            the datasets folder; the YAML's folder without ``path``).
-        format: ``voc``, ``coco`` or ``yolo`` (the YAML's ``format``, else inferred from the splits).
-        splits: split name -> its entries (relative to ``root`` unless absolute; a missing ``../x``
-            already replaced by an existing ``x``), e.g.
-            ``{"train": ("VOC2007/trainval", "VOC2012/trainval"), "val": ("VOC2007/test",)}``.
-        names: the class names, in label order.
-        images, annotations: the folder names the YAML set (None: the format's defaults).
-        imgsz: the input size training uses by default (optional ``imgsz`` key; None: the trainer's 416).
-    """
-
-    yaml: Path
-    root: Path
-    format: str
-    splits: dict[str, tuple[str, ...]]
-    names: tuple[str, ...]
-    images: str | None = None
-    annotations: str | None = None
-    imgsz: int | None = None
-
-    def entries(self, split: str) -> tuple[str, ...]:
-        """The entries of ``split``, or a one-line error naming the YAML if it has none."""
-        if split not in self.splits:
-            have = ", ".join(self.splits) or "none"
-            raise file_error(self.yaml, f"no {split!r} split (the YAML has: {have})")
-        return self.splits[split]
 
 
 def _names(value: Any, yaml_path: Path, root: Path) -> tuple[str, ...]:
@@ -172,7 +141,6 @@ def _entry(root: Path, entry: str) -> str:
 
 def _infer_format(cfg: DatasetConfig) -> str:
     """The format the split entries point to (see the module docstring), or a one-line error."""
-    from . import coco, voc, yolo  # they import this module
     found: dict[str, list[str]] = {}
     missing = []
     for split, entries in cfg.splits.items():

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..errors import Yolo9000Error, file_error
-from ..sources import load_image
-from . import coco, voc, yolo
-from ._raw import BadRecord, RawBox, RawRecord
-from .config import DatasetConfig, load_dataset_config
-from .records import DetectionDataset, ImageRecord, Issue
+from yolo9000.datasets import coco, voc, yolo
+from yolo9000.datasets._raw import BadRecord, RawBox, RawRecord
+from yolo9000.datasets.config import DatasetConfig, load_dataset_config
+from yolo9000.datasets.records import DetectionDataset, ImageRecord, Issue
+from yolo9000.errors import Yolo9000Error, file_error
+from yolo9000.images import load_image
 
 TOLERANCE = 1.0  # pixels a box may reach beyond the image before it is "outside"
 EXIF_ORIENTATION = 0x0112

@@ -7,11 +7,46 @@ from pathlib import Path
 
 import numpy as np
 
+from yolo9000.errors import file_error
+
 
 def _frozen_array(a: object, dtype: type, shape: tuple[int, ...]) -> np.ndarray:
     out = np.array(a, dtype=dtype).reshape(shape)
     out.setflags(write=False)
     return out
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """A parsed dataset YAML.
+
+    Attributes:
+        yaml: the YAML file; root: the dataset folder (``path`` resolved against the YAML's folder, else
+            the datasets folder; the YAML's folder without ``path``).
+        format: ``voc``, ``coco`` or ``yolo`` (the YAML's ``format``, else inferred from the splits).
+        splits: split name -> its entries (relative to ``root`` unless absolute; a missing ``../x``
+            already replaced by an existing ``x``), e.g.
+            ``{"train": ("VOC2007/trainval", "VOC2012/trainval"), "val": ("VOC2007/test",)}``.
+        names: the class names, in label order.
+        images, annotations: the folder names the YAML set (None: the format's defaults).
+        imgsz: the input size training uses by default (optional ``imgsz`` key; None: the trainer's 416).
+    """
+
+    yaml: Path
+    root: Path
+    format: str
+    splits: dict[str, tuple[str, ...]]
+    names: tuple[str, ...]
+    images: str | None = None
+    annotations: str | None = None
+    imgsz: int | None = None
+
+    def entries(self, split: str) -> tuple[str, ...]:
+        """The entries of ``split``, or a one-line error naming the YAML if it has none."""
+        if split not in self.splits:
+            have = ", ".join(self.splits) or "none"
+            raise file_error(self.yaml, f"no {split!r} split (the YAML has: {have})")
+        return self.splits[split]
 
 
 @dataclass(frozen=True, eq=False)

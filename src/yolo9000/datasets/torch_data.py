@@ -24,10 +24,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from ..ops.letterbox import letterbox, letterbox_size
-from ..sources import load_image
-from .augment import MIN_BOX_SIDE, darknet_hsv, darknet_jitter_place
-from .records import DetectionDataset, ImageRecord
+from yolo9000.datasets.augment import MIN_BOX_SIDE, darknet_hsv, darknet_jitter_place
+from yolo9000.datasets.records import DetectionDataset, ImageRecord
+from yolo9000.images import load_image
+from yolo9000.ops.letterbox import letterbox, letterbox_size
 
 __all__ = ["DEFAULT_SIZES", "DetectionData", "MultiScaleBatchSampler", "collate"]
 

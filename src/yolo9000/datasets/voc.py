@@ -18,12 +18,24 @@ import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from ..errors import Yolo9000Error
-from ..sources import IMAGE_EXTS
-from .config import DatasetConfig
-from .records import Issue
-from ._raw import (BadRecord, RawBox, RawRecord, entry_error, first_existing, image_index, images_under,
-                   list_path, looks_like_path, probe_images, read_list, resolve, substitute)
+from yolo9000.datasets._raw import (
+    BadRecord,
+    RawBox,
+    RawRecord,
+    entry_error,
+    first_existing,
+    image_index,
+    images_under,
+    list_path,
+    looks_like_path,
+    probe_images,
+    read_list,
+    resolve,
+    substitute,
+)
+from yolo9000.datasets.records import DatasetConfig, Issue
+from yolo9000.errors import Yolo9000Error
+from yolo9000.images import IMAGE_EXTS
 
 _CORNERS = ("xmin", "ymin", "xmax", "ymax")
 

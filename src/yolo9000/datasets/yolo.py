@@ -13,11 +13,21 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ..sources import IMAGE_EXTS
-from .config import DatasetConfig
-from .records import Issue
-from ._raw import (BadRecord, RawBox, RawRecord, entry_error, first_existing, images_under, list_path,
-                   probe_images, read_list, resolve, substitute)
+from yolo9000.datasets._raw import (
+    BadRecord,
+    RawBox,
+    RawRecord,
+    entry_error,
+    first_existing,
+    images_under,
+    list_path,
+    probe_images,
+    read_list,
+    resolve,
+    substitute,
+)
+from yolo9000.datasets.records import DatasetConfig, Issue
+from yolo9000.images import IMAGE_EXTS
 
 
 def parse_yolo_txt(path: Path, num_classes: int) -> tuple[list[RawBox], None]:

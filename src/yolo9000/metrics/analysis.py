@@ -5,7 +5,7 @@ import numpy as np
 import torch
 import torchvision
 
-from .structures import DetectionSet, GroundTruth
+from yolo9000.metrics.structures import DetectionSet, GroundTruth
 
 
 def _iou(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:

@@ -49,11 +49,16 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import Yolo9000Error
-from ..optional import require
-from .structures import (
-    DetectionSet, GroundTruth, detections_to_coco, ground_truth_to_coco, load_detections, load_ground_truth,
+from yolo9000.errors import Yolo9000Error
+from yolo9000.metrics.structures import (
+    DetectionSet,
+    GroundTruth,
+    detections_to_coco,
+    ground_truth_to_coco,
+    load_detections,
+    load_ground_truth,
 )
+from yolo9000.optional import require
 
 #: The 12 summary numbers, in pycocotools' ``stats`` order.
 COCO_STAT_KEYS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")

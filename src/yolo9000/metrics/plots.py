@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from yolo9000.fileio import atomic_write
+
 
 def _pyplot():
     import matplotlib
@@ -17,8 +19,6 @@ def _pyplot():
 
 
 def _save(fig, path: str | Path) -> Path:
-    from ..fileio import atomic_write
-
     p = Path(path)
     with atomic_write(p) as f:
         fig.savefig(f, format="png", dpi=120, bbox_inches="tight")

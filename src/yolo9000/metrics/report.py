@@ -5,13 +5,14 @@ import math
 from pathlib import Path
 from typing import Any, Union
 
-from ..errors import Yolo9000Error
-from ..fileio import write_json
-from .coco import COCOResult, evaluate_coco
-from .structures import DetectionSet, GroundTruth
-from .voc import VOCResult, evaluate_voc
+from yolo9000.errors import Yolo9000Error
+from yolo9000.fileio import write_json
+from yolo9000.metrics.coco import COCOResult, evaluate_coco
+from yolo9000.metrics.structures import DetectionSet, GroundTruth
+from yolo9000.metrics.voc import VOCResult, evaluate_voc
 
 Result = Union[VOCResult, COCOResult]
+METRICS = ("voc07", "voc", "coco")
 COCO_KEYS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import Yolo9000Error, file_error, require_file
+from yolo9000.errors import Yolo9000Error, file_error, require_file
 
 
 @dataclass(frozen=True, eq=False)

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import Yolo9000Error
-from .structures import DetectionSet, GroundTruth
+from yolo9000.errors import Yolo9000Error
+from yolo9000.metrics.structures import DetectionSet, GroundTruth
 
 #: The 11 recall thresholds of the VOC2007 metric, exactly as the reference builds them.
 VOC07_RECALL_THRESHOLDS = np.arange(0.0, 1.1, 0.1)

@@ -15,14 +15,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Union
+from typing import Any, Union
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import Yolo9000Error
-from ..ops.boxes import LOCATIONS
+from yolo9000.errors import Yolo9000Error
+from yolo9000.ops.boxes import LOCATIONS
 
 ACTIVATIONS = ("leaky", "linear", "relu", "logistic")
 
@@ -335,6 +335,14 @@ class Darknet(nn.Module):
     def stride(self) -> int:
         """Total down-sampling factor: input sizes must be multiples of it."""
         return config_stride(self.config)
+
+    def param_groups(self, decay: float) -> list[dict[str, Any]]:
+        """The optimizer's two groups, as darknet decays: ``decay`` on the convolution weights, none on biases
+        and batch norm."""
+        conv_w = [m.conv.weight for m in self.modules() if isinstance(m, ConvBlock)]
+        ids = {id(p) for p in conv_w}
+        rest = [p for p in self.parameters() if id(p) not in ids]
+        return [{"params": conv_w, "weight_decay": decay}, {"params": rest, "weight_decay": 0.0}]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) float in [0, 1] -> raw head (B, A*(5+C), H/32, W/32), or (B, C) logits."""

@@ -8,11 +8,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from ..errors import Yolo9000Error
-from ..names import bundled, default_names
-from .darknet import (
-    AvgPoolSpec, ConvSpec, DarknetConfig, LayerSpec, MaxPoolSpec, NetSpec, RegionSpec, ReorgSpec, RouteSpec,
-    SoftmaxSpec, route_sources,
+from yolo9000.darknet.names import bundled, default_names
+from yolo9000.errors import Yolo9000Error
+from yolo9000.models.darknet import (
+    AvgPoolSpec,
+    ConvSpec,
+    DarknetConfig,
+    LayerSpec,
+    MaxPoolSpec,
+    NetSpec,
+    RegionSpec,
+    ReorgSpec,
+    RouteSpec,
+    SoftmaxSpec,
+    route_sources,
 )
 
 VOC_ANCHORS = (1.3221, 1.73145, 3.19275, 4.00944, 5.05587, 8.09892, 9.47112, 4.84053, 11.2364, 10.0071)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..errors import Yolo9000Error
+from yolo9000.errors import Yolo9000Error
 
 #: how the head's tx, ty place a box centre: ``direct`` is YOLOv2's sigmoid-bounded offset within the cell
 #: (darknet's only form); ``offset`` is the RPN / Faster R-CNN form ``x = x_a + t_x * w_a`` about the

@@ -12,10 +12,17 @@ from dataclasses import dataclass
 import torch
 import torchvision
 
-from ..errors import Yolo9000Error
-from ..wordtree import WordTree, absolute_probs, group_softmax, map_to_labels, predict_at_depth, top_down_darknet
-from .boxes import RegionBoxCoder
-from .letterbox import unletterbox_cxcywh
+from yolo9000.errors import Yolo9000Error
+from yolo9000.ops.boxes import RegionBoxCoder
+from yolo9000.ops.letterbox import unletterbox_cxcywh
+from yolo9000.wordtree.tree import (
+    WordTree,
+    absolute_probs,
+    group_softmax,
+    map_to_labels,
+    predict_at_depth,
+    top_down_darknet,
+)
 
 
 def region_activate(raw: torch.Tensor, num_anchors: int, tree: WordTree | None = None,
@@ -103,12 +110,12 @@ def tree_labels(objectness: torch.Tensor, cond_probs: torch.Tensor, tree: WordTr
         conf: the score threshold.
         hier_thresh: darknet's threshold of the top-down walk (default mode).
         tree_depth: predict at this depth (0: the top level): each box gets the most probable node among
-            those at ``tree_depth`` and the leaves above it (:func:`~yolo9000.wordtree.predict_at_depth`),
+            those at ``tree_depth`` and the leaves above it (:func:`~yolo9000.wordtree.tree.predict_at_depth`),
             scored ``objectness * P(node)`` (absolute probability); kept when the score exceeds ``conf``.
         label_map: a flat label set, class ``c`` = tree node ``label_map[c]`` (``inet9k.map``'s 200, ``coco9k.map``'s
             80): every (box, class) with ``objectness * P(node)`` above ``conf`` is a candidate, as darknet's
             ``get_region_detections`` with a map; labels are indices into ``label_map``.
-        Neither: darknet's top-down walk (:func:`~yolo9000.wordtree.top_down_darknet`), one node per box
+        Neither: darknet's top-down walk (:func:`~yolo9000.wordtree.tree.top_down_darknet`), one node per box
         scored by its objectness.
     Returns:
         (box index into the M rows (K,), label (K,) int64, score (K,)).

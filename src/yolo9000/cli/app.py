@@ -1,0 +1,399 @@
+"""The ``yolo9000`` command: the parser (one subcommand per job, each registering its function) and the
+functions. predict and val take their flags from :class:`~yolo9000.predict.options.PredictOptions` and
+:class:`~yolo9000.eval.options.ValOptions`, the trainers from their config dataclasses, all through
+:mod:`yolo9000.cli.args`.
+Every user error ends as one line on stderr (``yolo9000: error: <file>: <problem>``) and exit code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from yolo9000.api import YOLO, load_model
+from yolo9000.cli.anchors import add_anchors_parser, cmd_anchors
+from yolo9000.cli.args import add_dataclass_args, dataclass_from_args
+from yolo9000.cli.benchmark import add_benchmark_parser, cmd_benchmark
+from yolo9000.cli.check_data import add_check_data_parser, cmd_check_data
+from yolo9000.cli.download import add_download_parser, cmd_download
+from yolo9000.cli.export import add_export_parser, cmd_export
+from yolo9000.cli.shapes import add_shapes_parser, cmd_shapes
+from yolo9000.cli.wordtree import add_wordtree_parser, cmd_wordtree
+from yolo9000.errors import Yolo9000Error, file_error
+from yolo9000.eval.options import ValOptions
+from yolo9000.eval.validate import format_sizes, validate_sizes
+from yolo9000.fileio import check_output_dir, check_output_file, staged_folder, write_json
+from yolo9000.metrics import load_detections, load_ground_truth
+from yolo9000.metrics.report import evaluate, format_table, write_result_json
+from yolo9000.models.darknet import darknet_float_count
+from yolo9000.models.zoo import ZOO
+from yolo9000.predict.options import PredictOptions
+from yolo9000.predict.sources import expand, output_stem
+from yolo9000.train.classify import ClassifyConfig, train_classifier
+from yolo9000.train.detect import TrainConfig, train
+from yolo9000.train.joint import JointConfig, train_joint
+
+
+def _add_model_args(p: argparse.ArgumentParser, weights_required: bool = False) -> None:
+    p.add_argument("--model", required=True, help="zoo name, darknet .cfg, or a checkpoint (.pt)")
+    p.add_argument("--weights", required=weights_required, default=None,
+                   help="darknet .weights or checkpoint (.pt); a name from 'yolo9000 download --list' "
+                        "(e.g. yolov2-voc.weights) downloads once into the cache")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="yolo9000", description="YOLOv2 and YOLO9000, exact to darknet.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("predict", help="detect objects in images, folders, globs, videos, URLs, streams and cameras")
+    p.add_argument("source", nargs="+",
+                   help="image, folder, glob pattern or video file(s); an image or video URL (http(s)://), a "
+                        "stream (rtsp://, rtmp://) or a camera index (0)")
+    add_dataclass_args(p, PredictOptions)
+
+    p = sub.add_parser("convert", help="convert between darknet .cfg/.weights and yolo9000 checkpoints")
+    _add_model_args(p)
+    p.add_argument("-o", "--output", required=True,
+                   help="output file: .weights (darknet's), .cfg (the network as darknet cfg text) or .pt")
+    p.add_argument("--seed", type=int, default=0, help="seed of the fresh initialisation (no --weights)")
+
+    p = sub.add_parser("info", help="print a network's layers and darknet float count")
+    _add_model_args(p)
+    p.add_argument("--imgsz", type=int, default=416)
+
+    p = sub.add_parser("score", help="score detections (COCO results JSON) against ground truth (COCO JSON)")
+    p.add_argument("--gt", required=True, help="COCO instances JSON (an extra 'difficult' 0/1 is honoured by VOC)")
+    p.add_argument("--dets", required=True, help="COCO results JSON list")
+    p.add_argument("--metric", choices=("voc07", "voc", "coco"), default="voc07")
+    p.add_argument("--iou", type=float, default=0.5, help="IoU threshold of the VOC metrics (strictly above)")
+    p.add_argument("--no-plus1", action="store_true", help="VOC metrics: widths x2 - x1 instead of x2 - x1 + 1")
+    p.add_argument("--json", default=None, help="write the result as JSON here")
+
+    p = sub.add_parser("val", help="predict on a dataset split and score it (darknet's validation settings)")
+    add_dataclass_args(p, ValOptions)
+
+    p = sub.add_parser("train", help="train a detector (no flags: the generated shapes demo)")
+    add_dataclass_args(p, TrainConfig)
+
+    p = sub.add_parser("train-classifier", help="train a Darknet-19 classifier on an ImageFolder tree")
+    add_dataclass_args(p, ClassifyConfig)
+
+    p = sub.add_parser("train-joint", help="YOLO9000 joint training: detection + classification data in one WordTree "
+                                           "(no flags: the generated shapes demo)",
+                       description="Train a WordTree detector on detection images (full loss) and classification "
+                                   "images (class loss at the best box), as YOLO9000.")
+    add_dataclass_args(p, JointConfig)
+
+    for add in (add_shapes_parser, add_wordtree_parser, add_anchors_parser, add_export_parser,
+                add_benchmark_parser, add_check_data_parser, add_download_parser):
+        add(sub)
+    sub.add_parser("zoo", help="list the built-in networks").set_defaults(zoo=list(ZOO))
+    # each subcommand's function: main() calls a.func(a)
+    commands = {"predict": cmd_predict, "convert": cmd_convert, "info": cmd_info, "score": cmd_score,
+                "val": cmd_val, "train": cmd_train, "train-classifier": cmd_train_classifier,
+                "export": cmd_export, "benchmark": cmd_benchmark, "anchors": cmd_anchors, "train-joint": cmd_train_joint,
+                "wordtree": cmd_wordtree, "shapes": cmd_shapes, "check-data": cmd_check_data,
+                "download": cmd_download, "zoo": cmd_zoo}
+    assert set(commands) == set(sub.choices), "every subcommand needs its function"
+    for name, func in commands.items():
+        sub.choices[name].set_defaults(func=func)
+    return parser
+
+
+def _unique_name(stem: str, suffix: str, used: set[str]) -> str:
+    name, k = f"{stem}{suffix}", 1
+    while name in used:
+        name, k = f"{stem}_{k}{suffix}", k + 1
+    used.add(name)
+    return name
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Predict on the sources. Outputs are all or nothing: annotated files are staged and moved into
+    ``--save-dir`` only when every input has been predicted (or skipped with ``--skip-bad``), then the JSON
+    is written; a failed run leaves neither, and never writes over an input. ``--save-txt`` labels and
+    ``--save-crop`` crops go through the same staging, into ``--save-dir/labels`` and ``--save-dir/crops``.
+
+    Ctrl-C (KeyboardInterrupt) is not a failure: it stops the run (a camera or live stream runs until
+    then) and keeps what is complete: the files written so far (videos closed, so playable) and the JSON
+    of every frame predicted; one line says so, and the exit code is 130."""
+    a = dataclass_from_args(PredictOptions, args)
+    check_output_file(a.save_json, "--save-json")
+    save_dir = Path(a.save_dir) if a.save_dir else None
+    check_output_dir(save_dir, "--save-dir")
+    _check_label_flags(a, save_dir)
+    yolo = YOLO(a.model, a.weights, names=a.names, device=a.device, precision=a.precision, compile=a.compile)
+    if a.save_crop and not yolo.is_detector:
+        raise Yolo9000Error(f"--save-crop crops detections; {a.model} is a classifier")
+    items = expand(args.source)
+    if save_dir is not None:
+        _check_not_inputs(save_dir, items)
+    records: list[dict] = []
+    bad: list[str] = []
+    n_images = n_dets = 0
+    with contextlib.ExitStack() as stack:
+        stage = stack.enter_context(staged_folder(save_dir)) if save_dir is not None else None
+        writers: dict[str, object] = {}  # videos: closed before the staged files move into place (LIFO)
+        stack.callback(lambda: [w.release() for w in writers.values()])  # type: ignore[attr-defined]
+        used: set[str] = set()
+        label_names: set[str] = set()  # labels/*.txt (and the crops' stems), unique as the images' names
+        # exits first, so the staged files are kept at a Ctrl-C; .track notes what each finished result added
+        interrupted = stack.enter_context(_KeepOnInterrupt(lambda: (len(records), n_images, n_dets)))
+        results = yolo.predict(items, imgsz=a.imgsz, conf=a.conf, nms=a.nms, hier=a.hier, batch=a.batch,
+                               tree_depth=a.tree_depth, label_map=a.label_map, skip_bad=a.skip_bad,
+                               classes=a.classes, max_det=a.max_det, stream=True, keep_images=stage is not None,
+                               exif=a.exif, progress=not a.quiet and sys.stderr.isatty())
+        for r in interrupted.track(results):
+            if r.error is not None:
+                bad.append(r.error)
+                records.append({"image": r.path, "error": r.error.removeprefix(f"{r.path}: ")})
+                continue
+            n_images += 1
+            n_dets += len(r)
+            if yolo.is_detector:
+                records += r.to_records()
+            else:
+                records += [{"image": r.path, "class_id": c, "class_name": n, "score": p} for c, n, p in r.top(5)]
+            if stage is None:
+                continue
+            if r.frame is None:
+                r.save(stage / _unique_name(output_stem(r.path), ".jpg", used))
+            else:
+                _write_video_frame(writers, r, stage, used)
+            if a.save_txt or a.save_crop:
+                _save_labels_and_crops(a, r, stage, label_names)
+    if interrupted.caught:  # the JSON holds the results handled to the end, as the files written do
+        n_records, n_images, _ = interrupted.done
+        del records[n_records:]
+    if a.save_json:
+        write_json(records, a.save_json)
+    if interrupted.caught:
+        kept = [f"the files done in {save_dir}"] if save_dir else []
+        kept += [f"their JSON in {a.save_json}"] if a.save_json else []
+        print(f"yolo9000: interrupted after {n_images} images; kept "
+              f"{' and '.join(kept) or 'nothing (no outputs asked)'}", file=sys.stderr)
+        return 130
+    what = "detections" if yolo.is_detector else "top-5 rows"
+    print(f"{n_images} images, {n_dets if yolo.is_detector else len(records) - len(bad)} {what}"
+          + (f"; {len(bad)} unreadable, skipped" if bad else "")
+          + (f"; annotated images in {save_dir}" if save_dir else "")
+          + (f"; JSON in {a.save_json}" if a.save_json else ""), file=sys.stderr)
+    for error in bad:
+        print(f"yolo9000: warning: skipped {error}", file=sys.stderr)
+    return 0
+
+
+def _check_label_flags(a: PredictOptions, save_dir: Path | None) -> None:
+    """One-line errors for ``--save-txt`` / ``--save-conf`` / ``--save-crop`` that cannot apply."""
+    if (a.save_txt or a.save_crop) and save_dir is None:
+        raise Yolo9000Error("--save-txt and --save-crop write into --save-dir/labels and --save-dir/crops: "
+                            "give --save-dir too")
+    if a.save_conf and not a.save_txt:
+        raise Yolo9000Error("--save-conf adds the score column to --save-txt's labels: give --save-txt too")
+    if save_dir is not None:
+        if a.save_txt:
+            check_output_dir(save_dir / "labels", "--save-dir/labels")
+        if a.save_crop:
+            check_output_dir(save_dir / "crops", "--save-dir/crops")
+
+
+def _save_labels_and_crops(a: PredictOptions, r, stage: Path, label_names: set[str]) -> None:  # noqa: ANN001
+    """Ultralytics' layout: ``labels/<stem>.txt`` (videos: ``<stem>_<frame>.txt``), one file per image with
+    detections, and ``crops/<class>/<stem>.jpg``; the stem is unique in the run (``dog``, ``dog_1``, as the
+    annotated images), reserved even for an image with nothing to write."""
+    stem = output_stem(r.path) if r.frame is None else f"{output_stem(r.path)}_{r.frame}"
+    stem = Path(_unique_name(stem, ".txt", label_names)).stem
+    if a.save_txt:
+        r.save_txt(stage / "labels" / f"{stem}.txt", save_conf=a.save_conf)
+    if a.save_crop:
+        r.save_crop(stage / "crops", file_name=f"{stem}.jpg")
+
+
+class _KeepOnInterrupt:
+    """Ends its block quietly at a KeyboardInterrupt (``caught`` is then True), so the outer blocks finish as on
+    success: video writers close and the staged files move into place.
+
+    ``track(results)`` passes the results on and, each time the loop asks for the next one (so the previous one
+    was handled to the end), stores ``progress()`` in ``done``: what the completed results amount to."""
+
+    def __init__(self, progress: Callable[[], tuple]) -> None:
+        self._progress = progress
+        self.done: tuple = progress()
+        self.caught = False
+
+    def track(self, results: Iterable[Any]) -> Iterator[Any]:
+        it = iter(results)
+        try:
+            while True:
+                self.done = self._progress()
+                try:
+                    r = next(it)
+                except StopIteration:
+                    return
+                yield r
+        finally:
+            if hasattr(it, "close"):
+                it.close()  # stops the readers of a predict generator left mid-way
+
+    def __enter__(self) -> "_KeepOnInterrupt":
+        return self
+
+    def __exit__(self, kind, value, tb) -> bool:  # noqa: ANN001
+        self.caught = kind is not None and issubclass(kind, KeyboardInterrupt)
+        return self.caught
+
+
+def _check_not_inputs(save_dir: Path, items: list) -> None:
+    """Refuse a ``--save-dir`` that holds any input file: annotated copies would overwrite or mix with them.
+    Cameras and URLs (not ``str``/``Path`` items) are not files and are not checked."""
+    target = save_dir.resolve()
+    for item in items:
+        if isinstance(item, (str, Path)) and Path(item).resolve().parent == target:
+            raise file_error(save_dir, f"holds the input {item}; annotated copies would overwrite or mix with "
+                                       f"the inputs: choose another --save-dir")
+
+
+def _write_video_frame(writers: dict[str, object], r, save_dir: Path, used: set[str]) -> None:
+    import cv2
+    import numpy as np
+
+    if r.path not in writers:
+        fps = r.fps or 25.0  # as the video or stream reports it (a camera's nominal rate: dropped frames speed it up)
+        h, w = r.orig_shape
+        out = save_dir / _unique_name(output_stem(r.path), ".mp4", used)
+        writers[r.path] = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    frame = np.asarray(r.draw())[:, :, ::-1]
+    writers[r.path].write(np.ascontiguousarray(frame))  # type: ignore[attr-defined]
+
+
+def cmd_convert(a: argparse.Namespace) -> int:
+    import torch
+
+    if a.weights is None:
+        torch.manual_seed(a.seed)
+    yolo = YOLO(a.model, a.weights)
+    out = yolo.save(a.output)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def cmd_score(a: argparse.Namespace) -> int:
+    check_output_file(a.json, "--json")
+    gt = load_ground_truth(a.gt)
+    dets = load_detections(a.dets, gt)
+    result = evaluate(gt, dets, a.metric, a.iou, not a.no_plus1)
+    print(format_table(result))
+    if a.json:
+        write_result_json(result, a.json)
+    return 0
+
+
+def cmd_val(args: argparse.Namespace) -> int:
+    a = dataclass_from_args(ValOptions, args)
+    check_output_file(a.json, "--json")
+    yolo = YOLO(a.model, a.weights, device=a.device, precision=a.precision, compile=a.compile)
+    if len(a.imgsz) > 1:
+        return _val_sizes(a, yolo)
+    v = yolo.val(a.data, split=a.split, metric=a.metric, imgsz=a.imgsz[0], conf=a.conf, nms=a.nms, iou=a.iou,
+                 plus1=a.plus1, batch=a.batch, skip_bad=a.skip_bad, save_dir=a.save_dir,
+                 save_json=a.save_coco, save_voc=a.save_voc, progress=not a.quiet and sys.stderr.isatty())
+    print(v.table())
+    print(f"{v.settings['images']} images in {v.seconds:.1f} s", file=sys.stderr)
+    if a.json:
+        write_result_json(v.result, a.json, protocol=v.protocol, settings=v.settings)
+    return 0
+
+
+def _val_sizes(a: ValOptions, yolo: YOLO) -> int:
+    """``val --imgsz S1 S2 ...``: one model scored and timed at each size; a Markdown table on stdout."""
+    if a.save_coco or a.save_voc:
+        raise Yolo9000Error("--save-coco / --save-voc write one size's detections: give one --imgsz")
+    rows = validate_sizes(yolo, a.data, list(a.imgsz), split=a.split, skip_bad=a.skip_bad, save_dir=a.save_dir,
+                          metric=a.metric, conf=a.conf, nms=a.nms, iou=a.iou, plus1=a.plus1, batch=a.batch,
+                          progress=not a.quiet and sys.stderr.isatty())
+    print(format_sizes(rows, a.metric))
+    print(f"{rows[0].images} images per size, batch {a.batch}, device {yolo.device}"
+          + (f"; plot in {Path(a.save_dir) / 'sizes.png'}" if a.save_dir else ""), file=sys.stderr)
+    if a.json:
+        write_json([r.as_dict() for r in rows], a.json)
+    return 0
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    run = train(dataclass_from_args(TrainConfig, a))
+    print(f"weights in {run / 'weights'}; results in {run / 'results.csv'} and {run / 'results.png'}", file=sys.stderr)
+    return 0
+
+
+def cmd_train_classifier(a: argparse.Namespace) -> int:
+    run = train_classifier(dataclass_from_args(ClassifyConfig, a))
+    print(f"weights in {run / 'weights'}; results in {run / 'results.csv'}", file=sys.stderr)
+    return 0
+
+
+def cmd_train_joint(a: argparse.Namespace) -> int:
+    run = train_joint(dataclass_from_args(JointConfig, a))
+    print(f"results in {run}")
+    return 0
+
+
+def cmd_zoo(a: argparse.Namespace) -> int:
+    print("\n".join(a.zoo))
+    return 0
+
+
+def cmd_info(a: argparse.Namespace) -> int:
+    import torch
+
+    model, header, names = load_model(a.model, a.weights)
+    c = model.config
+    if a.imgsz < model.stride or a.imgsz % model.stride:
+        raise Yolo9000Error(f"--imgsz {a.imgsz}: must be a positive multiple of {model.stride}")
+    print(f"{c.name}: {len(c.layers)} layers, {darknet_float_count(model):,} darknet floats, "
+          f"{c.num_classes} classes, stride {model.stride}")
+    if c.region is not None:
+        print("anchors (grid cells): " + "  ".join(f"{w:g}x{h:g}" for w, h in c.region.anchors_grid))
+    x = torch.zeros(1, c.net.channels, a.imgsz, a.imgsz)
+    shapes: list[tuple[int, ...]] = []
+    hooks = [m.register_forward_hook(lambda _m, _i, o: shapes.append(tuple(o.shape))) for m in model.layers]
+    with torch.inference_mode():
+        model(x)
+    for h in hooks:
+        h.remove()
+    for i, (spec, shape) in enumerate(zip(c.layers, shapes)):
+        kind = type(spec).__name__[:-4].lower()
+        print(f"{i:3d} {kind:<8} {' x '.join(map(str, shape[1:]))}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # errors must stay one line: keep FFmpeg (inside OpenCV) from printing its own complaints
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    a = build_parser().parse_args(argv)
+    previous = warnings.showwarning
+    warnings.showwarning = _one_line_warning
+    try:
+        return a.func(a)
+    except Yolo9000Error as e:
+        print(f"yolo9000: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("yolo9000: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        warnings.showwarning = previous
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """Warnings as the CLI's errors are: one line, ``yolo9000: warning: <message>``."""
+    print(f"yolo9000: warning: {str(message).splitlines()[0] if str(message) else category.__name__}",
+          file=file or sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

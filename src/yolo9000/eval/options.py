@@ -1,0 +1,36 @@
+"""``yolo9000 val``'s options: field names are the flags; see :func:`yolo9000.eval.validate.validate`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from yolo9000.fields import option
+from yolo9000.metrics.report import METRICS
+from yolo9000.models.inference import PRECISIONS
+
+
+@dataclass(frozen=True)
+class ValOptions:
+    data: str = option(help="dataset YAML")
+    model: str = option(help="zoo name, darknet .cfg, a checkpoint (.pt) or an exported raw-head .onnx")
+    weights: str | None = option(None, "darknet .weights or checkpoint (.pt); a name from 'yolo9000 download --list' "
+                                       "downloads once into the cache")
+    metric: str = option("voc07", "voc07 (11-point, darknet's and the paper's VOC 2007), voc (area) or coco",
+                         choices=METRICS)
+    split: str = option("val", "the split scored")
+    imgsz: tuple[int, ...] = option((416,), "input size(s); several give a table of mAP and images/s per size (the "
+                                            "paper's Table 3)")
+    conf: float = option(0.005, "objectness threshold (darknet's validation: 0.005)")
+    nms: float = option(0.45, "NMS IoU threshold")
+    iou: float = option(0.5, "IoU threshold of the VOC metrics (strictly above)")
+    plus1: bool = option(True, "VOC metrics: widths x2 - x1 + 1, as the reference code (--no-plus1: x2 - x1)")
+    batch: int = option(4, "images per forward pass")
+    device: str = option("auto", "cpu, cuda, cuda:N or auto (CUDA when present)")
+    precision: str = option("fp32", "inference precision: fp32 (darknet-exact), bf16, fp16 (CUDA only)",
+                            choices=PRECISIONS)
+    compile: bool = option(False, "compile the inference copy with torch.compile")
+    skip_bad: bool = option(False, "drop bad dataset records instead of stopping")
+    json: str | None = option(None, "write the scores as JSON here")
+    save_dir: str | None = option(None, "write plots (PR curves, confusion matrix, recall) here")
+    save_coco: str | None = option(None, "write the detections as COCO results JSON here")
+    save_voc: str | None = option(None, "write darknet/VOC comp4_det_test_<class>.txt files here")
+    quiet: bool = option(False, "no progress bar")

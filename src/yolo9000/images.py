@@ -1,0 +1,73 @@
+"""Still images: the file extensions read as images, and the one decode every path shares (prediction,
+datasets, training): Pillow to (H, W, 3) uint8 RGB, optionally upright by EXIF, errors in one line."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from yolo9000.errors import Yolo9000Error, file_error
+
+IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".gif"})
+
+
+def _upright(im: Image.Image) -> Image.Image:
+    """``im`` turned as its EXIF orientation tag (0x0112) says; ``im`` itself when there is nothing to do."""
+    if im.getexif().get(0x0112, 1) in (2, 3, 4, 5, 6, 7, 8):
+        return ImageOps.exif_transpose(im)
+    return im
+
+
+def _decode(fp: Path | io.BytesIO, label: str, exif: bool, content_type: str | None = None) -> np.ndarray:
+    """Pillow decode of a file or buffer to (H, W, 3) uint8 RGB; errors are one line naming ``label``."""
+    try:
+        with Image.open(fp) as opened:
+            opened.load()
+            im = _upright(opened) if exif else opened
+            if im.mode.startswith("I;16"):  # 16-bit greyscale: Pillow's convert would saturate it to white;
+                grey = (np.asarray(im).astype(np.uint16) >> 8).astype(np.uint8)  # keep the high byte, as stb_image
+                return np.repeat(grey[:, :, None], 3, axis=2)
+            rgb = im.convert("RGB")
+    except Image.DecompressionBombError as e:
+        raise file_error(label, f"image too large to decode safely ({e})") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        if isinstance(e, Image.UnidentifiedImageError):
+            reason = "not an image file" if content_type is None else f"not an image (Content-Type {content_type})"
+        else:
+            reason = f"corrupt image ({e})"
+        raise file_error(label, reason) from None
+    return np.array(rgb, dtype=np.uint8)
+
+
+def load_image(path: str | Path, exif: bool = False) -> np.ndarray:
+    """Decode an image file to (H, W, 3) uint8 RGB (greyscale, palette, CMYK and alpha converted).
+
+    ``exif``: turn it upright by its EXIF orientation (default False: darknet's decode, no rotation).
+    Raises a one-line error naming the file if it is missing, not an image, or corrupt.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise file_error(p, "no such image file" if not p.exists() else "not a file")
+    return _decode(p, str(p), exif)
+
+
+def decode_image_bytes(data: bytes, label: str, exif: bool = False, content_type: str | None = None) -> np.ndarray:
+    """Decode an encoded image held in memory (e.g. a download) as :func:`load_image` decodes a file;
+    errors name ``label`` (and the server's ``content_type`` when the bytes are not an image)."""
+    return _decode(io.BytesIO(data), label, exif, content_type)
+
+
+def as_rgb_array(image: Image.Image | np.ndarray, label: str = "<array>", exif: bool = False) -> np.ndarray:
+    """A PIL image, or an (H, W, 3) / (H, W) uint8 array taken as RGB, -> (H, W, 3) uint8.
+
+    ``exif``: a PIL image is turned upright by its EXIF orientation first (arrays carry none)."""
+    if isinstance(image, Image.Image):
+        return np.array((_upright(image) if exif else image).convert("RGB"), dtype=np.uint8)
+    a = np.asarray(image)
+    if a.ndim == 2:
+        a = np.repeat(a[:, :, None], 3, axis=2)
+    if a.ndim != 3 or a.shape[2] != 3 or a.dtype != np.uint8 or min(a.shape[:2]) < 1:
+        raise Yolo9000Error(f"{label}: expected an (H, W, 3) uint8 RGB array, got {a.dtype} {a.shape}")
+    return np.ascontiguousarray(a)  # views such as bgr[:, :, ::-1] have negative strides torch cannot take

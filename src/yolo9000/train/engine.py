@@ -1,0 +1,427 @@
+"""The one training loop. Detection (:mod:`.detect`), classification (:mod:`.classify`) and YOLO9000's
+joint training (:mod:`.joint`) are *tasks*: each supplies its network, its batches, its loss and its
+validation (:class:`Task`); :func:`fit` owns everything else, for all three alike:
+
+- the run: a fresh folder (``runs/<name>2`` beside an existing one), ``--resume`` as the run was
+  configured, the checks of every option before anything is written;
+- the step: micro-batches (darknet's ``subdivisions``) whose gradients accumulate, DDP through ``torchrun``
+  (gloo on CPU, NCCL on CUDA; the all-reduce only on the last micro-batch), mixed precision (``--amp``:
+  float16 with a GradScaler or bfloat16 on CUDA, bfloat16 on CPU), a stop with one line on a non-finite
+  loss, before the update;
+- SGD on the model's own groups (:meth:`~yolo9000.models.darknet.Darknet.param_groups`: darknet's decay
+  on convolution weights only) and darknet's learning-rate policies (burn-in, then steps or poly), an EMA
+  of the weights (``--ema``);
+- per epoch: ``results.csv``, TensorBoard, validation every ``--val-every`` epochs, ``--patience``,
+  atomic ``last.pt`` / ``best.pt`` that resume bit for bit (weights, optimizer, schedule, scaler, EMA, RNGs).
+
+Under ``torchrun`` every process runs :func:`fit` on its slice of each batch; process 0 validates and writes.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Sampler
+from tqdm import tqdm
+
+from yolo9000.darknet.cfg import config_to_cfg_text
+from yolo9000.darknet.weights import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, WeightsHeader
+from yolo9000.errors import Yolo9000Error
+from yolo9000.fileio import atomic_write, removed_on_error, run_folder
+from yolo9000.models.darknet import Darknet
+from yolo9000.train import distributed as dist
+from yolo9000.train.checks import check_run_options, resume_config
+from yolo9000.train.report import Scalars, append_csv, plot_results
+
+
+# ----------------------------------------------------------------------------- what a task supplies
+@dataclass(frozen=True)
+class RunContext:
+    """What a task is built with: the run folder, this process's place, and (on ``--resume``) the
+    checkpoint's state, whose network the task rebuilds instead of a fresh one."""
+
+    run: Path
+    info: dist.DistInfo
+    state: dict[str, Any] | None
+    last: Path
+
+    @property
+    def device(self) -> torch.device:
+        return self.info.device
+
+
+class Task(Protocol):
+    """One kind of training on the engine (see the module docstring)."""
+
+    model: Darknet
+    seen: int                     # images the starting weights had seen (darknet's header)
+    metric: str                   # the validation score's name in messages ("VOC07 mAP@0.5", "val top-1")
+    score_key: str                # its column in results.csv ("mAP50", "top1")
+    best_key: str                 # the best score's key in the checkpoints ("best_map", "best_top1")
+    bar_keys: tuple[str, ...]     # loss terms on the progress bar; the first is the total
+    val_keys: tuple[str, ...]     # the columns validate() fills (NaN in the epochs it does not run)
+    data: Dataset                 # items of one batch sampler's indices; set_epoch(e) when it augments
+    sampler: Sampler[list]        # the global batches of an epoch (set_epoch(e)); each process takes its slice
+    collate: Callable[[list], tuple[torch.Tensor, torch.Tensor]] | None
+
+    def lr_factor(self, total_batches: int) -> Callable[[int], float]:
+        """The learning-rate multiplier of batch i (darknet's policy; ``total_batches`` in the run)."""
+
+    def loss(self, out: torch.Tensor, targets: torch.Tensor, seen: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """(loss to minimise, the mean over the micro-batch; the terms to log, detached) of one micro-batch's
+        float32 network output ``out``."""
+
+    def validate(self, model: Darknet, epoch: int, final: bool, plots: bool) -> dict[str, float]:
+        """The epoch's validation columns (the score among them, NaN when not scored), on ``model`` (the
+        EMA's weights when EMA is on); ``plots``: also write the validation plots."""
+
+    def describe(self, row: dict[str, Any]) -> str:
+        """The validation part of the epoch's line ("" when none)."""
+
+    def finish(self, run: Path, best: Path) -> None:
+        """Pictures and reports from ``best.pt`` once the run is done (process 0)."""
+
+
+# ----------------------------------------------------------------------------- darknet's optimisation
+def darknet_lr_lambda(burn_in: int, steps: list[int], scales: list[float]) -> Callable[[int], float]:
+    """Darknet's ``get_current_rate`` (policy=steps) as a multiplier of the base rate, per batch."""
+    def factor(batch_num: int) -> float:
+        if batch_num < burn_in:
+            return (batch_num / burn_in) ** 4
+        f = 1.0
+        for step, scale in zip(steps, scales):
+            if step > batch_num:
+                break
+            f *= scale
+        return f
+    return factor
+
+
+def poly_lambda(burn_in: int, max_batches: int, power: float) -> Callable[[int], float]:
+    """Darknet's ``poly`` policy with burn-in, as a multiplier of the base rate per batch."""
+    def factor(i: int) -> float:
+        if i < burn_in:
+            return (i / burn_in) ** 4
+        return max(0.0, 1 - i / max_batches) ** power
+    return factor
+
+
+def _ema_avg(decay: float):
+    """EMA update with a ramp (``decay * (1 - exp(-n / 2000))``) so early weights do not linger."""
+    def avg(averaged: torch.Tensor, current: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
+        d = decay * (1 - math.exp(-float(n) / 2000))
+        return averaged + (current - averaged) * (1 - d)
+    return avg
+
+
+def amp_dtype(device: torch.device, amp: bool, dtype: str = "auto") -> torch.dtype | None:
+    """The autocast dtype of ``--amp`` (``--amp-dtype``) on ``device``: None (off), float16 (with a
+    GradScaler; CUDA's default) or bfloat16 (the CPU's: AVX512-BF16 / AMX; no scaler needed, bfloat16 keeps
+    float32's range)."""
+    if not amp:
+        return None
+    if dtype == "auto":
+        return torch.float16 if device.type == "cuda" else torch.bfloat16
+    if dtype == "fp16" and device.type != "cuda":
+        raise Yolo9000Error(f"--amp-dtype fp16: float16 training needs CUDA (on {device.type}, use bf16)")
+    return torch.float16 if dtype == "fp16" else torch.bfloat16
+
+
+# ----------------------------------------------------------------------------- early stop
+@dataclass
+class EarlyStop:
+    """``--patience``: the best validation score, its epoch, and the validations since it (``stale``).
+
+    ``update`` after each validation; ``stop`` once ``patience`` validations in a row have not beaten the
+    best (never when ``patience`` is 0). :meth:`state` goes into the checkpoints, so a resumed run that had
+    stopped stops again at once (unless the resume raises ``--patience``).
+    """
+
+    patience: int
+    best: float = -1.0
+    best_epoch: int = 0  # 1-based; 0: no validation yet
+    stale: int = 0
+
+    @classmethod
+    def restore(cls, patience: int, state: dict[str, Any] | None, best: float) -> EarlyStop:
+        """From a checkpoint's ``early_stop`` entry (checkpoints from before --patience: nothing stale)."""
+        saved = (state or {}).get("early_stop") or {}
+        return cls(patience, best, int(saved.get("best_epoch", 0)), int(saved.get("stale", 0)))
+
+    def update(self, score: float, epoch: int) -> bool:
+        """Record the score of 1-based ``epoch``; True if it is a new best (NaN: no validation, no change)."""
+        if math.isnan(score):
+            return False
+        if score > self.best:
+            self.best, self.best_epoch, self.stale = score, epoch, 0
+            return True
+        self.stale += 1
+        return False
+
+    @property
+    def stop(self) -> bool:
+        return self.patience > 0 and self.stale >= self.patience
+
+    def next_may_stop(self) -> bool:
+        """Whether the next validation stops the run unless it improves (its plots are then the run's)."""
+        return self.patience > 0 and self.stale + 1 >= self.patience
+
+    def state(self) -> dict[str, int]:
+        return {"best_epoch": self.best_epoch, "stale": self.stale, "patience": self.patience}
+
+    def message(self, epoch: int, epochs: int, metric: str) -> str:
+        """The one line printed when the run stops early."""
+        return (f"early stop after epoch {epoch}/{epochs}: {metric} has not improved for {self.stale} "
+                f"validation{'s' if self.stale != 1 else ''} (--patience {self.patience}); the best, "
+                f"{self.best:.4f}, was at epoch {self.best_epoch} (weights/best.pt)")
+
+
+# ----------------------------------------------------------------------------- checkpoints and RNGs
+def seed_all(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _rng_state() -> dict[str, Any]:
+    return {"python": list(random.getstate()[1]), "python_version": random.getstate()[0],
+            "python_gauss": random.getstate()[2], "numpy": np.random.get_state()[1].tolist(),
+            "numpy_pos": int(np.random.get_state()[2]), "torch": torch.get_rng_state()}
+
+
+def _set_rng_state(s: dict[str, Any]) -> None:
+    random.setstate((s["python_version"], tuple(s["python"]), s["python_gauss"]))
+    np.random.set_state(("MT19937", np.array(s["numpy"], dtype=np.uint32), s["numpy_pos"], 0, 0.0))
+    torch.set_rng_state(s["torch"])
+
+
+@dataclass
+class Trainer:
+    """What a run optimises and saves: the network, its EMA (or None), the optimizer, the schedule and the
+    gradient scaler."""
+
+    model: Darknet
+    ema: torch.optim.swa_utils.AveragedModel | None
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    scaler: torch.amp.GradScaler
+    hyper: list[dict[str, float]] = dataclasses.field(default_factory=list)  # per group: initial_lr, momentum, decay
+
+    def __post_init__(self) -> None:
+        self.hyper = [{"initial_lr": g["initial_lr"], "momentum": g["momentum"], "weight_decay": g["weight_decay"]}
+                      for g in self.optimizer.param_groups]
+
+    @property
+    def eval_model(self) -> Darknet:
+        """The weights a run validates and predicts with: the EMA's when EMA is on."""
+        return self.model if self.ema is None else self.ema.module
+
+    def checkpoint(self, cfg: Any, epoch: int, seen: int, **scores: Any) -> dict[str, Any]:
+        """Everything to predict (``model``: the EMA weights when EMA is on) and to resume exactly; ``cfg``
+        is the run's frozen config dataclass and ``scores`` the best-so-far figures."""
+        header = WeightsHeader(seen=seen)
+        cpu = lambda m: {k: v.detach().cpu() for k, v in m.state_dict().items()}  # noqa: E731
+        ckpt = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
+                "cfg": config_to_cfg_text(self.model.config, extensions=True),
+                "names": list(self.model.config.names), "header": [header.major, header.minor, header.revision, seen],
+                "model": cpu(self.eval_model), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
+                "rng": _rng_state(), "epoch": epoch, "seen": seen, **scores,
+                "train_config": {f.name: list(v) if isinstance(v := getattr(cfg, f.name), tuple) else v
+                                 for f in dataclasses.fields(cfg)}}
+        if self.ema is not None:
+            ckpt["train_model"] = cpu(self.model)
+            ckpt["ema_updates"] = int(self.ema.n_averaged)
+        return ckpt
+
+    def restore(self, state: dict[str, Any]) -> tuple[int, int]:
+        """Load what :meth:`checkpoint` saved, and the RNGs; returns (first epoch to run, images seen)."""
+        if (self.ema is not None) != ("train_model" in state):
+            raise Yolo9000Error("--ema: a run cannot switch its EMA on or off when it resumes (start a new run "
+                                "with --weights)")
+        self.model.load_state_dict(state["train_model"] if self.ema is not None else state["model"])
+        if self.ema is not None:
+            self.ema.module.load_state_dict(state["model"])
+            self.ema.n_averaged.fill_(int(state["ema_updates"]))
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        # the rates of this config, which a resume's command line may have changed (the saved state holds the old)
+        self.scheduler.base_lrs = [g["initial_lr"] for g in self.hyper]
+        factor = self.scheduler.lr_lambdas[0](self.scheduler.last_epoch)
+        for g, h in zip(self.optimizer.param_groups, self.hyper):
+            g.update(h, lr=h["initial_lr"] * factor)
+        self.scaler.load_state_dict(state["scaler"])
+        _set_rng_state(state["rng"])
+        return int(state["epoch"]) + 1, int(state["seen"])
+
+
+def save_checkpoint_file(path: Path, ckpt: dict[str, Any]) -> None:
+    """``torch.save`` through a temporary file and a rename: a kill leaves the old file whole."""
+    with atomic_write(path) as f:
+        torch.save(ckpt, f)
+
+
+def _autocast(device: torch.device, dtype: torch.dtype | None):
+    """The forward's autocast to ``dtype`` (None: none, float32 throughout)."""
+    return contextlib.nullcontext() if dtype is None else torch.autocast(device.type, dtype=dtype)
+
+
+def _no_sync(net: nn.Module, sync: bool):
+    """DDP: skip the gradient all-reduce on all but the last micro-batch of a batch."""
+    if sync or not isinstance(net, nn.parallel.DistributedDataParallel):
+        return contextlib.nullcontext()
+    return net.no_sync()
+
+
+# ----------------------------------------------------------------------------- the loop
+def fit(cfg: Any, build: Callable[[Any, RunContext], Task],
+        resume_forced: Callable[[Any], dict[str, Any]] | None = None,
+        resolve: Callable[[Any], Any] | None = None) -> Path:
+    """Train the task ``build(cfg, context)`` makes; returns the run folder.
+
+    ``cfg`` is a trainer's config dataclass (the fields of :mod:`yolo9000.train.options` and the task's
+    own). ``resume_forced(cfg)``: options a resume takes from the resume's command line whatever the run
+    was started with (joint training's network comes from ``last.pt`` itself). ``resolve(cfg)``: the config
+    with its defaults made concrete, as the checkpoints record it (it may generate a demo's data: process 0
+    runs it first).
+    """
+    check_run_options(cfg)
+    info = dist.setup(cfg.device)
+    try:
+        run = run_folder(cfg.project, cfg.name, exist_ok=cfg.exist_ok or cfg.resume)
+        dist.barrier(info)  # every process has chosen the folder before process 0 creates it
+        last, best = run / "weights" / "last.pt", run / "weights" / "best.pt"
+        state = None
+        if cfg.resume:
+            state, cfg = resume_config(cfg, last, resume_forced(cfg) if resume_forced else None)
+            check_run_options(cfg)
+        if resolve is not None:
+            cfg = resolve(cfg) if info.is_main else cfg
+            dist.barrier(info)
+            cfg = cfg if info.is_main else resolve(cfg)
+        seed_all(cfg.seed)
+        if cfg.deterministic:
+            torch.use_deterministic_algorithms(True)
+        device = info.device
+        dtype = amp_dtype(device, cfg.amp, cfg.amp_dtype)
+        if cfg.batch % info.world or (cfg.batch // info.world) % cfg.subdivisions:
+            raise Yolo9000Error(f"--batch {cfg.batch} must split evenly over {info.world} process(es) "
+                                f"and --subdivisions {cfg.subdivisions}")
+        context = RunContext(run, info, state, last)
+        task = None
+        if info.is_main:  # first: it generates a demo's data and copies files into the run; a run that cannot start leaves nothing
+            with removed_on_error(run):
+                task = build(cfg, context)
+                run.mkdir(parents=True, exist_ok=True)
+        dist.barrier(info)
+        if task is None:
+            task = build(cfg, context)
+        model = task.model.to(device).train()
+        optimizer = torch.optim.SGD(model.param_groups(cfg.decay), lr=cfg.lr, momentum=cfg.momentum)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, task.lr_factor(len(task.sampler) * cfg.epochs))
+        scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+        ema = (torch.optim.swa_utils.AveragedModel(model, avg_fn=_ema_avg(cfg.ema), use_buffers=True)
+               if cfg.ema > 0 else None)
+        trainer = Trainer(model, ema, optimizer, scheduler, scaler)
+        start, seen, best_score = 0, task.seen, -1.0
+        if state is not None:
+            start, seen = trainer.restore(state)
+            best_score = float(state.get(task.best_key, -1.0))
+        stopper = EarlyStop.restore(cfg.patience, state, best_score)
+        if stopper.stop and start < cfg.epochs:  # a run that stopped early, resumed: it stays stopped
+            if info.is_main:
+                print(stopper.message(start, cfg.epochs, task.metric), flush=True)
+            start = cfg.epochs
+        net = dist.wrap(model, info)
+        if info.is_main:
+            print(f"run folder: {run}", flush=True)
+        scalars = Scalars(run, cfg.tensorboard and info.is_main)
+        mini = cfg.batch // info.world // cfg.subdivisions
+        batches_per_epoch = len(task.sampler)
+        for epoch in range(start, cfg.epochs):
+            if hasattr(task.data, "set_epoch"):
+                task.data.set_epoch(epoch)
+            task.sampler.set_epoch(epoch)
+            loader = DataLoader(task.data, batch_sampler=dist.RankSlice(task.sampler, info.rank, info.world),
+                                collate_fn=task.collate, num_workers=cfg.workers, pin_memory=device.type == "cuda")
+            net.train()
+            sums: dict[str, torch.Tensor] = {}
+            t0, n_img = time.perf_counter(), 0
+            bar = tqdm(loader, total=batches_per_epoch, desc=f"epoch {epoch + 1}/{cfg.epochs}",
+                       leave=False, dynamic_ncols=True, disable=None if info.is_main else True)
+            for i, (inputs, targets) in enumerate(bar):
+                inputs, targets = inputs.to(device, non_blocking=True), targets.to(device, non_blocking=True)
+                finite = torch.ones((), dtype=torch.bool, device=device)
+                for j in range(0, len(inputs), mini):
+                    with _no_sync(net, j + mini >= len(inputs)):
+                        with _autocast(device, dtype):
+                            out = net(inputs[j:j + mini])
+                        loss, terms = task.loss(out.float(), targets[j:j + mini], seen)
+                        scaler.scale(loss * len(out) / len(inputs)).backward()
+                    for k, v in terms.items():
+                        sums[k] = sums.get(k, 0.0) + v * len(out)
+                    finite &= torch.isfinite(loss.detach())
+                if not bool(dist.all_sum(finite.float(), info) == info.world):  # every process stops together
+                    raise Yolo9000Error(f"non-finite loss (NaN or Infinity) at epoch {epoch + 1}, batch {i + 1}: "
+                                        f"training stopped before the update; the last good checkpoint is "
+                                        f"{last if last.exists() else 'none (first epoch)'} (try a lower --lr)")
+                scaler.step(optimizer)
+                scaler.update()
+                optimizer.zero_grad(set_to_none=True)
+                scheduler.step()
+                if ema is not None:
+                    ema.update_parameters(model)
+                seen += len(inputs) * info.world
+                n_img += len(inputs)
+                if i % 10 == 0:  # one host sync every 10 batches for the progress bar
+                    bar.set_postfix(**{k: f"{float(sums[k]) / n_img:.3f}" for k in task.bar_keys if k in sums},
+                                    size=inputs.shape[-1], img_s=f"{n_img * info.world / (time.perf_counter() - t0):.1f}",
+                                    lr=f"{scheduler.get_last_lr()[0]:.2e}")
+            bar.close()
+            keys = sorted(sums)
+            totals = dist.all_sum(torch.stack([torch.as_tensor(sums[k], device=device).float() for k in keys]
+                                              + [torch.tensor(float(n_img), device=device)]), info)
+            n_all = max(1.0, float(totals[-1]))
+            row: dict[str, Any] = {"epoch": epoch + 1, **{k: float(v) / n_all for k, v in zip(keys, totals[:-1])},
+                                   "lr": scheduler.get_last_lr()[0], "images_per_s": n_all / (time.perf_counter() - t0)}
+            final = epoch + 1 == cfg.epochs
+            row.update({k: float("nan") for k in task.val_keys})
+            if info.is_main:
+                if final or (cfg.val_every and (epoch + 1) % cfg.val_every == 0):
+                    row.update(task.validate(trainer.eval_model, epoch, final, final or stopper.next_may_stop()))
+                append_csv(run / "results.csv", row)
+                scalars.log(row)
+                improved = stopper.update(row.get(task.score_key, float("nan")), epoch + 1)
+                ckpt = trainer.checkpoint(cfg, epoch, seen, **{task.best_key: stopper.best},
+                                          early_stop=stopper.state())
+                save_checkpoint_file(last, ckpt)
+                if improved or not best.exists():
+                    save_checkpoint_file(best, ckpt)
+                print(f"epoch {epoch + 1}/{cfg.epochs}: loss {row[task.bar_keys[0]]:.4f}{task.describe(row)}, "
+                      f"{row['images_per_s']:.1f} images/s", flush=True)
+                if stopper.stop and not final:
+                    print(stopper.message(epoch + 1, cfg.epochs, task.metric), flush=True)
+            stop = cfg.patience > 0 and float(dist.all_sum(torch.tensor(float(info.is_main and stopper.stop),
+                                                                         device=device), info)) > 0
+            dist.barrier(info)
+            if stop:  # every process leaves the loop together; the last row of results.csv is this epoch
+                break
+        scalars.close()
+        if info.is_main:
+            if (run / "results.csv").is_file():
+                plot_results(run / "results.csv", run / "results.png")
+            if best.is_file():
+                task.finish(run, best)
+        return run
+    finally:
+        dist.cleanup()

@@ -1,0 +1,80 @@
+"""The fields the trainers' config dataclasses share (run, engine, optimisation, detection), each with its
+default and the ``--help`` line of its flag (:func:`yolo9000.fields.option`): ``yolo9000 train --help``
+(and ``train-classifier``, ``train-joint``) prints them with their defaults."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from yolo9000.fields import option
+
+AMP_CHOICES = ("auto", "fp16", "bf16")  # --amp-dtype
+
+
+# ----------------------------------------------------------------------------- fields the trainers share
+# Keyword-only, so each trainer's own fields (its data and model first) keep their places and positions.
+
+@dataclass(frozen=True, kw_only=True)
+class RunOptions:
+    """Where a run goes and what runs it: every trainer's."""
+
+    workers: int = option(2, "data-loading worker processes (0: in the main process)")
+    device: str = option("auto", "cpu, cuda, cuda:N or auto (CUDA when present, else CPU)")
+    seed: int = option(0, "seed of the initialisation, the augmentation and the sampling")
+    project: str = option("runs", "the folder that holds the run folders")
+    exist_ok: bool = option(False, "write into runs/<name> even if it exists")
+    skip_bad: bool = option(False, "leave unreadable images and records out of training and validation (listed in a "
+                                   "warning) instead of stopping before the first batch")
+    resume: bool = option(False, "continue runs/<name> from its last.pt, as it was configured (options given here "
+                                 "override)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineOptions:
+    """What the training engine does around each step and epoch: every trainer's."""
+
+    amp: bool = option(False, "mixed precision: float16 + GradScaler on CUDA, bfloat16 on CPU (AVX512-BF16 / AMX); "
+                              "see --amp-dtype")
+    amp_dtype: str = option("auto", "the --amp dtype: auto (fp16 on CUDA, bf16 on CPU), fp16 (CUDA only) or bf16")
+    ema: float = option(0.0, "decay of an exponential moving average of the weights, which validate and are saved "
+                             "(0: off)")
+    deterministic: bool = option(False, "deterministic algorithms only (slower; runs reproducible bit for bit)")
+    val_every: int = option(1, "epochs between validations (0: only at the end)")
+    patience: int = option(0, "stop when this many validations in a row bring no better score (0: off)")
+    tensorboard: bool = option(True, "scalars per epoch in the run folder (needs tensorboard)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptimOptions:
+    """SGD as darknet runs it: every trainer's (each sets its own batch, lr and schedule lengths)."""
+
+    subdivisions: int = option(1, "split each batch into this many micro-batches whose gradients accumulate "
+                                  "(darknet's subdivisions)")
+    momentum: float = option(0.9, "SGD momentum")
+    decay: float = option(0.0005, "weight decay, on convolution weights only (not biases or batch norm)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DetectionOptions:
+    """The detection trainers' schedule steps, multi-scale sizes and darknet augmentation (detection and joint)."""
+
+    steps: tuple[float, ...] = option((0.8, 0.9), "fractions of all batches where lr is multiplied by the matching "
+                                                  "--scales")
+    scales: tuple[float, ...] = option((0.1, 0.1), "learning-rate factor at each of --steps")
+    multiscale: bool = option(True, "draw a new square training size every --scale-every batches (darknet's "
+                                    "[region] random=1)")
+    min_size: int | None = option(None, "smallest multi-scale size; none: imgsz * 320/416 (320 at 416), a multiple "
+                                        "of 32")
+    max_size: int | None = option(None, "largest multi-scale size; none: imgsz * 608/416 (608 at 416), a multiple "
+                                        "of 32")
+    scale_every: int = option(10, "batches between multi-scale size changes")
+    jitter: float | None = option(None, "random crop jitter, a fraction of the image size; none: the model cfg's "
+                                        "[region] jitter")
+    hue: float | None = option(None, "colour augmentation: hue shift, a fraction of the hue circle either way; "
+                                     "none: the model cfg's")
+    saturation: float | None = option(None, "colour augmentation: saturation scaled by 1/s .. s; none: the model "
+                                            "cfg's")
+    exposure: float | None = option(None, "colour augmentation: brightness scaled by 1/e .. e; none: the model cfg's")
+    flip: bool = option(True, "random horizontal flips")
+    obj_loss: str = option("mse", "objectness loss: mse (darknet's squared error of the sigmoid) or bce (the "
+                                  "cross-entropy of the logit: darknet's delta without the sigmoid's derivative, "
+                                  "which stalls small real data trained from scratch)")
