@@ -11,6 +11,8 @@ from PIL import Image, ImageOps
 from yolo9000.errors import Yolo9000Error, file_error
 
 IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".gif"})
+# what a class folder holds (classification and joint training), as torchvision's ImageFolder would take
+CLASS_FOLDER_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 
 def _upright(im: Image.Image) -> Image.Image:
@@ -71,3 +73,14 @@ def as_rgb_array(image: Image.Image | np.ndarray, label: str = "<array>", exif: 
     if a.ndim != 3 or a.shape[2] != 3 or a.dtype != np.uint8 or min(a.shape[:2]) < 1:
         raise Yolo9000Error(f"{label}: expected an (H, W, 3) uint8 RGB array, got {a.dtype} {a.shape}")
     return np.ascontiguousarray(a)  # views such as bgr[:, :, ::-1] have negative strides torch cannot take
+
+
+def scan_image(path: str | Path, skip_bad: bool) -> np.ndarray | None:
+    """A training image checked before the first batch: decoded, or, when unreadable, None with ``skip_bad``
+    (the caller leaves it out) and a one-line error naming it without."""
+    try:
+        return load_image(path)
+    except Yolo9000Error as e:
+        if not skip_bad:
+            raise Yolo9000Error(f"{e} (--skip-bad leaves such images out)") from None
+        return None

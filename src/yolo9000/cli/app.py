@@ -15,6 +15,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
+
 from yolo9000.api import YOLO, load_model
 from yolo9000.cli.anchors import add_anchors_parser, cmd_anchors
 from yolo9000.cli.args import add_dataclass_args, dataclass_from_args
@@ -259,8 +262,7 @@ def _check_not_inputs(save_dir: Path, items: list) -> None:
 
 
 def _write_video_frame(writers: dict[str, object], r, save_dir: Path, used: set[str]) -> None:
-    import cv2
-    import numpy as np
+    import cv2  # OpenCV only when a video is written
 
     if r.path not in writers:
         fps = r.fps or 25.0  # as the video or stream reports it (a camera's nominal rate: dropped frames speed it up)
@@ -272,8 +274,6 @@ def _write_video_frame(writers: dict[str, object], r, save_dir: Path, used: set[
 
 
 def cmd_convert(a: argparse.Namespace) -> int:
-    import torch
-
     if a.weights is None:
         torch.manual_seed(a.seed)
     yolo = YOLO(a.model, a.weights)
@@ -348,8 +348,6 @@ def cmd_zoo(a: argparse.Namespace) -> int:
 
 
 def cmd_info(a: argparse.Namespace) -> int:
-    import torch
-
     model, header, names = load_model(a.model, a.weights)
     c = model.config
     if a.imgsz < model.stride or a.imgsz % model.stride:

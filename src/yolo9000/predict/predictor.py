@@ -140,12 +140,6 @@ class Predictor:
         self._attach(model, header, tuple(names), device, fuse, precision, compile)
         return self
 
-    @classmethod
-    def from_checkpoint(cls, path: str | Path, device: str | torch.device = "auto") -> "Predictor":
-        """One of our checkpoints (``best.pt``), its network, weights and names."""
-        net, header, names = load_model(path)
-        return cls(net, names, device, header, source=str(path))
-
     def inference_model(self) -> torch.nn.Module:
         """The module ``predict`` runs: ``.model`` itself, or its fused copy (in ``precision``, compiled if
         asked), rebuilt whenever ``.model``'s weights change."""

@@ -34,7 +34,7 @@ from yolo9000.darknet.cfg import parse_cfg_text
 from yolo9000.errors import Yolo9000Error, file_error
 from yolo9000.fields import option
 from yolo9000.fileio import copy_into
-from yolo9000.images import load_image
+from yolo9000.images import CLASS_FOLDER_EXTS, scan_image
 from yolo9000.models.darknet import ConvSpec, Darknet, DarknetConfig, SoftmaxSpec, require_rgb
 from yolo9000.models.loading import resolve_config
 from yolo9000.ops.letterbox import letterbox
@@ -51,8 +51,6 @@ from yolo9000.wordtree.tree import (
     top_down_darknet,
     tree_names,
 )
-
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 
 @dataclass(frozen=True)
@@ -121,7 +119,7 @@ def image_folder(root: Path, split: str, transform: Any, classes: tuple[str, ...
         raise file_error(folder, "no such folder (expected DATA/train/<class>/... and DATA/val/<class>/...)")
     try:
         ds = ImageFolder(str(folder), transform=transform, loader=_load_rgb,
-                         is_valid_file=lambda f: f.lower().endswith(IMAGE_EXTS))
+                         is_valid_file=lambda f: f.lower().endswith(CLASS_FOLDER_EXTS))
     except (FileNotFoundError, RuntimeError) as e:
         raise file_error(folder, str(e).splitlines()[0]) from None
     if classes is not None and tuple(ds.classes) != classes:
@@ -256,14 +254,7 @@ class Augmented(Dataset):
 def scan_images(ds: ImageFolder, skip_bad: bool) -> list[str]:
     """Decode every image of ``ds`` once: an unreadable one is a one-line error naming it, or with
     ``skip_bad`` is dropped from ``ds`` (returned, for the warning)."""
-    bad = []
-    for path, _ in ds.samples:
-        try:
-            load_image(path)
-        except Yolo9000Error as e:
-            if not skip_bad:
-                raise Yolo9000Error(f"{e} (--skip-bad leaves such images out)") from None
-            bad.append(path)
+    bad = [path for path, _ in ds.samples if scan_image(path, skip_bad) is None]
     if bad:
         drop = set(bad)
         ds.samples = [s for s in ds.samples if s[0] not in drop]

@@ -80,12 +80,8 @@ def resolve_sizes(cfg: TrainConfig, yaml_imgsz: int | None) -> tuple[int, list[i
 
 
 def build_model(cfg: TrainConfig, names: tuple[str, ...], data_yaml: str, imgsz: int) -> tuple[Darknet, int]:
-    """The network for ``names``, initialised from ``cfg.weights``; returns (model, images already seen).
-
-    ``--weights`` may be a whole darknet file, a darknet prefix (``darknet19_448.conv.23``), one of our
-    checkpoints of the same network, or of another one sharing its first layers (a Darknet-19 classifier,
-    a detector with other classes): then the leading layers that fit are loaded.
-    """
+    """The network for ``names`` with ``cfg``'s switches, initialised from ``cfg.weights``
+    (:func:`~yolo9000.train.init.initialise`); returns (model, images already seen)."""
     config: DarknetConfig = resolve_config(cfg.model)
     require_rgb(config, cfg.model)
     if config.region is None:
@@ -204,7 +200,7 @@ class DetectTask:
 
     def finish(self, run: Path, best: Path) -> None:
         """From ``best.pt``, on the run's device: 16 validation records as val_predictions.jpg and predictions/."""
-        predictor = Predictor.from_checkpoint(best, device=self.device)
+        predictor = Predictor.load(best, device=self.device)
         records = list(self.val_set.records[:16])
         save_val_montage(predictor, records, run / "val_predictions.jpg", self.eval_size)
         save_predictions(predictor, records, run / "predictions", self.eval_size)

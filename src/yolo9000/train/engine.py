@@ -70,7 +70,7 @@ class Task(Protocol):
     best_key: str                 # the best score's key in the checkpoints ("best_map", "best_top1")
     bar_keys: tuple[str, ...]     # loss terms on the progress bar; the first is the total
     val_keys: tuple[str, ...]     # the columns validate() fills (NaN in the epochs it does not run)
-    data: Dataset                 # items of one batch sampler's indices; set_epoch(e) when it augments
+    data: Dataset                 # the items of the sampler's indices; set_epoch(e) keys its augmentation
     sampler: Sampler[list]        # the global batches of an epoch (set_epoch(e)); each process takes its slice
     collate: Callable[[list], tuple[torch.Tensor, torch.Tensor]] | None
 
@@ -215,7 +215,7 @@ class Trainer:
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
     scaler: torch.amp.GradScaler
-    hyper: list[dict[str, float]] = dataclasses.field(default_factory=list)  # per group: initial_lr, momentum, decay
+    hyper: list[dict[str, float]] = dataclasses.field(init=False)  # per group: initial_lr, momentum, weight_decay
 
     def __post_init__(self) -> None:
         self.hyper = [{"initial_lr": g["initial_lr"], "momentum": g["momentum"], "weight_decay": g["weight_decay"]}
@@ -276,6 +276,14 @@ def _autocast(device: torch.device, dtype: torch.dtype | None):
     return contextlib.nullcontext() if dtype is None else torch.autocast(device.type, dtype=dtype)
 
 
+def _main_first(info: dist.DistInfo, make: Callable[[], Any]) -> Any:
+    """``make()`` on process 0, then on the others: process 0 may generate files (a demo's data, the run's
+    copy of a tree) that the others then read."""
+    out = make() if info.is_main else None
+    dist.barrier(info)
+    return out if info.is_main else make()
+
+
 def _no_sync(net: nn.Module, sync: bool):
     """DDP: skip the gradient all-reduce on all but the last micro-batch of a batch."""
     if sync or not isinstance(net, nn.parallel.DistributedDataParallel):
@@ -306,9 +314,7 @@ def fit(cfg: Any, build: Callable[[Any, RunContext], Task],
             state, cfg = resume_config(cfg, last, resume_forced(cfg) if resume_forced else None)
             check_run_options(cfg)
         if resolve is not None:
-            cfg = resolve(cfg) if info.is_main else cfg
-            dist.barrier(info)
-            cfg = cfg if info.is_main else resolve(cfg)
+            cfg = _main_first(info, lambda: resolve(cfg))
         seed_all(cfg.seed)
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True)
@@ -318,14 +324,14 @@ def fit(cfg: Any, build: Callable[[Any, RunContext], Task],
             raise Yolo9000Error(f"--batch {cfg.batch} must split evenly over {info.world} process(es) "
                                 f"and --subdivisions {cfg.subdivisions}")
         context = RunContext(run, info, state, last)
-        task = None
-        if info.is_main:  # first: it generates a demo's data and copies files into the run; a run that cannot start leaves nothing
+
+        def start() -> Task:  # a run that cannot start leaves nothing (process 0 made the folder, if any)
             with removed_on_error(run):
                 task = build(cfg, context)
                 run.mkdir(parents=True, exist_ok=True)
-        dist.barrier(info)
-        if task is None:
-            task = build(cfg, context)
+                return task
+
+        task = _main_first(info, start)
         model = task.model.to(device).train()
         optimizer = torch.optim.SGD(model.param_groups(cfg.decay), lr=cfg.lr, momentum=cfg.momentum)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, task.lr_factor(len(task.sampler) * cfg.epochs))
@@ -349,8 +355,7 @@ def fit(cfg: Any, build: Callable[[Any, RunContext], Task],
         mini = cfg.batch // info.world // cfg.subdivisions
         batches_per_epoch = len(task.sampler)
         for epoch in range(start, cfg.epochs):
-            if hasattr(task.data, "set_epoch"):
-                task.data.set_epoch(epoch)
+            task.data.set_epoch(epoch)
             task.sampler.set_epoch(epoch)
             loader = DataLoader(task.data, batch_sampler=dist.RankSlice(task.sampler, info.rank, info.world),
                                 collate_fn=task.collate, num_workers=cfg.workers, pin_memory=device.type == "cuda")

@@ -35,7 +35,7 @@ from yolo9000.errors import Yolo9000Error, file_error
 from yolo9000.eval.open_vocab import evaluate_mapped
 from yolo9000.fields import option
 from yolo9000.fileio import atomic_write, copy_into, write_json
-from yolo9000.images import load_image
+from yolo9000.images import CLASS_FOLDER_EXTS, scan_image
 from yolo9000.models.darknet import ConvSpec, Darknet, DarknetConfig, require_rgb
 from yolo9000.models.loading import resolve_config
 from yolo9000.predict.predictor import Predictor
@@ -49,7 +49,6 @@ from yolo9000.wordtree.tree import WordTree, load_label_map, load_tree, tree_nam
 __all__ = ["JointBatchSampler", "JointConfig", "JointData", "batch_split", "classification_records",
            "demo_cfg_text", "detection_nodes", "train_joint", "with_tree"]
 
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 _JOINT_ORDER, _JOINT_SIZES = 11, 12  # random-stream tags of the sampler (apart from the item streams)
 
 
@@ -122,14 +121,12 @@ def classification_records(folder: str | Path, tree: WordTree, skip_bad: bool = 
         if d.name not in tree.wnids:
             raise file_error(d, f"folder name {d.name!r} is not a wnid of the tree")
         node = tree.index(d.name)
-        for f in sorted(p for p in d.rglob("*") if p.suffix.lower() in IMAGE_EXTS):
-            try:
-                h, w = load_image(f).shape[:2]
-            except Yolo9000Error as e:
-                if not skip_bad:
-                    raise Yolo9000Error(f"{e} (--skip-bad leaves such images out)") from None
+        for f in sorted(p for p in d.rglob("*") if p.suffix.lower() in CLASS_FOLDER_EXTS):
+            image = scan_image(f, skip_bad)
+            if image is None:
                 bad.append(f)
                 continue
+            h, w = image.shape[:2]
             records.append(ImageRecord(f.resolve(), w, h, np.zeros((0, 4)), np.zeros(0, np.int64), np.zeros(0, bool),
                                        np.zeros(0, bool), f"{d.name}/{f.stem}"))
             nodes.append(node)
@@ -368,9 +365,7 @@ class JointTask:
         if cfg.objectness not in CLASS_ONLY_OBJECTNESS:
             raise Yolo9000Error(f"--objectness {cfg.objectness!r}: choose {' or '.join(CLASS_ONLY_OBJECTNESS)}")
         self.cfg, self.device = cfg, ctx.device
-        self.model, tree, self.seen = _build(cfg, ctx.run)
-        if ctx.state is not None:
-            self.seen = 0  # the run's own count comes from the checkpoint
+        self.model, tree, self.seen = _build(cfg, ctx.run)  # on --resume: no --weights, last.pt has the rest
         self.region = self.model.config.region
         det = load_dataset(cfg.data, "train", skip_bad=cfg.skip_bad, decode=True)
         self.det_nodes = detection_nodes(det.names, tree, cfg.det_map, self.model.config.names, cfg.data)
