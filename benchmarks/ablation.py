@@ -38,6 +38,7 @@ from yolo9000 import YOLO
 from yolo9000.errors import Yolo9000Error
 from yolo9000.fileio import atomic_write, write_json
 from yolo9000.train.detect import TrainConfig, train
+from yolo9000.train.loss import OBJ_LOSSES
 from yolo9000.eval.validate import validate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,9 +89,11 @@ def train_one(a: argparse.Namespace, index: int, seed: int) -> dict[str, Any]:
     folder = runs / name
     resume = (folder / "weights" / "last.pt").is_file()
     cfg = TrainConfig(data=a.data, model=a.model, imgsz=a.imgsz, epochs=a.epochs, batch=a.batch, lr=a.lr,
-                      burn_in=a.burn_in, seed=seed, device=a.device, workers=a.workers, val_every=0,
+                      burn_in=a.burn_in, optimizer="sgd", box_loss="mse", class_scale=1.0, seed=seed,
+                      device=a.device, workers=a.workers, val_every=0,
                       train_eval=0, tensorboard=False, project=str(runs), name=name,
-                      exist_ok=folder.exists(), resume=resume, obj_loss=a.obj_loss, **row_settings(index))
+                      exist_ok=folder.exists(), resume=resume, obj_loss=a.obj_loss,
+                      **{"anchors": "model", **row_settings(index)})
     t0 = time.perf_counter()
     record: dict[str, Any] = {"row": index, "seed": seed, "settings": row_settings(index)}
     try:
@@ -198,7 +201,7 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--rows", type=int, nargs="+", default=None, help="only these rows (0-based), e.g. to spread runs")
-    ap.add_argument("--obj-loss", default="mse", choices=("mse", "bce"),
+    ap.add_argument("--obj-loss", default="mse", choices=OBJ_LOSSES,
                     help="every row's objectness loss: mse (darknet's, as the paper trained; the default) "
                          "or bce (the cross-entropy of the logit)")
     ap.add_argument("--out", default=str(ROOT / "runs" / "ablation"))

@@ -529,12 +529,13 @@ def section_train_amp(ctx: Ctx) -> dict:
     data_yaml = str(ROOT / "data" / "raccoon.yaml")
     amp = ctx.cuda
     tc = TrainConfig(data=data_yaml, model="yolov2-tiny-voc", batch=plan.train_batch, imgsz=plan.train_imgsz,
-                     multiscale=False, lr=0.001, burn_in=10, workers=plan.train_workers,
+                     multiscale=False, lr=0.001, burn_in=10, optimizer="sgd", box_loss="mse", anchors="model",
+                     workers=plan.train_workers,
                      device=str(ctx.device), amp=amp, seed=0)
     imgsz, sizes = resolve_sizes(tc, load_dataset_config(data_yaml).imgsz)
     ds = load_dataset(data_yaml, "train")
     torch.manual_seed(0)
-    model, seen = build_model(tc, tuple(ds.names), data_yaml, imgsz)
+    model, seen = build_model(tc, ds, imgsz)
     model.to(ctx.device).train()
     data = DetectionData(ds, train=True, seed=tc.seed, **augmentation(tc, model.config))
     sampler = MultiScaleBatchSampler(len(data), tc.batch, sizes=sizes, every=tc.scale_every, seed=tc.seed,

@@ -22,6 +22,7 @@ import numpy as np
 from yolo9000 import YOLO
 from yolo9000.datasets.shapes import JOINT_ALL, JOINT_DETECTION, JOINT_TREE, make_joint_shapes
 from yolo9000.train.joint import JointConfig, demo_network_cfg, train_joint
+from yolo9000.train.loss import OBJ_LOSSES
 from yolo9000.eval.open_vocab import OpenVocabResult, evaluate_open_vocab
 
 TREE, DETECTION, ALL = JOINT_TREE, JOINT_DETECTION, JOINT_ALL
@@ -49,7 +50,7 @@ def main() -> None:
     ap.add_argument("--det-ratio", type=float, default=0.5)
     ap.add_argument("--lr", type=float, default=0.002)
     ap.add_argument("--objectness", default="paper", choices=("paper", "darknet"))
-    ap.add_argument("--obj-loss", default="mse", choices=("mse", "bce"),
+    ap.add_argument("--obj-loss", default="mse", choices=OBJ_LOSSES,
                     help="objectness loss of the boxes (mse: darknet's, the default)")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)

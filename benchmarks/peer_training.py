@@ -5,7 +5,8 @@
         [--obj-loss bce|mse]
 
 Both detectors train on the 160 raccoon train photos (``data/raccoon.yaml``) with one budget and one
-recipe, ``benchmarks/train_raccoon.py``'s: epochs, batch 8, SGD (momentum 0.9, weight decay 5e-4 on
+recipe, the SGD recipe of this project before its ``scratch`` preset (the peer has no AdamW recipe to set
+beside it): epochs, batch 8, SGD (momentum 0.9, weight decay 5e-4 on
 convolution weights only), lr 0.002 with darknet's schedule (burn-in ``lr * (i / burn_in) ** 4``, then
 x0.1 at 80% and 90% of all batches), multi-scale around ``--imgsz`` (a new size every 10 batches),
 darknet's region-loss scales (from our ``yolov2-tiny-voc`` cfg, the anchor-prior term for the first
@@ -22,7 +23,7 @@ objectness threshold 0.005, NMS 0.45; lightnet's boxes (network-input pixels) ar
 pixels with our ``unletterbox_cxcywh`` and written as darknet writes VOC boxes (+1, clipped) before
 scoring. As a check of that path, our final network is also scored through it (lightnet's decode and
 NMS on our raw head). At the end both are also scored, the same way, on their 160 training photos (the
-fit). Training images/s exclude validation. Ours trains with ``train_raccoon.py``'s objectness loss,
+fit). Training images/s exclude validation. Ours trains with that recipe's objectness loss,
 ``bce``; ``--obj-loss mse`` trains it with darknet's (lightnet's too). Writes ``report.json`` and ``report.md`` to
 ``--out``; the peers run from ``benchmarks/.peers-venv`` (see ``_peers.py``).
 """
@@ -244,7 +245,8 @@ def train_lightnet(a, anchors_flat, sizes, region, net, scorer: Scorer, train_sc
 def train_ours(a, scorer: Scorer, train_scorer: Scorer, log) -> dict:
     done = (Path(a.out) / "yolo9000" / "weights" / "last.pt").is_file()  # a killed or finished run goes on
     cfg = TrainConfig(data=str(DATA), model="yolov2-tiny-voc", epochs=a.epochs, imgsz=a.imgsz, batch=a.batch,
-                      lr=a.lr, burn_in=a.burn_in, anchors="auto", device="cpu", workers=a.workers,
+                      lr=a.lr, burn_in=a.burn_in, optimizer="sgd", box_loss="mse", class_scale=1.0, anchors="auto",
+                      device="cpu", workers=a.workers,
                       val_every=a.val_every, project=str(a.out), name="yolo9000", seed=a.seed, obj_loss=a.obj_loss,
                       resume=done, exist_ok=done)
     run = train(cfg)
@@ -299,9 +301,10 @@ def differences(region, net, sizes, obj_loss: str, lr: float, peer_lr: float) ->
         "IoU of predictions vs all truths for the ignore mask as darknet; class term is cross-entropy, zero "
         "with one class), ours is darknet's region loss" % (region.coord_scale, region.object_scale,
                                                         region.noobject_scale, region.class_scale, region.thresh),
-        f"objectness: lightnet's is darknet's squared error of the sigmoid; ours is train_raccoon.py's "
-        f"(--obj-loss {obj_loss}: %s)" % ("the cross-entropy of the logit, darknet's delta without the "
-                                          "sigmoid's derivative" if obj_loss == "bce" else "darknet's squared error"),
+        f"objectness: lightnet's is darknet's squared error of the sigmoid; ours is --obj-loss {obj_loss} (%s)"
+        % {"bce": "the cross-entropy of the logit, darknet's delta without the sigmoid's derivative",
+           "mixed": "the cross-entropy where responsible, darknet's squared error elsewhere"}.get(
+            obj_loss, "darknet's squared error"),
         "loss figures printed per epoch are each library's own sum (not comparable with each other)",
         "optimiser and schedule: identical (SGD 0.9, decay 5e-4 on conv weights only, darknet burn-in + steps)"
         + ("" if peer_lr == lr else f", except the learning rate: lightnet {peer_lr:g}, ours {lr:g}"),
@@ -325,7 +328,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "runs" / "peer_training"))
     ap.add_argument("--skip-ours", action="store_true", help="train lightnet only")
     ap.add_argument("--obj-loss", default="bce", choices=("bce", "mse"),
-                    help="our objectness loss (train_raccoon.py's recipe: bce; mse: darknet's, as lightnet's)")
+                    help="our objectness loss (the SGD recipe's: bce; mse: darknet's, as lightnet's)")
     a = ap.parse_args()
     a.peer_lr = a.lr if a.peer_lr is None else a.peer_lr
     out = Path(a.out)

@@ -45,6 +45,7 @@ from yolo9000.datasets import load_dataset
 from yolo9000.fileio import atomic_write, write_json
 from yolo9000.metrics.plots import _pyplot
 from yolo9000.train.detect import TrainConfig, train
+from yolo9000.train.loss import OBJ_LOSSES
 
 ROOT = Path(__file__).resolve().parents[1]
 NO_AUGMENTATION = {"multiscale": False, "jitter": 0.0, "hue": 0.0, "saturation": 1.0, "exposure": 1.0,
@@ -124,7 +125,8 @@ def probe(path: Path, every: int):
 def run_one(a: argparse.Namespace, obj_loss: str) -> dict[str, Any]:
     """Train with ``obj_loss``; returns the settings, the seconds and results.csv's rows as numbers."""
     cfg = TrainConfig(data=a.data, model=a.model, epochs=a.epochs, imgsz=a.imgsz, batch=a.batch, lr=a.lr,
-                      burn_in=a.burn_in, anchors="auto", device=a.device, workers=a.workers,
+                      burn_in=a.burn_in, optimizer="sgd", box_loss="mse", class_scale=1.0, anchors="auto",
+                      device=a.device, workers=a.workers,
                       val_every=a.val_every, train_eval=a.train_eval, tensorboard=False, obj_loss=obj_loss,
                       project=str(Path(a.out) / "runs"), name=obj_loss, seed=a.seed,
                       **({} if a.augment else NO_AUGMENTATION))
@@ -157,7 +159,7 @@ def markdown(results: list[dict[str, Any]], a: argparse.Namespace) -> str:
 def plot(results: list[dict[str, Any]], path: Path) -> None:
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    colours = {"mse": "tab:red", "bce": "tab:blue"}
+    colours = {"mse": "tab:red", "bce": "tab:blue", "mixed": "tab:green"}
     for r in results:
         c = colours.get(r["obj_loss"], None)
         rows = r["rows"]
@@ -191,7 +193,7 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=0.002)
     ap.add_argument("--burn-in", type=int, default=100)
     ap.add_argument("--augment", action="store_true", help="darknet's augmentation and multi-scale (default: off)")
-    ap.add_argument("--obj-loss", nargs="+", default=["mse", "bce"], choices=("mse", "bce"))
+    ap.add_argument("--obj-loss", nargs="+", default=list(OBJ_LOSSES), choices=OBJ_LOSSES)
     ap.add_argument("--val-every", type=int, default=5)
     ap.add_argument("--train-eval", type=int, default=1000, help="training photos scored (all of raccoon's 160)")
     ap.add_argument("--seed", type=int, default=0)

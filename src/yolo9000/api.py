@@ -87,7 +87,7 @@ class YOLO(Predictor):
             raise Yolo9000Error(f"{p}: unknown extension (use .weights, .cfg or .pt)")
         return p
 
-    def export(self, format: str = "onnx", file: str | Path | None = None, imgsz: int = 416, batch: int = 1,
+    def export(self, format: str = "onnx", file: str | Path | None = None, imgsz: int | None = None, batch: int = 1,
                dynamic: bool = False, with_decode: bool = False, opset: int = 18, check: bool = True) -> Path:
         """Export the network (as ``yolo9000 export``), checked against PyTorch with onnxruntime; returns
         the file written.
@@ -97,6 +97,7 @@ class YOLO(Predictor):
             file: the output; default ``<weights stem>.onnx`` beside a checkpoint this object was loaded
                 from, else ``<model name>.onnx`` in the working folder.
             imgsz, batch: the input traced, (batch, 3, imgsz, imgsz); ``dynamic`` frees batch, height and width.
+                ``imgsz`` None: the model's own (:attr:`imgsz`, the size it was trained and validated at).
             with_decode: end in boxes_xyxy (B, N, 4) network-input pixels and scores (B, N, C) instead of
                 the raw head.
             opset: ONNX opset; check: compare onnxruntime with PyTorch before writing (max diff 1e-4).
@@ -108,7 +109,7 @@ class YOLO(Predictor):
         if file is None:
             src = Path(self.source)
             file = src.with_suffix(".onnx") if src.suffix.lower() in CHECKPOINT_EXTS else Path(f"{self.config.name}.onnx")
-        options = ExportOptions(imgsz=imgsz, batch=batch, dynamic=dynamic, with_decode=with_decode, opset=opset,
+        options = ExportOptions(imgsz=self.imgsz if imgsz is None else imgsz, batch=batch, dynamic=dynamic, with_decode=with_decode, opset=opset,
                                 check=check)
         self._warn_random_weights("the export holds random weights")
         return export_onnx(self.model, file, self.names, options).path

@@ -608,7 +608,7 @@ CASES: list[Case] = [
          names=lambda w: w.p("voc/annotations/b.xml"), expect=("malformed XML",)),
     Case("voc/box-outside-image", lambda w: anchors(w.voc(b_objects=voc_object("cat", 10, 10, 90, 30))),
          names=lambda w: w.p("voc/annotations/b.xml"), expect=("outside",)),
-    Case("voc/zero-area-box", lambda w: train(w, w.voc(b_objects=voc_object("cat", 10, 10, 10, 30))),
+    Case("voc/inverted-box", lambda w: train(w, w.voc(b_objects=voc_object("cat", 10, 10, 5, 30))),
          names=lambda w: w.p("voc/annotations/b.xml"), expect=("degenerate",)),
     Case("voc/unknown-class", lambda w: val(w, w.voc(b_objects=voc_object("dog", 10, 10, 30, 30))),
          names=lambda w: w.p("voc/annotations/b.xml"), expect=("'dog'",)),

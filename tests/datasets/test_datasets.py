@@ -254,7 +254,7 @@ def test_yolo_bad_lines(tmp_path):
     make_image(d / "images" / "a.jpg", (100, 100))
     (d / "labels").mkdir(parents=True)
     (d / "labels" / "a.txt").write_text("0 0.5 0.5 0.2 0.2\n\n0 0.5 0.5\n5 0.5 0.5 0.1 0.1\n0 0.9 0.5 0.4 0.4\n"
-                                        "0 0.5 0.5 0 0.1\nx 0.5 0.5 0.1 0.1\n")
+                                        "0 0.5 0.5 -0.1 0.1\nx 0.5 0.5 0.1 0.1\n")
     (d / "labels" / "orphan.txt").write_text("0 0.5 0.5 0.1 0.1\n")
     y = write_yaml(d / "y.yaml", "format: darknet\ntrain: images\nnames: [a]\n")
     rep = check_dataset(y)
@@ -271,12 +271,51 @@ def test_yolo_bad_lines(tmp_path):
     assert len(ds) == 1 and ds.num_boxes == 1  # only line 1 survives
 
 
+# -------------------------------------------------------------------------------------- zero-area boxes
+def test_zero_area_box_is_dropped_with_one_warning(tmp_path):
+    """A point or a line annotation (BCCD has two) is dropped with a warning naming the file and the object;
+    the image and its other boxes stay, and no --skip-bad is needed. An inverted box stays an error."""
+    y = flat_voc(tmp_path)
+    d = y.parent
+    voc_xml(d / "annotations" / "a.xml", "a.jpg", (100, 80),
+            [("cat", 10, 10, 50, 60), ("cat", 30, 40, 30, 40), ("cat", 20, 20, 60, 20)])
+    rep = check_dataset(y, ["train"])
+    assert rep.issues == ()
+    zero = [w for w in rep.warnings if w.kind == "zero-area"]
+    assert [w.file for w in zero] == [d / "annotations" / "a.xml"] * 2
+    assert "object 2" in zero[0].reason and "(30, 40, 30, 40)" in zero[0].reason and "dropped" in zero[0].reason
+    assert "object 3" in zero[1].reason
+    with pytest.warns(UserWarning, match=r"2 zero-area boxes dropped: .*a\.xml: object 2"):
+        ds = load_dataset(y, "train")
+    a = next(r for r in ds.records if r.image.name == "a.jpg")
+    np.testing.assert_array_equal(a.boxes_xyxy, [[10, 10, 50, 60]])
+
+    voc_xml(d / "annotations" / "a.xml", "a.jpg", (100, 80), [("cat", 10, 10, 50, 60), ("cat", 30, 40, 20, 50)])
+    with pytest.raises(Yolo9000Error, match=r"a\.xml: object 2 \('cat'\): degenerate box \(30, 40, 20, 50\)"):
+        load_dataset(y, "train")
+
+
+def test_zero_area_yolo_label_is_a_warning_and_check_data_lists_it(tmp_path, capsys):
+    d = tmp_path / "yolo"
+    make_image(d / "images" / "a.jpg", (100, 100))
+    (d / "labels").mkdir(parents=True)
+    (d / "labels" / "a.txt").write_text("0 0.5 0.5 0.2 0.2\n0 0.3 0.3 0 0.1\n")
+    y = write_yaml(d / "y.yaml", "train: images\nval: images\nnames: [a]\n")
+    p = argparse.ArgumentParser()
+    add_check_data_parser(p.add_subparsers())
+    assert cmd_check_data(p.parse_args(["check-data", str(y)])) == 0
+    out = capsys.readouterr().out
+    assert f"{d / 'labels' / 'a.txt'}:2: zero-area box" in out and "OK: no bad records" in out
+    with pytest.warns(UserWarning, match="1 zero-area box dropped"):
+        assert load_dataset(y, "train").num_boxes == 1
+
+
 # -------------------------------------------------------------------------------------- VOC bad records
 def test_voc_bad_records_each_kind(tmp_path):
     y = flat_voc(tmp_path)
     d = y.parent
     voc_xml(d / "annotations" / "a.xml", "a.jpg", (100, 80),
-            [("cat", 10, 10, 50, 60), ("cat", 10, 10, 102, 60), ("cat", 30, 10, 30, 20), ("horse", 1, 1, 5, 5),
+            [("cat", 10, 10, 50, 60), ("cat", 10, 10, 102, 60), ("cat", 30, 10, 25, 20), ("horse", 1, 1, 5, 5),
              ("cat", 0, -1, 101, 81)])  # the last: within the 1-pixel tolerance
     (d / "annotations" / "b.xml").write_text("<annotation><object>")  # malformed XML
     (d / "images" / "c.png").write_bytes(b"not an image at all")  # unreadable

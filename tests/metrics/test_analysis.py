@@ -1,9 +1,12 @@
-"""Confusion matrix and recall at N proposals on hand-made cases."""
+"""Confusion matrix, recall at N proposals and the recall breakdown on hand-made cases."""
 from __future__ import annotations
 
-import numpy as np
+import math
 
-from yolo9000.metrics.analysis import confusion_matrix, recall_at_proposals
+import numpy as np
+import pytest
+
+from yolo9000.metrics.analysis import best_iou_per_truth, confusion_matrix, recall_at_proposals, recall_breakdown
 from yolo9000.metrics.structures import DetectionSet, GroundTruth
 
 
@@ -50,3 +53,27 @@ def test_recall_at_proposals() -> None:
     counts, recall = recall_at_proposals(gt, d, counts=np.array([1, 2, 3]))
     assert counts.tolist() == [1, 2, 3]
     assert np.allclose(recall, [1 / 3, 2 / 3, 2 / 3])   # 3 non-difficult boxes; the cat is never found
+
+
+def test_best_iou_and_recall_by_class_and_size() -> None:
+    """Image 0 (100 px) holds a cat and a dog of 10 px (1/10 of the side), image 1 (400 px) a dog of 20 px
+    (1/20) and a difficult cat, which is left out."""
+    gt = gt_two_images()
+    d = dets([(0, 0, [0, 0, 10, 10], 0.9),      # the cat, exactly
+              (0, 0, [20, 20, 10, 10], 0.8),    # a cat on the dog: no hit for the dog when classes must agree
+              (0, 1, [25, 20, 10, 10], 0.6),    # the dog, half off: IoU 50 / 150
+              (1, 1, [0, 0, 20, 10], 0.4)])     # the small dog, half: IoU 0.5 (not above 0.5)
+    assert np.allclose(best_iou_per_truth(gt, d), [1, 1 / 3, 0.5, 0])
+    assert np.allclose(best_iou_per_truth(gt, d, same_class=False), [1, 1, 0.5, 0])
+    assert np.allclose(best_iou_per_truth(gt, d, conf=0.5), [1, 1 / 3, 0, 0])
+    r = recall_breakdown(gt, d, image_sides=np.array([100, 400]))
+    assert r["class"]["cat"] == {"boxes": 1, "recall@0.3": 1.0, "recall@0.5": 1.0, "median_iou": 1.0}
+    assert r["class"]["dog"] == pytest.approx({"boxes": 2, "recall@0.3": 1.0, "recall@0.5": 0.0,
+                                               "median_iou": (1 / 3 + 0.5) / 2})
+    assert list(r["size"]) == ["<1/16", "1/16-1/8", "1/8-1/4", ">1/4"]
+    assert r["size"]["<1/16"] == {"boxes": 1, "recall@0.3": 1.0, "recall@0.5": 0.0, "median_iou": 0.5}
+    assert r["size"]["1/16-1/8"] == pytest.approx({"boxes": 2, "recall@0.3": 1.0, "recall@0.5": 0.5,
+                                                   "median_iou": (1 + 1 / 3) / 2})
+    assert r["size"][">1/4"]["boxes"] == 0 and math.isnan(r["size"][">1/4"]["recall@0.5"])
+    r = recall_breakdown(gt, d, image_sides=np.array([100, 400]), conf=0.95, ious=(0.1,))
+    assert r["class"]["cat"] == {"boxes": 1, "recall@0.1": 0.0, "median_iou": 0.0}

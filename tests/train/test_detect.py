@@ -11,7 +11,7 @@ import torch
 from yolo9000.errors import Yolo9000Error
 from yolo9000.models import Darknet, zoo_config
 from yolo9000.models.zoo import with_classes
-from yolo9000.train.detect import TrainConfig, train
+from yolo9000.train.detect import TrainConfig, resolve_recipe, train
 from yolo9000.train.engine import darknet_lr_lambda
 from yolo9000.train.loss import FIT
 
@@ -93,20 +93,6 @@ def test_with_classes_changes_the_head() -> None:
     assert c.layers[:-2] == zoo_config("yolov2-voc").layers[:-2]
 
 
-@pytest.fixture(scope="module")
-def shapes_yaml(tmp_path_factory) -> Path:
-    from yolo9000.datasets.shapes import make_shapes
-
-    return make_shapes(tmp_path_factory.mktemp("shapes"), n_train=12, n_val=4, size=64, seed=1)
-
-
-@pytest.fixture(scope="module")
-def small_cfg(tmp_path_factory) -> Path:
-    p = tmp_path_factory.mktemp("cfg") / "small.cfg"
-    p.write_text(SMALL_CFG)
-    return p
-
-
 def _losses(run: Path) -> list[dict[str, str]]:
     with open(run / "results.csv", newline="") as f:
         return list(csv.DictReader(f))
@@ -131,8 +117,8 @@ def test_resume_reproduces_the_uninterrupted_run(shapes_yaml: Path, small_cfg: P
 
 def test_obj_loss_reaches_the_loss_and_resume_keeps_it(shapes_yaml: Path, small_cfg: Path, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    """--obj-loss bce is what the loss gets, batch after batch, also after a resume with no flag (whose default
-    is mse, darknet's); results.csv logs the fit columns beside the loss terms, the loss's own batch means."""
+    """--obj-loss mse is what the loss gets, batch after batch, also after a resume with no flag (whose default
+    is bce); results.csv logs the fit columns beside the loss terms, the loss's own batch means."""
     import yolo9000.train.detect as loss_mod  # the name detection training calls the loss through
 
     seen: list[tuple[str, dict]] = []
@@ -144,12 +130,12 @@ def test_obj_loss_reaches_the_loss_and_resume_keeps_it(shapes_yaml: Path, small_
         return out
 
     monkeypatch.setattr(loss_mod, "region_loss", spy)
-    assert TrainConfig().obj_loss == "mse"
+    assert resolve_recipe(TrainConfig(data=str(shapes_yaml))).obj_loss == "bce"  # scratch's and demo's
     cfg = TrainConfig(data=str(shapes_yaml), model=str(small_cfg), epochs=1, imgsz=64, batch=4, burn_in=1,
-                      min_size=64, max_size=64, workers=0, val_every=0, train_eval=0, obj_loss="bce",
-                      project=str(tmp_path), name="bce")
+                      min_size=64, max_size=64, workers=0, val_every=0, train_eval=0, obj_loss="mse",
+                      project=str(tmp_path), name="mse")
     run = train(cfg)
-    assert [k for k, _ in seen] == ["bce"] * 3  # 12 images, batch 4
+    assert [k for k, _ in seen] == ["mse"] * 3  # 12 images, batch 4
     row = _losses(run)[0]
     for k in FIT:  # the epoch's value: the per-batch means, weighted by images
         assert float(row[k]) == pytest.approx(sum(f[k] for _, f in seen) / len(seen), rel=1e-5)
@@ -157,11 +143,11 @@ def test_obj_loss_reaches_the_loss_and_resume_keeps_it(shapes_yaml: Path, small_
     seen.clear()
     train(TrainConfig(data=str(shapes_yaml), model=str(small_cfg), epochs=2, imgsz=64, batch=4, burn_in=1,
                       min_size=64, max_size=64, workers=0, val_every=0, train_eval=0,
-                      project=str(tmp_path), name="bce", resume=True))
-    assert [k for k, _ in seen] == ["bce"] * 3  # the run goes on as it was configured, not with the default
+                      project=str(tmp_path), name="mse", resume=True))
+    assert [k for k, _ in seen] == ["mse"] * 3  # the run goes on as it was configured, not with the default
     seen.clear()
-    train(replace(cfg, obj_loss="mse", name="mse"))
-    assert [k for k, _ in seen] == ["mse"] * 3
+    train(replace(cfg, obj_loss="mixed", name="mixed"))
+    assert [k for k, _ in seen] == ["mixed"] * 3
 
 
 def test_train_writes_checkpoints_that_predict(shapes_yaml: Path, small_cfg: Path, tmp_path: Path) -> None:
@@ -190,7 +176,7 @@ def test_resume_without_a_run_fails(tmp_path: Path) -> None:
 def test_sizes_follow_the_dataset_yaml_or_darknet() -> None:
     from yolo9000.train.detect import resolve_sizes
 
-    assert resolve_sizes(TrainConfig(), None) == (416, list(range(320, 609, 32)))
+    assert resolve_sizes(TrainConfig(imgsz=416), None) == (416, list(range(320, 609, 32)))  # darknet's
     assert resolve_sizes(TrainConfig(), 160) == (160, [128, 160, 192, 224])
     assert resolve_sizes(TrainConfig(imgsz=320, multiscale=False), 160) == (320, [320])
     assert resolve_sizes(TrainConfig(min_size=64, max_size=96), 160)[1] == [64, 96]
@@ -275,8 +261,8 @@ def test_overfits_eight_raccoon_images(tmp_path: Path) -> None:
     (tmp_path / "eight.yaml").write_text(f"path: {root}\nformat: voc\ntrain: {tmp_path / 'eight.txt'}\n"
                                          f"val: {tmp_path / 'eight.txt'}\nnames: [raccoon]\n")
     cfg = TrainConfig(data=str(tmp_path / "eight.yaml"), model="yolov2-nano", epochs=75, imgsz=160,
-                      multiscale=False, batch=2, lr=0.002, burn_in=20, jitter=0.0, hue=0.0, saturation=1.0,
-                      exposure=1.0, scale=(1.0, 1.0), flip=False, workers=0, val_every=0, tensorboard=False,
+                      multiscale=False, batch=2, optimizer="sgd", box_loss="mse", lr=0.002, burn_in=20, jitter=0.0,
+                      hue=0.0, saturation=1.0, exposure=1.0, scale=(1.0, 1.0), flip=False, workers=0, val_every=0, tensorboard=False,
                       project=str(tmp_path), name="overfit")
     rows = _losses(train(cfg))
     assert float(rows[-1]["total"]) < 0.25 * float(rows[0]["total"])

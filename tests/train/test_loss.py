@@ -216,6 +216,46 @@ def test_bce_objectness_terms_by_hand() -> None:
 
 
 @pytest.mark.parametrize("case", CASES)
+def test_mixed_objectness_is_the_unit_delta_where_responsible_and_darknet_elsewhere(case: str) -> None:
+    """obj_loss="mixed": at the responsible predictions the raw objectness gradient is darknet's delta on the
+    logit at unit scale (delta / object_scale: darknet's YOLOv3 layer writes it so); everywhere else, and on
+    every other channel, it is darknet's own update (the mse loss's gradient)."""
+    c = load_case(case)
+    region = c["region"]
+    grads = {}
+    for obj_loss in ("mse", "mixed"):
+        raw = torch.from_numpy(c["raw"]).double().requires_grad_()
+        out = region_loss(raw, targets_of(c), region, c["seen"], obj_loss=obj_loss)
+        out["total"].backward()
+        grads[obj_loss] = raw.grad.view(1, region.num, 5 + region.classes, *raw.shape[2:])
+    x = torch.from_numpy(c["raw"]).double().view_as(grads["mse"])
+    resp = build_region_targets(torch.sigmoid(x[:, :, 0:2]), x[:, :, 2:4], targets_of(c), region).responsible
+    assert resp.any() and (~resp).any()
+    delta = torch.from_numpy(c["delta"].astype(np.float64)).view_as(grads["mse"])[:, :, 4]
+    np.testing.assert_allclose(-grads["mixed"][:, :, 4][resp].numpy(), (delta[resp] / region.object_scale).numpy(),
+                               rtol=0, atol=DELTA_TOL)
+    assert torch.equal(grads["mixed"][:, :, 4][~resp], grads["mse"][:, :, 4][~resp])
+    others = [k for k in range(5 + region.classes) if k != 4]
+    assert torch.equal(grads["mixed"][:, :, others], grads["mse"][:, :, others])
+
+
+def test_mixed_objectness_terms_by_hand() -> None:
+    """The 2x2 case of the bce test: obj = BCE(to, IoU) (no object_scale), noobj = 0.5 * sum of sigmoid(to)^2."""
+    region = RegionSpec(classes=1, num=1, anchors=(1.0, 1.0), object_scale=5.0, noobject_scale=1.0,
+                        rescore=True, bias_match=True, thresh=0.6)
+    raw = torch.zeros(1, 6, 2, 2, dtype=torch.float64)
+    logits = torch.tensor([[-2.0, 0.5], [1.0, -0.3]], dtype=torch.float64)
+    raw[0, 4] = logits
+    targets = torch.tensor([[[0.25, 0.25, 0.5, 0.5, 0.0]]], dtype=torch.float64)
+    out = region_loss(raw, targets, region, seen=20000, obj_loss="mixed")
+    p = torch.sigmoid(logits)
+    assert out["obj"].item() == pytest.approx(-torch.log(p[0, 0]).item())  # IoU 1: BCE(to, 1)
+    assert out["noobj"].item() == pytest.approx(0.5 * sum(q.item() ** 2 for q in (p[0, 1], p[1, 0], p[1, 1])))
+    with pytest.raises(Exception, match="obj_loss 'hinge': choose mse, bce or mixed"):
+        region_loss(raw, targets, region, seen=0, obj_loss="hinge")
+
+
+@pytest.mark.parametrize("case", CASES)
 def test_fit_stats_follow_the_targets(case: str) -> None:
     """iou_resp is the mean rescore target of the responsible predictions, obj_resp their mean objectness,
     obj_free the mean objectness under the no-object penalty; none of them is part of the total."""

@@ -18,8 +18,6 @@ from yolo9000.train.checks import check_run_options
 from yolo9000.train.detect import TrainConfig, train
 from yolo9000.train.engine import EarlyStop
 
-from tests.train.test_detect import small_cfg  # noqa: F401 (a fixture: the tiny detector cfg of the training tests)
-
 
 @pytest.fixture(scope="module")
 def shapes_yaml(tmp_path_factory) -> Path:

@@ -21,6 +21,7 @@ from yolo9000.models.zoo import with_location, without_passthrough
 from yolo9000.ops.letterbox import letterbox
 from yolo9000.ops.boxes import RegionBoxCoder
 from yolo9000.ops.region import decode_region
+from yolo9000.train.checks import check_run_options
 from yolo9000.train.detect import TrainConfig, train
 
 EXE = Path(sys.executable).with_name("yolo9000")  # the installed console script
@@ -225,13 +226,19 @@ def test_the_switches_are_cli_flags_and_bad_values_are_one_line(tmp_path: Path) 
                  "--obj-loss"):
         assert flag in p.stdout
     for bad, need in ((["--location", "sideways"], "--location sideways: choose direct or offset"),
-                      (["--anchors", "kmeans"], "--anchors kmeans: choose auto"),
-                      (["--val-imgsz", "100"], "--val-imgsz 100: must be a positive multiple of 32"),
-                      (["--obj-loss", "hinge"], "--obj-loss hinge: choose mse (darknet's, the default) or bce")):
+                      (["--val-imgsz", "100"], "--val-imgsz 100: must be a positive multiple of 32")):
         q = subprocess.run([str(EXE), "train", *bad, "--project", str(tmp_path)],
                            capture_output=True, text=True)
         lines = q.stderr.strip().splitlines()
         assert q.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"yolo9000: error: {need}"), q.stderr
+    for bad, need in ((["--anchors", "kmeans"], "argument --anchors: invalid choice: 'kmeans'"),
+                      (["--obj-loss", "hinge"], "argument --obj-loss: invalid choice: 'hinge'")):
+        q = subprocess.run([str(EXE), "train", *bad, "--project", str(tmp_path)], capture_output=True, text=True)
+        assert q.returncode == 2 and q.stderr.strip().splitlines()[-1].startswith(f"yolo9000 train: error: {need}")
+    for bad, need in (({"anchors": "kmeans"}, "--anchors kmeans: choose auto, hand or model"),
+                      ({"obj_loss": "hinge"}, "--obj-loss hinge: choose mse, bce or mixed")):
+        with pytest.raises(Yolo9000Error, match=need):  # the Python API: the same check, one line
+            check_run_options(TrainConfig(project=str(tmp_path), **bad))
     assert list(tmp_path.iterdir()) == []
 
 

@@ -468,14 +468,19 @@ def kmeans_euclidean(shapes_norm: np.ndarray, k: int, restarts: int = 10, seed: 
     return _sorted_fit(np.asarray(shapes_norm, np.float64), c, assign)
 
 
-def anchors_for_dataset(yaml_path: str | Path, k: int, imgsz: int, letterbox: bool = True, restarts: int = 10,
-                        seed: int = 0, split: str = "train", skip_bad: bool = False,
+def anchors_for_dataset(data: str | Path | DetectionDataset, k: int, imgsz: int, letterbox: bool = True,
+                        restarts: int = 10, seed: int = 0, split: str = "train", skip_bad: bool = False,
                         stride: int = STRIDE) -> tuple[float, ...]:
     """k-means anchors of a dataset split, in grid cells (of ``stride`` pixels) at ``imgsz``, flat
     ``(w0, h0, w1, h1, ...)`` sorted by area: the convention of
     :attr:`yolo9000.models.darknet.RegionSpec.anchors` (pass them straight to ``RegionSpec(anchors=...)``
-    or ``yolo9000.models.zoo.yolov2(..., anchors=...)``)."""
-    ds = load_dataset(yaml_path, split, skip_bad=skip_bad)
+    or ``yolo9000.models.zoo.yolov2(..., anchors=...)``). ``data``: a dataset YAML (``split`` is loaded,
+    ``skip_bad`` as :func:`~yolo9000.datasets.load_dataset`), or a split loaded already, as training
+    passes the one it checked."""
+    if isinstance(data, (str, Path)):
+        ds, source = load_dataset(data, split, skip_bad=skip_bad), f"{data} [{split}]"
+    else:
+        ds, source = data, f"{data.root} [{data.split}]"
     shapes = dataset_box_shapes(ds, letterbox)
-    fit = kmeans_anchors(shapes, k, restarts, seed, source=f"{yaml_path} [{split}]")
+    fit = kmeans_anchors(shapes, k, restarts, seed, source=source)
     return tuple(float(v) for v in to_grid(fit.anchors_norm, imgsz, stride).ravel())

@@ -33,7 +33,7 @@ from yolo9000.eval.validate import format_sizes, validate_sizes
 from yolo9000.fileio import check_output_dir, check_output_file, staged_folder, write_json
 from yolo9000.metrics import load_detections, load_ground_truth
 from yolo9000.metrics.report import evaluate, format_table, write_result_json
-from yolo9000.models.darknet import darknet_float_count
+from yolo9000.models.darknet import darknet_float_count, native_imgsz
 from yolo9000.models.zoo import ZOO
 from yolo9000.predict.options import PredictOptions
 from yolo9000.predict.sources import expand, output_stem
@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", help="print a network's layers and darknet float count")
     _add_model_args(p)
-    p.add_argument("--imgsz", type=int, default=416)
+    p.add_argument("--imgsz", type=int, default=None, help="input size of the printed shapes (default: the model's "
+                                                           "own, its cfg's [net] width)")
 
     p = sub.add_parser("score", help="score detections (COCO results JSON) against ground truth (COCO JSON)")
     p.add_argument("--gt", required=True, help="COCO instances JSON (an extra 'difficult' 0/1 is honoured by VOC)")
@@ -297,9 +298,9 @@ def cmd_val(args: argparse.Namespace) -> int:
     a = dataclass_from_args(ValOptions, args)
     check_output_file(a.json, "--json")
     yolo = YOLO(a.model, a.weights, device=a.device, precision=a.precision, compile=a.compile)
-    if len(a.imgsz) > 1:
+    if a.imgsz is not None and len(a.imgsz) > 1:
         return _val_sizes(a, yolo)
-    v = yolo.val(a.data, split=a.split, metric=a.metric, imgsz=a.imgsz[0], conf=a.conf, nms=a.nms, iou=a.iou,
+    v = yolo.val(a.data, split=a.split, metric=a.metric, imgsz=a.imgsz[0] if a.imgsz else None, conf=a.conf, nms=a.nms, iou=a.iou,
                  plus1=a.plus1, batch=a.batch, skip_bad=a.skip_bad, save_dir=a.save_dir,
                  save_json=a.save_coco, save_voc=a.save_voc, progress=not a.quiet and sys.stderr.isatty())
     print(v.table())
@@ -350,13 +351,14 @@ def cmd_zoo(a: argparse.Namespace) -> int:
 def cmd_info(a: argparse.Namespace) -> int:
     model, header, names = load_model(a.model, a.weights)
     c = model.config
-    if a.imgsz < model.stride or a.imgsz % model.stride:
-        raise Yolo9000Error(f"--imgsz {a.imgsz}: must be a positive multiple of {model.stride}")
+    imgsz = native_imgsz(c) if a.imgsz is None else a.imgsz
+    if imgsz < model.stride or imgsz % model.stride:
+        raise Yolo9000Error(f"--imgsz {imgsz}: must be a positive multiple of {model.stride}")
     print(f"{c.name}: {len(c.layers)} layers, {darknet_float_count(model):,} darknet floats, "
-          f"{c.num_classes} classes, stride {model.stride}")
+          f"{c.num_classes} classes, stride {model.stride}, input {imgsz}x{imgsz}")
     if c.region is not None:
         print("anchors (grid cells): " + "  ".join(f"{w:g}x{h:g}" for w, h in c.region.anchors_grid))
-    x = torch.zeros(1, c.net.channels, a.imgsz, a.imgsz)
+    x = torch.zeros(1, c.net.channels, imgsz, imgsz)
     shapes: list[tuple[int, ...]] = []
     hooks = [m.register_forward_hook(lambda _m, _i, o: shapes.append(tuple(o.shape))) for m in model.layers]
     with torch.inference_mode():

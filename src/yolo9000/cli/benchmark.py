@@ -28,7 +28,8 @@ def add_benchmark_parser(sub: argparse._SubParsersAction) -> None:
                        description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--model", required=True, help="zoo name, darknet .cfg, checkpoint (.pt) or exported .onnx")
     p.add_argument("--weights", default=None, help="darknet .weights or checkpoint (.pt); default random weights")
-    p.add_argument("--imgsz", type=int, default=d.imgsz)
+    p.add_argument("--imgsz", type=int, default=d.imgsz,
+                   help="input size (default: the model's own, the size it was trained and validated at)")
     p.add_argument("--batch", type=int, default=d.batch)
     p.add_argument("--precision", choices=PRECISIONS, default=d.precision)
     p.add_argument("--compile", action="store_true", help="torch.compile the inference copy")

@@ -28,7 +28,9 @@ def add_export_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, help="zoo name, darknet .cfg, or a checkpoint (.pt)")
     p.add_argument("--weights", default=None, help="darknet .weights or checkpoint (.pt)")
     p.add_argument("--format", choices=FORMATS, default="onnx")
-    p.add_argument("--imgsz", type=int, default=416, help="input size traced (the only one unless --dynamic)")
+    p.add_argument("--imgsz", type=int, default=None,
+                   help="input size traced, the only one unless --dynamic (default: the model's own, the size it "
+                        "was trained and validated at)")
     p.add_argument("--batch", type=int, default=1, help="batch traced (the only one unless --dynamic)")
     p.add_argument("--dynamic", action="store_true", help="free batch, height and width axes")
     p.add_argument("--with-decode", action="store_true",

@@ -138,9 +138,12 @@ def _finish(raw: RawRecord, split: str, decode: bool,
         pre = f"{b.where}: " if b.where and b.line is None else ""
         if not all(math.isfinite(v) for v in xyxy):
             issues.append(Issue(file, f"{pre}box {_fmt_box(xyxy)} is not finite", "malformed", "box", b.line, split))
-        elif x2 <= x1 or y2 <= y1:
-            issues.append(Issue(file, f"{pre}degenerate box {_fmt_box(xyxy)} (x2 <= x1 or y2 <= y1)",
+        elif x2 < x1 or y2 < y1:
+            issues.append(Issue(file, f"{pre}degenerate box {_fmt_box(xyxy)} (x2 < x1 or y2 < y1)",
                                 "degenerate", "box", b.line, split))
+        elif x2 == x1 or y2 == y1:  # a point or a line: an annotation slip, not a malformed file
+            warnings.append(Issue(file, f"{pre}zero-area box {_fmt_box(xyxy)} dropped (zero width or height)",
+                                  "zero-area", "none", b.line, split))
         elif x1 < -TOLERANCE or y1 < -TOLERANCE or x2 > w + TOLERANCE or y2 > h + TOLERANCE:
             issues.append(Issue(file, f"{pre}box {_fmt_box(xyxy)} is outside the {w}x{h} image "
                                       f"(beyond the {TOLERANCE:g}-pixel tolerance)", "outside", "box", b.line, split))
@@ -228,6 +231,11 @@ def load_dataset(yaml_path: str | Path, split: str, skip_bad: bool = False, deco
         raise file_error(cfg.yaml, f"split {split!r} has {n} bad record{'s' if n > 1 else ''} "
                                    f"(in {records} file{'s' if records > 1 else ''}); the first: {scan.issues[0]} "
                                    f"(list them all with 'yolo9000 check-data {cfg.yaml}', or skip them with --skip-bad, skip_bad=True in Python)")
+    dropped = [w for w in scan.warnings if w.kind == "zero-area"]
+    if dropped:
+        listed = "; ".join(str(i) for i in dropped[:3]) + ("; ..." if len(dropped) > 3 else "")
+        _warnings.warn(f"{cfg.yaml}: split {split!r}: {len(dropped)} zero-area box{'es' if len(dropped) > 1 else ''} "
+                       f"dropped: {listed}", stacklevel=2)
     if scan.issues:  # skip_bad: say what is left out
         listed = "; ".join(str(i) for i in scan.issues[:3]) + ("; ..." if len(scan.issues) > 3 else "")
         _warnings.warn(f"{cfg.yaml}: split {split!r}: {len(scan.issues)} bad record(s) left out (skip_bad): "

@@ -86,16 +86,18 @@ def seen_with_boxes(nodes: Sequence[int], box_nodes: Iterable[int]) -> tuple[boo
 
 
 @torch.inference_mode()
-def predict_mapped(yolo: Predictor, images: Sequence[str | Path], nodes: Sequence[int], imgsz: int = 416,
+def predict_mapped(yolo: Predictor, images: Sequence[str | Path], nodes: Sequence[int], imgsz: int | None = None,
                    conf: float = 0.005, nms: float = 0.45, batch: int = 4, voc_boxes: bool = False
                    ) -> DetectionSet:
     """Detections of a WordTree detector over ``images`` for the flat label set ``nodes`` (class ``c`` =
     tree node ``nodes[c]``), as darknet writes them for scoring (``voc_boxes``: 1-based corners clipped to
-    [1, size], else 0-based clipped to [0, size]). Image index ``i`` = ``images[i]``."""
+    [1, size], else 0-based clipped to [0, size]). Image index ``i`` = ``images[i]``. ``imgsz`` None: the
+    model's own (:attr:`Predictor.imgsz`)."""
     if yolo.tree is None or yolo.config.region is None:
         raise Yolo9000Error(f"{yolo.config.name}: open-vocabulary scoring needs a WordTree detector")
     if max(nodes, default=-1) >= yolo.tree.num_nodes or min(nodes, default=0) < 0:
         raise Yolo9000Error(f"label map: node indices must be in 0..{yolo.tree.num_nodes - 1}")
+    imgsz = yolo.imgsz if imgsz is None else imgsz
     model = yolo.inference_model()
     anchors = torch.tensor(yolo.config.region.anchors_grid, dtype=torch.float32)
     img, lab, boxes, scores = [], [], [], []
@@ -120,7 +122,7 @@ def predict_mapped(yolo: Predictor, images: Sequence[str | Path], nodes: Sequenc
 
 
 def evaluate_mapped(yolo: Predictor, data: str | Path | DetectionDataset, nodes: Sequence[int], split: str = "val",
-                    imgsz: int = 416, conf: float = 0.005, nms: float = 0.45, iou: float = 0.5,
+                    imgsz: int | None = None, conf: float = 0.005, nms: float = 0.45, iou: float = 0.5,
                     use_07_metric: bool = True, batch: int = 4) -> VOCResult:
     """VOC AP per class of dataset YAML ``data`` (``split``; or a split loaded already), its class ``c``
     being tree node ``nodes[c]``."""
@@ -134,7 +136,7 @@ def evaluate_mapped(yolo: Predictor, data: str | Path | DetectionDataset, nodes:
 
 
 def evaluate_open_vocab(yolo: Predictor, data: str | Path, nodes: Sequence[int], seen_nodes: Iterable[int],
-                        split: str = "val", imgsz: int = 416, conf: float = 0.005, nms: float = 0.45,
+                        split: str = "val", imgsz: int | None = None, conf: float = 0.005, nms: float = 0.45,
                         iou: float = 0.5, use_07_metric: bool = True, batch: int = 4) -> OpenVocabResult:
     """:func:`evaluate_mapped`, with the classes split by whether their node is in ``seen_nodes``."""
     nodes = tuple(int(n) for n in nodes)

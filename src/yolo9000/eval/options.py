@@ -17,8 +17,9 @@ class ValOptions:
     metric: str = option("voc07", "voc07 (11-point, darknet's and the paper's VOC 2007), voc (area) or coco",
                          choices=METRICS)
     split: str = option("val", "the split scored")
-    imgsz: tuple[int, ...] = option((416,), "input size(s); several give a table of mAP and images/s per size (the "
-                                            "paper's Table 3)")
+    imgsz: tuple[int, ...] | None = option(None, "input size(s); several give a table of mAP and images/s per size "
+                                                 "(the paper's Table 3); none: the model's own (the size it was "
+                                                 "trained and validated at, its cfg's [net] width)")
     conf: float = option(0.005, "objectness threshold (darknet's validation: 0.005)")
     nms: float = option(0.45, "NMS IoU threshold")
     iou: float = option(0.5, "IoU threshold of the VOC metrics (strictly above)")

@@ -84,7 +84,8 @@ def darknet_output_boxes(xyxy: np.ndarray, width: int, height: int, voc: bool) -
     return b
 
 
-def validate(yolo: Predictor, data: str | Path | DetectionDataset, split: str = "val", metric: str = "voc07", imgsz: int = 416,
+def validate(yolo: Predictor, data: str | Path | DetectionDataset, split: str = "val", metric: str = "voc07",
+             imgsz: int | None = None,
              conf: float = 0.005, nms: float = 0.45, iou: float = 0.5, plus1: bool = True, batch: int = 4,
              skip_bad: bool = False, save_dir: str | Path | None = None, save_json: str | Path | None = None,
              save_voc: str | Path | None = None, progress: bool = False,
@@ -92,6 +93,9 @@ def validate(yolo: Predictor, data: str | Path | DetectionDataset, split: str = 
     """Predict on ``split`` of dataset YAML ``data`` and score it with ``metric`` (voc07, voc or coco).
     ``data`` may also be a split loaded already (a :class:`DetectionDataset`; ``split`` and ``skip_bad``
     then do not apply), as training passes the splits it checked before its first batch.
+
+    ``imgsz``: the input size; None: the model's own (:attr:`Predictor.imgsz`, the size it was trained and
+    validated at).
 
     ``max_images`` scores an evenly spaced sample of at most that many images of the split (the same
     sample every call), e.g. the training images a run checks its fit on.
@@ -125,6 +129,7 @@ def validate(yolo: Predictor, data: str | Path | DetectionDataset, split: str = 
     if not ds.records:
         raise Yolo9000Error(f"{data}: split {split!r} has no images")
     gt = ground_truth_from_dataset(ds)
+    imgsz = yolo.imgsz if imgsz is None else imgsz
     start = time.perf_counter()
     img, lab, boxes, scores = [], [], [], []
     results = yolo.predict([r.image for r in ds.records], imgsz=imgsz, conf=conf, nms=nms, batch=batch,

@@ -399,6 +399,16 @@ def config_stride(config: DarknetConfig) -> int:
     return int(1 / spatial[-1]) if spatial else 1
 
 
+def native_imgsz(config: DarknetConfig) -> int:
+    """The square input size a network was trained and validated at, which predict, val, export and
+    benchmark use unless told otherwise: its cfg's ``[net] width``/``height`` (darknet's ``detector valid``
+    and ``test`` size; our checkpoints write their validation size there), the larger side when the two
+    differ, rounded to the nearest multiple of the stride (at least one stride)."""
+    stride = config_stride(config)
+    side = max(config.net.width, config.net.height)
+    return max(stride, int(round(side / stride)) * stride)
+
+
 def check_config(config: DarknetConfig) -> None:
     """Validate layer wiring; raises ``ValueError`` naming the layer index and the problem."""
     net = config.net

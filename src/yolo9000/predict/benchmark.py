@@ -17,7 +17,7 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -185,7 +185,7 @@ class BenchmarkConfig:
 
     model: str
     weights: str | None = None
-    imgsz: int = 416
+    imgsz: int | None = None           # None: the model's own (the size it was trained and validated at)
     batch: int = 1
     precision: str = "fp32"
     compile: bool = False
@@ -286,6 +286,7 @@ def run_benchmark(cfg: BenchmarkConfig) -> BenchmarkResult:
     device = resolve_device(cfg.device)
     yolo = Predictor.load(cfg.model, cfg.weights, device=device, precision=cfg.precision, compile=cfg.compile)
     stride = yolo.model.stride
+    cfg = replace(cfg, imgsz=yolo.imgsz if cfg.imgsz is None else cfg.imgsz)
     if cfg.imgsz < stride or cfg.imgsz % stride:
         raise Yolo9000Error(f"imgsz={cfg.imgsz}: must be a positive multiple of {stride}")
     gflop = conv_gflops(yolo.config, cfg.imgsz)

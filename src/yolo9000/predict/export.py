@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,7 @@ from torch import nn
 from yolo9000.darknet.cfg import config_to_cfg_text
 from yolo9000.errors import Yolo9000Error, file_error
 from yolo9000.fileio import atomic_write
-from yolo9000.models.darknet import Darknet
+from yolo9000.models.darknet import Darknet, native_imgsz
 from yolo9000.ops.region import decode_region
 from yolo9000.optional import require
 from yolo9000.predict.onnx_backend import DECODED_OUTPUTS, INPUT_NAME, RAW_OUTPUT, OnnxMetadata, open_session
@@ -42,9 +42,10 @@ FORMATS = ("onnx",)
 
 @dataclass(frozen=True)
 class ExportOptions:
-    """What to export: input size and batch traced, free axes, graph end, opset, and the parity check."""
+    """What to export: input size and batch traced (``imgsz`` None: the model's own, the size it was trained
+    and validated at), free axes, graph end, opset, and the parity check."""
 
-    imgsz: int = 416
+    imgsz: int | None = None
     batch: int = 1
     dynamic: bool = False
     with_decode: bool = False
@@ -232,6 +233,8 @@ def export_onnx(model: Darknet, out: str | Path, names: tuple[str, ...] | None =
     :class:`Yolo9000Error` for bad options, or when onnxruntime differs by more than ``tolerance``
     (then nothing is written)."""
     t0 = time.perf_counter()
+    if options.imgsz is None:
+        options = replace(options, imgsz=native_imgsz(model.config))
     check_export_options(model, options, out)
     for module in ("onnx", "onnxscript") + (("onnxruntime",) if options.check else ()):
         require(module, "ONNX export" + (" with its onnxruntime check (--no-check skips it)"

@@ -13,7 +13,8 @@ class PredictOptions:
     model: str = option(help="zoo name, darknet .cfg, a checkpoint (.pt) or an exported raw-head .onnx")
     weights: str | None = option(None, "darknet .weights or checkpoint (.pt); a name from 'yolo9000 download --list' "
                                        "(e.g. yolov2-voc.weights) downloads once into the cache")
-    imgsz: int = option(416, "network input size, a multiple of 32")
+    imgsz: int | None = option(None, "network input size, a multiple of 32; none: the model's own (the size it was "
+                                     "trained and validated at, its cfg's [net] width)")
     exif: bool = option(True, "turn photos upright by their EXIF orientation (--no-exif: darknet's exact decode)")
     conf: float = option(0.25, "score threshold (objectness x P(class))")
     nms: float = option(0.45, "NMS IoU threshold")

@@ -18,7 +18,7 @@ from yolo9000.darknet.names import read_names
 from yolo9000.darknet.weights import WeightsHeader
 from yolo9000.devices import resolve_device
 from yolo9000.errors import Yolo9000Error
-from yolo9000.models.darknet import AvgPoolSpec, CostSpec, Darknet, SoftmaxSpec, require_rgb
+from yolo9000.models.darknet import AvgPoolSpec, CostSpec, Darknet, SoftmaxSpec, native_imgsz, require_rgb
 from yolo9000.models.inference import build_inference_model, check_inference_options, weights_version
 from yolo9000.models.loading import CHECKPOINT_EXTS, load_model
 from yolo9000.ops.letterbox import letterbox
@@ -80,6 +80,10 @@ class Predictor:
     Args:
         model: the network; names: one per class; device: where it runs; header: its darknet header.
         fuse, precision, compile: see :class:`yolo9000.YOLO`.
+
+    ``imgsz`` is the square input size the network was trained and validated at (its cfg's ``[net] width``;
+    for an ONNX file traced at a fixed size, that size): ``predict`` and ``val`` run at it unless given
+    another.
     """
 
     def __init__(self, model: Darknet, names: Sequence[str], device: str | torch.device = "auto",
@@ -122,6 +126,9 @@ class Predictor:
         self.source = source or model.config.name  # what errors call the network: its file, if it has one
         self.model, self.header, self.names = model, header, tuple(names)
         self.config = model.config
+        # the size it was trained and validated at (an ONNX graph traced without --dynamic: the traced size)
+        meta = getattr(model, "metadata", None)
+        self.imgsz = meta.imgsz if meta is not None and not meta.dynamic else native_imgsz(model.config)
         self.device = torch.device(device)
         self.model.to(self.device)
         self.tree: WordTree | None = load_tree(self.config.tree) if self.config.tree else None
@@ -157,7 +164,7 @@ class Predictor:
     def __call__(self, source: Source, **kwargs: Any) -> list[Results]:
         return self.predict(source, **kwargs)
 
-    def predict(self, source: Source, imgsz: int = 416, conf: float = 0.25, nms: float = 0.45,
+    def predict(self, source: Source, imgsz: int | None = None, conf: float = 0.25, nms: float = 0.45,
                 hier: float | None = None, batch: int = 1, stream: bool = False, keep_images: bool = True,
                 progress: bool = False, tree_depth: int | None = None,
                 label_map: str | Path | Sequence[int] | None = None,
@@ -167,7 +174,8 @@ class Predictor:
         URL, a video stream URL (rtsp/rtmp/http(s)) or a camera index (``0``); see :mod:`yolo9000.predict.sources`.
 
         Args:
-            imgsz: square network input size in pixels, a multiple of 32.
+            imgsz: square network input size in pixels, a multiple of 32; None: the model's own
+                (:attr:`imgsz`: the size it was trained and validated at, its cfg's ``[net] width``).
             conf: keep (box, class) pairs with objectness x P(class) above this (objectness for YOLO9000).
             nms: IoU above which a lower-scored box of the same class is suppressed.
             hier: YOLO9000's hierarchy threshold for the top-down walk (default 0.5, darknet's); an error
@@ -196,6 +204,7 @@ class Predictor:
         """
         self._check_predictable()
         stride = self.model.stride
+        imgsz = self.imgsz if imgsz is None else imgsz
         if imgsz < stride or imgsz % stride:
             raise Yolo9000Error(f"imgsz={imgsz}: must be a positive multiple of {stride}")
         if not 0.0 <= conf < 1.0 or not 0.0 < nms <= 1.0:

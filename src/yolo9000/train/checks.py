@@ -16,7 +16,6 @@ from yolo9000.darknet.weights import load_checkpoint
 from yolo9000.errors import Yolo9000Error, file_error
 from yolo9000.fileio import check_output_dir, remove_stale_temps
 from yolo9000.ops.boxes import LOCATIONS
-from yolo9000.train.loss import OBJ_LOSSES
 from yolo9000.train.options import AMP_CHOICES
 
 
@@ -37,6 +36,7 @@ _RULES: dict[str, tuple[Any, str]] = {
     "momentum": (lambda v: 0 <= v < 1, "must lie in [0, 1)"),
     "decay": (lambda v: v >= 0, "must be >= 0"),
     "burn_in": (lambda v: v >= 0, "must be >= 0"),
+    "class_scale": (lambda v: v >= 0, "must be >= 0"),
     "power": (lambda v: v >= 0, "must be >= 0"),
     "workers": (lambda v: v >= 0, "must be >= 0"),
     "scale_every": (lambda v: v >= 1, "must be at least 1"),
@@ -55,11 +55,11 @@ _RULES: dict[str, tuple[Any, str]] = {
     "max_size": (lambda v: v >= 32 and v % 32 == 0, "must be a positive multiple of 32"),
     "imgsz": (lambda v: v >= 32 and v % 32 == 0, "must be a positive multiple of 32"),
     "val_imgsz": (lambda v: v >= 32 and v % 32 == 0, "must be a positive multiple of 32"),
-    "anchors": (lambda v: v in ("auto", "hand"), "choose auto (k-means of the training boxes) or hand "
-                                                 "(Faster R-CNN's 3 scales x 3 ratios); leave it out for the model's"),
+    "anchors": (lambda v: v in ("auto", "hand", "model"), "choose auto (k-means of the training boxes), hand "
+                                                          "(Faster R-CNN's 3 scales x 3 ratios) or model (the model's "
+                                                          "own)"),
     "location": (lambda v: v in LOCATIONS, f"choose {' or '.join(LOCATIONS)}"),
     "amp_dtype": (lambda v: v in AMP_CHOICES, f"choose {', '.join(AMP_CHOICES)}"),
-    "obj_loss": (lambda v: v in OBJ_LOSSES, "choose mse (darknet's, the default) or bce (the cross-entropy of the logit)"),
 }
 
 
@@ -68,6 +68,10 @@ def check_run_options(cfg: Any) -> None:
     use: a count below 1, a non-finite or out-of-range rate, an augmentation outside its range, steps and
     scales that do not pair up, or a ``--project`` that is a file."""
     values = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)}
+    for f in dataclasses.fields(cfg):  # the words a field may take, from its metadata (as the CLI enforces them)
+        choices, value = f.metadata.get("choices"), values[f.name]
+        if choices and value is not None and value not in choices:
+            raise _fail(f.name, value, f"choose {', '.join(choices[:-1])} or {choices[-1]}")
     for name, value in values.items():
         if isinstance(value, float) and not math.isfinite(value):
             raise _fail(name, value, "must be a finite number")

@@ -8,16 +8,19 @@ every 10 batches over {320, ..., 608}; the darknet-faithful region loss; VOC07 m
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
-from yolo9000.anchors.kmeans import anchors_for_dataset, hand_picked_anchors
+from yolo9000.anchors.kmeans import anchors_for_dataset, dataset_box_shapes, hand_picked_anchors
 from yolo9000.darknet.cfg import parse_cfg_text
 from yolo9000.datasets.config import load_dataset_config
 from yolo9000.datasets.loader import load_dataset
+from yolo9000.datasets.records import DetectionDataset
 from yolo9000.datasets.shapes import make_shapes
 from yolo9000.datasets.torch_data import DetectionData, MultiScaleBatchSampler, collate
 from yolo9000.errors import Yolo9000Error
@@ -29,9 +32,67 @@ from yolo9000.models.zoo import with_anchors, with_classes, with_location, witho
 from yolo9000.predict.predictor import Predictor
 from yolo9000.train.engine import RunContext, darknet_lr_lambda, fit
 from yolo9000.train.init import initialise
-from yolo9000.train.loss import region_loss
-from yolo9000.train.options import DetectionOptions, EngineOptions, OptimOptions, RunOptions
+from yolo9000.train.loss import BOX_LOSSES, OBJ_LOSSES, region_loss
+from yolo9000.train.options import OPTIMIZERS, DetectionOptions, EngineOptions, OptimOptions, RunOptions
 from yolo9000.train.report import save_predictions, save_val_montage
+
+
+# ----------------------------------------------------------------------------- presets
+@dataclass(frozen=True)
+class Preset:
+    """The values a preset gives the recipe options a run leaves out (None in :class:`TrainConfig`)."""
+
+    model: str
+    epochs: int
+    optimizer: str
+    lr_sgd: float       # at BATCH, for each --optimizer; scaled with --batch: linearly (sgd), by the square root
+    lr_adamw: float     # (adamw)
+    burn_in: int        # batches
+    anchors: str        # auto: k-means of the training boxes; hand; model: the model's own
+    obj_loss: str
+    box_loss: str
+    class_scale: float | None  # [region] class_scale of the network trained; None: the model cfg's
+    about: str
+    imgsz: int = 0      # when the dataset YAML names none; 0: the size the training boxes ask for (data_imgsz)
+
+
+BATCH = 8  # the batch the presets' learning rates are for
+PRESETS = {
+    "scratch": Preset("yolov2-tiny-voc", 100, "adamw", 0.002, 0.001, 100, "auto", "bce", "ciou", 5.0,
+                      "a detector from scratch on your own photos"),
+    "demo": Preset("yolov2-nano16", 8, "sgd", 0.002, 0.001, 50, "model", "bce", "mse", 5.0,
+                   "the built-in shapes demo, about 5 minutes on two CPU cores"),
+    "darknet": Preset("yolov2-voc", 160, "sgd", 0.001 * BATCH / 64, 0.001, 1000, "model", "mse", "mse", None,
+                      "darknet's own recipe and loss, for --weights darknet19_448.conv.23", imgsz=416),
+}
+DEMO_DATA = "shapes"  # --data: the generated shapes set (the demo's)
+# data_imgsz: the smallest input at which the small boxes (SMALL_BOX_QUANTILE of the training boxes, by
+# sqrt(w * h)) span SMALL_BOX_PX pixels, between the bounds
+SMALL_BOX_QUANTILE, SMALL_BOX_PX, IMGSZ_RANGE = 0.05, 24, (256, 608)
+
+
+def data_imgsz(train_set: DetectionDataset, stride: int = 32) -> int:
+    """The input size the training boxes ask for: the smallest multiple of ``stride`` in :data:`IMGSZ_RANGE`
+    at which the :data:`SMALL_BOX_QUANTILE` quantile of the boxes' sizes (``sqrt(w * h)`` over the image's
+    longer side, as the letterbox scales them) spans :data:`SMALL_BOX_PX` pixels (raccoon's photos: 256;
+    BCCD's platelets: 384). No boxes: the lower bound."""
+    shapes = dataset_box_shapes(train_set)
+    lo, hi = IMGSZ_RANGE
+    if not len(shapes):
+        return lo
+    small = float(np.quantile(np.sqrt(shapes[:, 0] * shapes[:, 1]), SMALL_BOX_QUANTILE))
+    need = math.ceil(SMALL_BOX_PX / max(small, 1e-9) / stride) * stride
+    return int(min(hi, max(lo, need)))
+
+
+def describe_preset(p: Preset) -> str:
+    """A preset's values in words, for ``--help``."""
+    lr = p.lr_sgd if p.optimizer == "sgd" else p.lr_adamw
+    anchors = {"auto": "k-means anchors", "hand": "hand-picked anchors", "model": "the model's anchors"}[p.anchors]
+    class_scale = "the model's class scale" if p.class_scale is None else f"class scale {p.class_scale:g}"
+    size = f" at {p.imgsz}" if p.imgsz else ""
+    return (f"{p.about}: {p.model}, {p.epochs} epochs{size}, {p.optimizer} lr {lr:g} at batch {BATCH}, burn-in "
+            f"{p.burn_in}, {anchors}, objectness {p.obj_loss}, box loss {p.box_loss}, {class_scale}")
 
 
 @dataclass(frozen=True)
@@ -39,35 +100,105 @@ class TrainConfig(DetectionOptions, OptimOptions, EngineOptions, RunOptions):
     """Every option of ``yolo9000 train``; field names are the CLI flags (``--burn-in`` = burn_in). Those
     it shares with the other trainers are :mod:`yolo9000.train.options`' (keyword-only).
 
-    With no options it trains the demo: ``yolov2-nano16`` on the generated shapes set (2,000 training
-    images), in about 5 minutes on two CPU cores, then evaluates and writes annotated predictions.
+    The recipe options left out (None) take their preset's values (:data:`PRESETS`, :func:`resolve_recipe`):
+    with a dataset YAML, ``scratch``, the recipe that trains a detector from scratch on real photos; with no
+    data, ``demo``: ``yolov2-nano16`` on the generated shapes set (2,000 training images), in about 5
+    minutes on two CPU cores, then evaluates and writes annotated predictions.
     """
 
-    data: str = option("shapes", "dataset YAML, or 'shapes' for the generated demo set")
-    model: str = option("yolov2-nano16", "zoo name or darknet .cfg; the head follows the dataset's classes")
+    data: str = option(DEMO_DATA, "dataset YAML, or 'shapes' for the generated demo set")
+    preset: str | None = option(None, "the values of the recipe options left out: " + "; ".join(
+        f"{name} ({describe_preset(p)})" for name, p in PRESETS.items()) + "; none: demo for --data shapes, else "
+        "scratch", choices=tuple(PRESETS))
+    model: str | None = option(None, "zoo name or darknet .cfg; the head follows the dataset's classes; none: the "
+                                     "preset's")
     weights: str | None = option(None, "darknet .weights (whole or a prefix, e.g. darknet19_448.conv.23) or .pt")
     # ---- the network; these switches walk the paper's Table 2 (benchmarks/ablation.py)
     anchors: str | None = option(None, "auto: k-means (1 - IoU) of the training boxes; hand: Faster R-CNN's 3 scales "
-                                       "x 3 ratios; not given: the model's")
+                                       "x 3 ratios; model: the model's own; none: the preset's",
+                                 choices=("auto", "hand", "model"))
     batchnorm: bool = option(True, "off: every conv gets a bias instead of batch norm (Table 2's first step)")
     passthrough: bool = option(True, "off: the 26x26 passthrough is removed (the model must have one)")
     location: str | None = option(None, "direct: sigmoid-bounded centres (YOLOv2, darknet); offset: RPN's x = x_a + "
                                         "t_x * w_a; not given: the model's")
-    epochs: int = option(8, "passes over the training images (the demo's 8; darknet's VOC cfgs: about 160 of 16,551)")
-    imgsz: int | None = option(None, "validation size and multi-scale centre; none: the YAML's imgsz, else 416")
+    epochs: int | None = option(None, "passes over the training images; none: the preset's (darknet's VOC cfgs: about "
+                                      "160 of 16,551)")
+    imgsz: int | None = option(None, "validation size and multi-scale centre; none: the YAML's imgsz, else the "
+                                     "preset's (darknet: 416), else the smallest multiple of 32 from 256 to 608 at "
+                                     "which the smallest 5% of the training boxes span 24 px")
     val_imgsz: int | None = option(None, "evaluation size when it is not imgsz (Table 2's high-res detector: above it)")
     batch: int = option(8, "images per weight update (darknet's cfgs: 64, with lr 0.001)")
-    lr: float = option(0.005, "learning rate (the demo's, for batch 8; darknet's cfgs: 0.001 at batch 64)")
-    burn_in: int = option(50, "batches of darknet's burn-in, lr * (i / burn_in)^4 (darknet's cfgs: 1000)")
+    optimizer: str | None = option(None, "sgd: SGD with momentum, darknet's; adamw: AdamW (betas --momentum, 0.999; "
+                                         "weight decay decoupled); none: the preset's", choices=OPTIMIZERS,
+                                   kw_only=True)
+    lr: float | None = option(None, "learning rate; none: the preset's for batch 8, scaled with --batch (linearly for "
+                                    "sgd, by the square root for adamw); darknet's cfgs: 0.001 at batch 64")
+    burn_in: int | None = option(None, "batches of darknet's burn-in, lr * (i / burn_in)^4; none: the preset's "
+                                       "(darknet's cfgs: 1000)")
+    obj_loss: str | None = option(None, "objectness loss: bce (the cross-entropy of the logit: darknet's delta without "
+                                        "the sigmoid's derivative, which stalls small real data trained from scratch), "
+                                        "mse (darknet's YOLOv2 squared error of the sigmoid) or mixed (the "
+                                        "cross-entropy where a prediction is responsible for a box, at unit scale; "
+                                        "darknet's squared error elsewhere); none: the preset's (bce but for darknet)",
+                                  choices=OBJ_LOSSES, kw_only=True)
+    box_loss: str | None = option(None, "box loss at the responsible predictions: mse (darknet's squared error of the "
+                                        "box codes, in grid cells) or ciou (1 - complete IoU of the boxes: scale-free, "
+                                        "so small objects are placed as precisely as large ones); none: the preset's",
+                                  choices=BOX_LOSSES, kw_only=True)
+    class_scale: float | None = option(None, "weight of the class term ([region] class_scale, written into the "
+                                             "network); none: the preset's (scratch, demo: 5, the cross-entropy "
+                                             "objectness's weight, object_scale, so that it does not outweigh the "
+                                             "class head; darknet: the model's)")
     scale: tuple[float, ...] = option((1.0, 1.0), "random rescale range: (1, 1) as darknet HEAD, (0.25, 2) as 2017-18")
     val_split: str = option("val", "the split scored every --val-every epochs")
     train_eval: int = option(100, "training images scored beside the validation mAP (an even sample; 0: off)")
     name: str = option("train", "an existing runs/<name> is kept: the run goes to <name>2, <name>3, ...")
 
 
+def resolve_recipe(cfg: TrainConfig) -> TrainConfig:
+    """``cfg`` with its preset and every recipe option it left out made concrete, as the checkpoints record
+    it (the engine resolves after a resume has merged the saved options, so a resume keeps them). ``--data
+    shapes`` generates the demo's set under ``<project>/shapes-data`` and names its YAML."""
+    preset = cfg.preset or ("demo" if cfg.data == DEMO_DATA else "scratch")
+    p = PRESETS[preset]
+    data = str(make_shapes(Path(cfg.project) / "shapes-data")) if cfg.data == DEMO_DATA else cfg.data
+    optimizer = cfg.optimizer or p.optimizer
+    lr = cfg.lr
+    if lr is None:
+        lr = (p.lr_adamw * math.sqrt(cfg.batch / BATCH) if optimizer == "adamw"
+              else p.lr_sgd * cfg.batch / BATCH)
+    imgsz = cfg.imgsz or load_dataset_config(data).imgsz or p.imgsz
+    if not imgsz:
+        with warnings.catch_warnings():  # the task loads the split again and says what it drops
+            warnings.simplefilter("ignore")
+            imgsz = data_imgsz(load_dataset(data, "train", skip_bad=cfg.skip_bad))
+    return replace(cfg, data=data, preset=preset, model=cfg.model or p.model, epochs=cfg.epochs or p.epochs,
+                   imgsz=imgsz, optimizer=optimizer,
+                   lr=lr, burn_in=p.burn_in if cfg.burn_in is None else cfg.burn_in,
+                   anchors=cfg.anchors or p.anchors, obj_loss=cfg.obj_loss or p.obj_loss,
+                   box_loss=cfg.box_loss or p.box_loss,
+                   class_scale=p.class_scale if cfg.class_scale is None else cfg.class_scale)
+
+
+def describe_recipe(cfg: TrainConfig, config: DarknetConfig, sizes: list[int]) -> str:
+    """The one line a run prints first: what it trains, how long, at what size, with what optimisation,
+    priors, objectness and augmentation."""
+    aug = augmentation(cfg, config)
+    start = f"from {cfg.weights}" if cfg.weights else "from scratch"
+    scales = f" (multi-scale {sizes[0]}-{sizes[-1]})" if len(sizes) > 1 else ""
+    anchors = {"auto": "k-means anchors of the training boxes", "hand": "hand-picked anchors",
+               "model": "the model's anchors"}[cfg.anchors or "model"]
+    return (f"recipe ({cfg.preset}): {cfg.model} {start}, {cfg.epochs} epochs at {cfg.imgsz}{scales}, batch "
+            f"{cfg.batch}, {cfg.optimizer} lr {cfg.lr:g}, burn-in {cfg.burn_in}, {anchors}, objectness "
+            f"{cfg.obj_loss}, box loss {cfg.box_loss}, class scale {config.region.class_scale:g}, augmentation jitter "
+            f"{aug['jitter']:g} hue {aug['hue']:g} saturation "
+            f"{aug['saturation']:g} exposure {aug['exposure']:g} scale {aug['scale_range'][0]:g}-"
+            f"{aug['scale_range'][1]:g}{' flips' if aug['flip'] else ''}")
+
+
 def resolve_sizes(cfg: TrainConfig, yaml_imgsz: int | None) -> tuple[int, list[int]]:
     """(validation size, multi-scale training sizes): darknet's {320, ..., 608} around 416, scaled."""
-    imgsz = cfg.imgsz or yaml_imgsz or 416
+    imgsz = cfg.imgsz or yaml_imgsz or IMGSZ_RANGE[0]
     if imgsz % 32:
         raise Yolo9000Error(f"--imgsz {imgsz}: must be a multiple of 32")
     if not cfg.multiscale:
@@ -79,9 +210,11 @@ def resolve_sizes(cfg: TrainConfig, yaml_imgsz: int | None) -> tuple[int, list[i
     return imgsz, list(range(lo, hi + 1, 32))
 
 
-def build_model(cfg: TrainConfig, names: tuple[str, ...], data_yaml: str, imgsz: int) -> tuple[Darknet, int]:
-    """The network for ``names`` with ``cfg``'s switches, initialised from ``cfg.weights``
-    (:func:`~yolo9000.train.init.initialise`); returns (model, images already seen)."""
+def build_model(cfg: TrainConfig, train_set: DetectionDataset, imgsz: int) -> tuple[Darknet, int]:
+    """The network for the training split's classes with ``cfg``'s switches (k-means anchors from that
+    split, as loaded), initialised from ``cfg.weights`` (:func:`~yolo9000.train.init.initialise`); returns
+    (model, images already seen)."""
+    names = tuple(train_set.names)
     config: DarknetConfig = resolve_config(cfg.model)
     require_rgb(config, cfg.model)
     if config.region is None:
@@ -90,25 +223,22 @@ def build_model(cfg: TrainConfig, names: tuple[str, ...], data_yaml: str, imgsz:
         config = with_classes(config, len(names), names)
     else:
         config = DarknetConfig(config.name, config.net, config.layers, names)
-    config = apply_switches(config, cfg, data_yaml, imgsz)
+    config = apply_switches(config, cfg, train_set, imgsz)
     model = Darknet(config)
     return model, initialise(model, cfg.weights)
 
 
-def apply_switches(config: DarknetConfig, cfg: TrainConfig, data_yaml: str, imgsz: int) -> DarknetConfig:
+def apply_switches(config: DarknetConfig, cfg: TrainConfig, train_set: DetectionDataset, imgsz: int) -> DarknetConfig:
     """The network ``cfg`` asks for: its priors (``--anchors``), batch norm, passthrough and location form,
-    and in the cfg it will carry, darknet's multi-scale flag (``[region] random``) and the evaluation size
-    (``[net] width, height``, what darknet's ``detector valid`` runs at)."""
+    and in the cfg it will carry, darknet's multi-scale flag (``[region] random``), the class term's weight
+    (``[region] class_scale``, ``--class-scale``) and the evaluation size (``[net] width, height``, what
+    darknet's ``detector valid`` runs at)."""
     stride = config_stride(config)
     if cfg.anchors == "auto":
-        grid = anchors_for_dataset(data_yaml, k=config.region.num, imgsz=imgsz, seed=cfg.seed, stride=stride)
+        grid = anchors_for_dataset(train_set, k=config.region.num, imgsz=imgsz, seed=cfg.seed, stride=stride)
         config = with_anchors(config, tuple(round(float(v), 4) for v in grid))
     elif cfg.anchors == "hand":
         config = with_anchors(config, hand_picked_anchors(imgsz, stride))
-    if cfg.anchors is not None:
-        print("anchors (%s, grid cells of %d px at %d): %s"
-              % ("k-means" if cfg.anchors == "auto" else "hand-picked, 3 scales x 3 ratios", stride, imgsz,
-                 ", ".join(f"{v:g}" for v in config.region.anchors)), flush=True)
     if not cfg.batchnorm:
         config = without_batchnorm(config)
     if not cfg.passthrough:
@@ -116,7 +246,10 @@ def apply_switches(config: DarknetConfig, cfg: TrainConfig, data_yaml: str, imgs
     if cfg.location is not None:
         config = with_location(config, cfg.location)
     size = cfg.val_imgsz or imgsz
-    layers = config.layers[:-1] + (replace(config.region, random=cfg.multiscale),)
+    region = replace(config.region, random=cfg.multiscale)
+    if cfg.class_scale is not None:
+        region = replace(region, class_scale=cfg.class_scale)
+    layers = config.layers[:-1] + (region,)
     return replace(config, net=replace(config.net, width=size, height=size), layers=layers)
 
 
@@ -153,9 +286,7 @@ class DetectTask:
 
     def __init__(self, cfg: TrainConfig, ctx: RunContext) -> None:
         self.cfg, self.device = cfg, ctx.device
-        data_yaml = cfg.data
-        if data_yaml == "shapes":  # process 0 generates it (the engine builds its task first)
-            data_yaml = str(make_shapes(Path(cfg.project) / "shapes-data"))
+        data_yaml = cfg.data  # a YAML: resolve_recipe generated the demo's
         imgsz, sizes = resolve_sizes(cfg, load_dataset_config(data_yaml).imgsz)
         self.eval_size = cfg.val_imgsz or imgsz
         self.plots_dir = ctx.run / "val"
@@ -167,8 +298,15 @@ class DetectTask:
         if ctx.state is not None:  # the saved network (k-means anchors included), not a fresh build
             self.model, self.seen = Darknet(replace(parse_cfg_text(ctx.state["cfg"], str(ctx.last)), names=self.names)), 0
         else:
-            self.model, self.seen = build_model(cfg, self.names, data_yaml, imgsz)
+            self.model, self.seen = build_model(cfg, self.train_set, imgsz)
         self.region = self.model.config.region
+        if ctx.info.is_main:
+            print(describe_recipe(cfg, self.model.config, sizes), flush=True)
+            if ctx.state is None and cfg.anchors in ("auto", "hand"):
+                print("anchors (%s, grid cells of %d px at %d): %s"
+                      % ("k-means" if cfg.anchors == "auto" else "hand-picked, 3 scales x 3 ratios",
+                         config_stride(self.model.config), imgsz,
+                         ", ".join(f"{v:g}" for v in self.region.anchors)), flush=True)
         self.data = DetectionData(self.train_set, train=True, seed=cfg.seed, **augmentation(cfg, self.model.config))
         if ctx.info.world > 1 and len(self.data) < cfg.batch:
             raise Yolo9000Error(f"{len(self.data)} training images are fewer than one batch of {cfg.batch}")
@@ -180,7 +318,7 @@ class DetectTask:
         return steps_lr(self.cfg, total_batches)
 
     def loss(self, out: torch.Tensor, targets: torch.Tensor, seen: int):
-        terms = region_loss(out, targets, self.region, seen, obj_loss=self.cfg.obj_loss)
+        terms = region_loss(out, targets, self.region, seen, obj_loss=self.cfg.obj_loss, box_loss=self.cfg.box_loss)
         return terms["total"], {k: v.detach() for k, v in terms.items()}
 
     def validate(self, model: Darknet, epoch: int, final: bool, plots: bool) -> dict[str, float]:
@@ -213,4 +351,4 @@ def train(cfg: TrainConfig) -> Path:
     Under ``torchrun`` every process runs this function on its slice of each batch (DDP); process 0
     validates and writes.
     """
-    return fit(cfg, DetectTask)
+    return fit(cfg, DetectTask, resolve=resolve_recipe)

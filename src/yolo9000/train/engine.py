@@ -8,7 +8,7 @@ validation (:class:`Task`); :func:`fit` owns everything else, for all three alik
   (gloo on CPU, NCCL on CUDA; the all-reduce only on the last micro-batch), mixed precision (``--amp``:
   float16 with a GradScaler or bfloat16 on CUDA, bfloat16 on CPU), a stop with one line on a non-finite
   loss, before the update;
-- SGD on the model's own groups (:meth:`~yolo9000.models.darknet.Darknet.param_groups`: darknet's decay
+- SGD (or AdamW, ``--optimizer``) on the model's own groups (:meth:`~yolo9000.models.darknet.Darknet.param_groups`: darknet's decay
   on convolution weights only) and darknet's learning-rate policies (burn-in, then steps or poly), an EMA
   of the weights (``--ema``);
 - per epoch: ``results.csv``, TensorBoard, validation every ``--val-every`` epochs, ``--patience``,
@@ -124,6 +124,17 @@ def _ema_avg(decay: float):
     return avg
 
 
+def make_optimizer(name: str, groups: list[dict[str, Any]], lr: float, momentum: float) -> torch.optim.Optimizer:
+    """``--optimizer`` on the model's own parameter groups (:meth:`~yolo9000.models.darknet.Darknet.param_groups`,
+    each with its weight decay): ``sgd``, darknet's SGD with momentum (decay added to the gradient), or
+    ``adamw``, AdamW with betas (``momentum``, 0.999) and the decay decoupled from the gradient."""
+    if name == "adamw":
+        return torch.optim.AdamW(groups, lr=lr, betas=(momentum, 0.999))
+    if name != "sgd":
+        raise Yolo9000Error(f"--optimizer {name}: choose sgd or adamw")
+    return torch.optim.SGD(groups, lr=lr, momentum=momentum)
+
+
 def amp_dtype(device: torch.device, amp: bool, dtype: str = "auto") -> torch.dtype | None:
     """The autocast dtype of ``--amp`` (``--amp-dtype``) on ``device``: None (off), float16 (with a
     GradScaler; CUDA's default) or bfloat16 (the CPU's: AVX512-BF16 / AMX; no scaler needed, bfloat16 keeps
@@ -215,10 +226,10 @@ class Trainer:
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
     scaler: torch.amp.GradScaler
-    hyper: list[dict[str, float]] = dataclasses.field(init=False)  # per group: initial_lr, momentum, weight_decay
+    hyper: list[dict[str, Any]] = dataclasses.field(init=False)  # per group: initial_lr, momentum/betas, decay
 
     def __post_init__(self) -> None:
-        self.hyper = [{"initial_lr": g["initial_lr"], "momentum": g["momentum"], "weight_decay": g["weight_decay"]}
+        self.hyper = [{k: g[k] for k in ("initial_lr", "momentum", "betas", "weight_decay") if k in g}
                       for g in self.optimizer.param_groups]
 
     @property
@@ -253,6 +264,10 @@ class Trainer:
         if self.ema is not None:
             self.ema.module.load_state_dict(state["model"])
             self.ema.n_averaged.fill_(int(state["ema_updates"]))
+        saved = {k for g in state["optimizer"]["param_groups"] for k in ("momentum", "betas") if k in g}
+        if saved != {k for h in self.hyper for k in ("momentum", "betas") if k in h}:
+            raise Yolo9000Error("--optimizer: a run cannot switch between sgd and adamw when it resumes (start a new "
+                                "run with --weights)")
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         # the rates of this config, which a resume's command line may have changed (the saved state holds the old)
@@ -333,7 +348,7 @@ def fit(cfg: Any, build: Callable[[Any, RunContext], Task],
 
         task = _main_first(info, start)
         model = task.model.to(device).train()
-        optimizer = torch.optim.SGD(model.param_groups(cfg.decay), lr=cfg.lr, momentum=cfg.momentum)
+        optimizer = make_optimizer(cfg.optimizer, model.param_groups(cfg.decay), cfg.lr, cfg.momentum)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, task.lr_factor(len(task.sampler) * cfg.epochs))
         scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
         ema = (torch.optim.swa_utils.AveragedModel(model, avg_fn=_ema_avg(cfg.ema), use_buffers=True)

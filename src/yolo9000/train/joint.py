@@ -397,7 +397,8 @@ class JointTask:
         return steps_lr(self.cfg, total_batches)
 
     def loss(self, out: torch.Tensor, targets: torch.Tensor, seen: int):
-        terms = region_loss(out, targets, self.region, seen, self.cfg.objectness, self.cfg.obj_loss)
+        terms = region_loss(out, targets, self.region, seen, self.cfg.objectness, self.cfg.obj_loss,
+                            self.cfg.box_loss)
         return terms["total"], {k: v.detach() for k, v in terms.items()}
 
     def validate(self, model: Darknet, epoch: int, final: bool, plots: bool) -> dict[str, float]:

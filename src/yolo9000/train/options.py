@@ -6,8 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from yolo9000.fields import option
+from yolo9000.train.loss import BOX_LOSSES, OBJ_LOSSES
 
 AMP_CHOICES = ("auto", "fp16", "bf16")  # --amp-dtype
+OPTIMIZERS = ("sgd", "adamw")  # --optimizer
 
 
 # ----------------------------------------------------------------------------- fields the trainers share
@@ -45,11 +47,13 @@ class EngineOptions:
 
 @dataclass(frozen=True, kw_only=True)
 class OptimOptions:
-    """SGD as darknet runs it: every trainer's (each sets its own batch, lr and schedule lengths)."""
+    """SGD as darknet runs it, or AdamW: every trainer's (each sets its own batch, lr and schedule lengths)."""
 
+    optimizer: str = option("sgd", "sgd: SGD with momentum, darknet's; adamw: AdamW (betas --momentum, 0.999; weight "
+                                   "decay decoupled)", choices=OPTIMIZERS)
     subdivisions: int = option(1, "split each batch into this many micro-batches whose gradients accumulate "
                                   "(darknet's subdivisions)")
-    momentum: float = option(0.9, "SGD momentum")
+    momentum: float = option(0.9, "SGD momentum (AdamW: its first beta)")
     decay: float = option(0.0005, "weight decay, on convolution weights only (not biases or batch norm)")
 
 
@@ -75,6 +79,11 @@ class DetectionOptions:
                                             "cfg's")
     exposure: float | None = option(None, "colour augmentation: brightness scaled by 1/e .. e; none: the model cfg's")
     flip: bool = option(True, "random horizontal flips")
-    obj_loss: str = option("mse", "objectness loss: mse (darknet's squared error of the sigmoid) or bce (the "
-                                  "cross-entropy of the logit: darknet's delta without the sigmoid's derivative, "
-                                  "which stalls small real data trained from scratch)")
+    obj_loss: str = option("bce", "objectness loss: bce (the cross-entropy of the logit: darknet's delta without the "
+                                  "sigmoid's derivative, which stalls small real data trained from scratch), mse "
+                                  "(darknet's YOLOv2 squared error of the sigmoid) or mixed (the cross-entropy where a "
+                                  "prediction is responsible for a box, at unit scale; darknet's squared error "
+                                  "elsewhere)", choices=OBJ_LOSSES)
+    box_loss: str = option("mse", "box loss at the responsible predictions: mse (darknet's squared error of the box "
+                                  "codes, in grid cells) or ciou (1 - complete IoU of the boxes: scale-free, so small "
+                                  "objects are placed as precisely as large ones)", choices=BOX_LOSSES)

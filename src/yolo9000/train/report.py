@@ -101,11 +101,12 @@ def plot_results(csv_path: Path, png: Path) -> None:
         axes[1].legend(fontsize=8)
     axes[1].set(xlabel="epoch", ylabel="score", ylim=(0, 1), title="validation (and training fit)")
     if fit:  # objectness far below the IoU at the responsible boxes: the detector cannot rank its good boxes
-        for k, label in zip(FIT, ("IoU of responsible boxes", "their objectness", "objectness elsewhere")):
+        for k, label in zip(FIT, ("IoU of responsible boxes", "their objectness", "objectness elsewhere",
+                                  "class accuracy there")):
             if k in fit:
                 axes[2].plot(epochs, [_number(r[k]) for r in rows], label=label)
         axes[2].legend(fontsize=8)
-        axes[2].set(xlabel="epoch", ylim=(0, 1), title="fit: objectness against IoU")
+        axes[2].set(xlabel="epoch", ylim=(0, 1), title="fit at the responsible boxes")
     for ax in axes:
         ax.grid(alpha=0.3)
     with atomic_write(png) as f:
