@@ -529,9 +529,8 @@ def section_train_amp(ctx: Ctx) -> dict:
     data_yaml = str(ROOT / "data" / "raccoon.yaml")
     amp = ctx.cuda
     tc = TrainConfig(data=data_yaml, model="yolov2-tiny-voc", batch=plan.train_batch, imgsz=plan.train_imgsz,
-                     multiscale=False, lr=0.001, burn_in=10, optimizer="sgd", box_loss="mse", anchors="model",
-                     workers=plan.train_workers,
-                     device=str(ctx.device), amp=amp, seed=0)
+                     multiscale=False, lr=0.001, burn_in=10, optimizer="sgd", obj_loss="bce", box_loss="mse",
+                     anchors="model", workers=plan.train_workers, device=str(ctx.device), amp=amp, seed=0)
     imgsz, sizes = resolve_sizes(tc, load_dataset_config(data_yaml).imgsz)
     ds = load_dataset(data_yaml, "train")
     torch.manual_seed(0)
