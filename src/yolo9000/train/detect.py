@@ -65,7 +65,9 @@ PRESETS = {
     "darknet": Preset("yolov2-voc", 160, "sgd", 0.001 * BATCH / 64, 0.001, 1000, "model", "mse", "mse", None,
                       "darknet's own recipe and loss, for --weights darknet19_448.conv.23", imgsz=416),
 }
-DEMO_DATA = "shapes"  # --data: the generated shapes set (the demo's)
+DEMO_DATA = "shapes"
+ANCHOR_WORDS = {"auto": "k-means anchors of the training boxes", "hand": "hand-picked anchors",
+                "model": "the model's anchors"}  # --anchors, in the recipe line and --help  # --data: the generated shapes set (the demo's)
 # data_imgsz: the smallest input at which the small boxes (SMALL_BOX_QUANTILE of the training boxes, by
 # sqrt(w * h)) span SMALL_BOX_PX pixels, between the bounds
 SMALL_BOX_QUANTILE, SMALL_BOX_PX, IMGSZ_RANGE = 0.05, 24, (256, 608)
@@ -88,7 +90,7 @@ def data_imgsz(train_set: DetectionDataset, stride: int = 32) -> int:
 def describe_preset(p: Preset) -> str:
     """A preset's values in words, for ``--help``."""
     lr = p.lr_sgd if p.optimizer == "sgd" else p.lr_adamw
-    anchors = {"auto": "k-means anchors", "hand": "hand-picked anchors", "model": "the model's anchors"}[p.anchors]
+    anchors = ANCHOR_WORDS[p.anchors]
     class_scale = "the model's class scale" if p.class_scale is None else f"class scale {p.class_scale:g}"
     size = f" at {p.imgsz}" if p.imgsz else ""
     return (f"{p.about}: {p.model}, {p.epochs} epochs{size}, {p.optimizer} lr {lr:g} at batch {BATCH}, burn-in "
@@ -186,8 +188,7 @@ def describe_recipe(cfg: TrainConfig, config: DarknetConfig, sizes: list[int]) -
     aug = augmentation(cfg, config)
     start = f"from {cfg.weights}" if cfg.weights else "from scratch"
     scales = f" (multi-scale {sizes[0]}-{sizes[-1]})" if len(sizes) > 1 else ""
-    anchors = {"auto": "k-means anchors of the training boxes", "hand": "hand-picked anchors",
-               "model": "the model's anchors"}[cfg.anchors or "model"]
+    anchors = ANCHOR_WORDS[cfg.anchors or "model"]
     return (f"recipe ({cfg.preset}): {cfg.model} {start}, {cfg.epochs} epochs at {cfg.imgsz}{scales}, batch "
             f"{cfg.batch}, {cfg.optimizer} lr {cfg.lr:g}, burn-in {cfg.burn_in}, {anchors}, objectness "
             f"{cfg.obj_loss}, box loss {cfg.box_loss}, class scale {config.region.class_scale:g}, augmentation jitter "
