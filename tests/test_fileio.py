@@ -134,3 +134,93 @@ def test_removed_on_error_takes_only_what_it_created(tmp_path: Path) -> None:
     with removed_on_error(run):
         run.mkdir()
     assert run.is_dir()
+
+
+def test_check_outputs_refuses_inputs_duplicates_and_data_folders(tmp_path: Path) -> None:
+    from yolo9000.fileio import check_outputs
+
+    gt = tmp_path / "gt.json"
+    gt.write_text("{}")
+    (tmp_path / "link.json").symlink_to(gt)
+    (tmp_path / "sub").mkdir()
+    images = tmp_path / "data" / "images"
+    images.mkdir(parents=True)
+    for out in (gt, tmp_path / "link.json", tmp_path / "sub" / ".." / "gt.json"):
+        with pytest.raises(Yolo9000Error, match=r"--json would overwrite .*gt\.json, an input"):
+            check_outputs({"--json": out}, reads=[gt, "yolov2-voc", None])
+    with pytest.raises(Yolo9000Error, match="--b and --a name the same file"):
+        check_outputs({"--a": tmp_path / "x.json", "--b": tmp_path / "sub" / ".." / "x.json"})
+    with pytest.raises(Yolo9000Error, match="inside the dataset folder"):
+        check_outputs({"--json": images / "x.json"}, data_folders=[images])
+    with pytest.raises(Yolo9000Error, match="inside the dataset folder"):
+        check_outputs(folders={"--save-dir": images / "plots"}, data_folders=[images])
+    with pytest.raises(Yolo9000Error, match="holds .*gt.json, an input"):
+        check_outputs(folders={"--save-dir": tmp_path}, reads=[gt])
+    with pytest.raises(Yolo9000Error, match="is .*data, an input"):
+        check_outputs(folders={"--save-dir": tmp_path / "data"}, reads=[tmp_path / "data"])
+    check_outputs({"--json": tmp_path / "new.json"}, {"--save-dir": tmp_path / "out"}, reads=[gt],
+                  data_folders=[images])  # none of the above: accepted, nothing made
+    assert not (tmp_path / "out").exists() and not (tmp_path / "new.json").exists()
+
+
+def test_atomic_write_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
+    (tmp_path / "real.json").write_text("old")
+    (tmp_path / "link.json").symlink_to("real.json")
+    write_json({"a": 1}, tmp_path / "link.json")
+    assert (tmp_path / "link.json").is_symlink()
+    assert json.loads((tmp_path / "real.json").read_text()) == {"a": 1}
+
+
+def test_atomic_write_into_a_character_device(tmp_path: Path) -> None:
+    write_json({"a": 1}, "/dev/null")
+    assert Path("/dev/null").is_char_device()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_temporary_name_of_a_long_file_name_fits(tmp_path: Path) -> None:
+    from yolo9000.fileio import _temp_prefix
+
+    name = "x" * 250 + ".json"
+    assert len(os.fsencode(_temp_prefix(name))) + 16 <= 255
+    assert _temp_prefix("short.json") == ".short.json."
+    write_json([1], tmp_path / name)
+    assert json.loads((tmp_path / name).read_text()) == [1]
+    with pytest.raises(Yolo9000Error, match="256 bytes long"):
+        check_output_file(tmp_path / ("y" * 256))
+
+
+def test_staged_folder_refuses_a_file_it_did_not_write(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.jpg").write_bytes(b"the user's")
+    with pytest.raises(Yolo9000Error, match=r"a\.jpg: already exists in --save-dir \(and 1 more\)"):
+        with staged_folder(out, "--save-dir") as stage:
+            (stage / "a.jpg").write_bytes(b"ours")
+            (stage / "labels").mkdir()
+            (stage / "labels" / "a.txt").write_text("0 1 2 3 4\n")
+            (out / "labels").mkdir()
+            (out / "labels" / "a.txt").write_text("theirs\n")
+            (stage / "b.jpg").write_bytes(b"new")
+    assert (out / "a.jpg").read_bytes() == b"the user's" and not (out / "b.jpg").exists()
+    assert (out / "labels" / "a.txt").read_text() == "theirs\n"
+    with staged_folder(out, "--save-dir", exist_ok=True) as stage:
+        (stage / "a.jpg").write_bytes(b"ours")
+    assert (out / "a.jpg").read_bytes() == b"ours"
+
+
+def test_held_interrupts_note_a_ctrl_c_and_restore_the_handler() -> None:
+    import signal
+
+    from yolo9000.fileio import HeldInterrupts
+
+    before = signal.getsignal(signal.SIGINT)
+    with HeldInterrupts() as held:
+        held.hold()
+        os.kill(os.getpid(), signal.SIGINT)  # no KeyboardInterrupt while held
+        assert held.interrupted
+    assert signal.getsignal(signal.SIGINT) is before
+    with pytest.raises(KeyboardInterrupt):
+        with HeldInterrupts():  # not holding: Ctrl-C is Ctrl-C
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):
+                pass

@@ -1,29 +1,44 @@
-"""Writing output files safely: atomically, with the user's permissions, and never NaN or Infinity.
+"""Writing output files safely: atomically, with the user's permissions, never NaN or Infinity, and never
+over what the command reads.
 
 Every file yolo9000 writes goes through :func:`atomic_write`: the bytes go to a hidden temporary file
-beside the target (``.<name>.<random>.tmp``) and are renamed into place only when complete, so a
-killed or failed run never leaves a partial file under the final name. A temporary file left behind by
-a killed run is removed by the next write of the same file. :func:`write_json` refuses non-finite
-numbers (which JSON cannot hold) and :func:`staged_folder` gives a whole set of outputs the same
-all-or-nothing rule.
+beside the target (``.<name>.<random>.tmp``, the name shortened where it would pass the file system's limit)
+and are renamed into place only when complete, so a killed or failed run never leaves a partial file under
+the final name. A temporary file left behind by a killed run is removed by the next write of the same file.
+A target that is a symlink is written through the link (the link stays); a FIFO or a character device
+(``/dev/stdout``) receives the finished bytes in one go (no rename can land on such a node; it is never
+replaced). :func:`write_json` refuses non-finite numbers (which JSON cannot hold) and :func:`staged_folder`
+gives a whole set of outputs the same all-or-nothing rule, and never overwrites a file it did not write.
+
+:func:`check_outputs` is the one check every command runs on its output paths before any work: an output
+that is one of the command's inputs, a node that cannot be written, a folder inside a dataset's image or
+annotation folders, or a name too long for the file system is one line, and nothing is written.
+A write that fails for the disk's sake (full, read-only, no permission) is one line naming the file.
 """
 from __future__ import annotations
 
+import errno
 import filecmp
+import hashlib
+import io
 import json
 import math
 import os
 import shutil
+import signal
+import stat
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from yolo9000.errors import file_error
+import torch
 
-_ACTIVE: set[str] = set()  # temporary files this process is writing right now
+from yolo9000.errors import Yolo9000Error, file_error
+
+_ACTIVE: set[str] = set()  # temporary files and staging folders this process is writing right now
 _ACTIVE_LOCK = threading.Lock()
 
 
@@ -48,18 +63,84 @@ def remove_stale_temps(path: str | Path) -> list[Path]:
     return removed
 
 
+# errno values of a write the disk refused: one line naming the file, not a traceback
+DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EFBIG, errno.EIO})
+_NAME_MAX = 255  # bytes in one path component on every file system we meet (ext4, xfs, btrfs, tmpfs, APFS)
+
+
+def disk_error(path: str | Path, e: OSError) -> Yolo9000Error:
+    """The one line for a write the disk refused: ``<file>: cannot write (No space left on device)``."""
+    return file_error(e.filename or path, f"cannot write ({e.strerror or e})")
+
+
+def _temp_prefix(name: str) -> str:
+    """``.<name>.``, or for a name too long to carry a suffix, its first bytes and a hash of the rest: the
+    temporary file of any name that fits the file system fits too."""
+    prefix = f".{name}."
+    if len(os.fsencode(prefix)) + 16 <= _NAME_MAX:
+        return prefix
+    head = os.fsencode(name)[:160].decode("utf-8", "ignore")
+    return f".{head}~{hashlib.sha1(os.fsencode(name)).hexdigest()[:12]}."
+
+
+def _node_kind(path: Path) -> str | None:
+    """``fifo``, ``character device``, ``block device`` or ``socket`` for an existing special file (through
+    symlinks); None for a regular file, a folder or nothing."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    for test, kind in ((stat.S_ISFIFO, "fifo"), (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+                       (stat.S_ISSOCK, "socket")):
+        if test(mode):
+            return kind
+    return None
+
+
+@contextmanager
+def _write_through(path: Path, mode: str) -> Iterator[IO[Any]]:
+    """A FIFO or character device: the bytes are collected and written in one go at the end (a failed run
+    writes nothing); a FIFO nobody reads is an error, not a hang."""
+    with tempfile.TemporaryFile(mode if "+" in mode else f"{mode}+") as buf:
+        yield buf
+        buf.seek(0)
+        flags = os.O_WRONLY | (os.O_NONBLOCK if _node_kind(path) == "fifo" else 0)
+        try:
+            fd = os.open(path, flags)
+        except OSError as e:
+            if e.errno == errno.ENXIO:
+                raise file_error(path, "is a FIFO that no process is reading; start the reader first") from None
+            raise disk_error(path, e) from None
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, mode.replace("r", "").replace("+", "") or "wb") as out:
+            shutil.copyfileobj(buf, out)
+
+
 @contextmanager
 def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
     """Write to a hidden temporary file beside ``path`` and rename it into place only on success.
 
     The file gets the permissions of any file the user creates (``0o666`` less the umask), not
-    ``mkstemp``'s ``0o600``. Stale temporary files of ``path`` from a killed run are removed first.
+    ``mkstemp``'s ``0o600``. Stale temporary files of ``path`` from a killed run are removed first. A
+    symlink is written through (its target is replaced, the link kept); a FIFO or character device gets the
+    finished bytes written into it. A write the disk refuses is one line naming the file.
     """
     p = Path(path)
     check_output_file(p, "the file to write")
-    p.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(p)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    if p.is_symlink():
+        p = Path(os.path.realpath(p))
+    if _node_kind(p) is not None:
+        with _write_through(p, mode) as f:
+            yield f
+        return
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(p)
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(p.name), suffix=".tmp", dir=p.parent)
+    except OSError as e:
+        if e.errno in DISK_ERRNOS:
+            raise disk_error(p, e) from None
+        raise
     with _ACTIVE_LOCK:
         _ACTIVE.add(tmp)
     try:
@@ -69,12 +150,26 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, p)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        if e.errno in DISK_ERRNOS:
+            raise disk_error(p, e) from None
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     finally:
         with _ACTIVE_LOCK:
             _ACTIVE.discard(tmp)
+
+
+def save_torch(obj: Any, path: str | Path) -> None:
+    """``torch.save`` ``obj`` atomically: serialised in memory first, so a full disk is an ``OSError`` of the
+    write (one line naming the file), never a failure inside torch's zip writer."""
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    with atomic_write(path) as f:
+        f.write(buf.getbuffer())
 
 
 def first_non_finite(obj: Any, where: str = "$") -> str | None:
@@ -111,22 +206,92 @@ def _check_parents(path: Path) -> None:
             return
 
 
+def _check_name(path: Path) -> None:
+    """Refuse a path with a component longer than the file system allows (found before the work, not after)."""
+    for part in path.parts:
+        if len(os.fsencode(part)) > _NAME_MAX:
+            raise file_error(path, f"a name in this path is {len(os.fsencode(part))} bytes long; file systems "
+                                   f"allow {_NAME_MAX}: choose a shorter name")
+
+
 def check_output_file(path: str | Path | None, what: str = "output file") -> None:
-    """Refuse, before any work, an output file path that is an existing folder or lies below a file."""
+    """Refuse, before any work, an output file path that is an existing folder, a block device or socket,
+    lies below a file, or has a name too long for the file system."""
     if path is None:
         return
-    if Path(path).is_dir():
+    p = Path(path)
+    _check_name(p)
+    if p.is_dir():
         raise file_error(path, f"is a directory; {what} must be a file name")
-    _check_parents(Path(path))
+    if (kind := _node_kind(p)) in ("block device", "socket"):
+        raise file_error(path, f"is a {kind}; {what} must be a file, a FIFO or a character device")
+    _check_parents(p)
 
 
 def check_output_dir(path: str | Path | None, what: str = "output folder") -> None:
     """Refuse, before any work, an output folder path that is an existing file or lies below a file."""
     if path is None:
         return
+    _check_name(Path(path))
     if Path(path).exists() and not Path(path).is_dir():
         raise file_error(path, f"is a file; {what} must be a folder")
     _check_parents(Path(path))
+
+
+def _real(path: str | Path) -> Path:
+    """``path`` with symlinks and ``..`` resolved as far as it exists (the file a write would reach)."""
+    return Path(os.path.realpath(path))
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def check_outputs(files: Mapping[str, str | Path | None] | None = None,
+                  folders: Mapping[str, str | Path | None] | None = None,
+                  reads: Iterable[str | Path | None] = (), data_folders: Iterable[str | Path] = ()) -> None:
+    """The one check of a command's output paths, before any work; a refusal is one line naming the output.
+
+    Args:
+        files: option (``--save-json``) -> output file; folders: option (``--save-dir``) -> output folder.
+        reads: the files and folders the command reads (names that are not paths, e.g. zoo names, are
+            ignored).
+        data_folders: folders holding a dataset's images or annotations: nothing may be written there
+            (a plot written among the images is one more image in the next run).
+
+    Refused: an output file that is (through symlinks or ``..``) one of ``reads``, or the same file as
+    another output; an output file or folder inside a data folder; an output folder that is a folder read,
+    or that directly holds a file read; and what :func:`check_output_file` and :func:`check_output_dir`
+    refuse.
+    """
+    files = {k: v for k, v in (files or {}).items() if v is not None}
+    folders = {k: v for k, v in (folders or {}).items() if v is not None}
+    read = {_real(r): Path(r) for r in reads if r is not None and os.path.lexists(r)}
+    data = [_real(d) for d in data_folders]
+    seen: dict[Path, str] = {}
+    for flag, path in files.items():
+        check_output_file(path, flag)
+        real = _real(path)
+        if real in read:
+            raise file_error(path, f"{flag} would overwrite {read[real]}, an input of this command: "
+                                   f"choose another file")
+        if real in seen:
+            raise file_error(path, f"{flag} and {seen[real]} name the same file: choose two files")
+        seen[real] = flag
+        if inside := next((d for d in data if _inside(real.parent, d)), None):
+            raise file_error(path, f"{flag} is inside the dataset folder {inside}: choose a path outside the "
+                                   f"dataset's image and annotation folders")
+    for flag, path in folders.items():
+        check_output_dir(path, flag)
+        real = _real(path)
+        if inside := next((d for d in data if _inside(real, d)), None):
+            raise file_error(path, f"{flag} is inside the dataset folder {inside}; what is written there would "
+                                   f"mix with the data: choose a folder outside it")
+        if real in read:
+            raise file_error(path, f"{flag} is {read[real]}, an input of this command: choose another folder")
+        if held := next((r for rr, r in read.items() if rr.parent == real and not rr.is_dir()), None):
+            raise file_error(path, f"holds {held}, an input of this command; {flag} outputs would overwrite or "
+                                   f"mix with the inputs: choose another folder")
 
 
 def run_folder(project: str | Path, name: str, exist_ok: bool = False) -> Path:
@@ -167,29 +332,87 @@ def _move_into(src: Path, dst: Path) -> None:
         os.replace(src, dst)
 
 
+def staged_clashes(stage: Path, folder: Path) -> list[Path]:
+    """The files of ``folder`` that moving the staged files of ``stage`` into it would replace."""
+    return [folder / f.relative_to(stage) for f in sorted(stage.rglob("*"))
+            if not f.is_dir() and os.path.lexists(folder / f.relative_to(stage))]
+
+
+def check_staged(stage: Path, folder: Path, what: str = "the output folder") -> None:
+    """Refuse, naming the first, to replace a file of ``folder`` that this run did not write."""
+    if clashes := staged_clashes(stage, folder):
+        more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
+        raise file_error(clashes[0], f"already exists in {what}{more} and was not written by this run; nothing "
+                                     f"was written: choose a new folder, or remove the old files")
+
+
 @contextmanager
-def staged_folder(folder: str | Path) -> Iterator[Path]:
+def staged_folder(folder: str | Path, what: str = "the output folder", exist_ok: bool = False) -> Iterator[Path]:
     """Write a set of files all or nothing: yields a hidden staging folder inside ``folder``; on success
-    its files are moved into ``folder`` (replacing files of the same name; a staged subfolder is merged
-    into an existing one of the same name, so ``labels/`` of an earlier run keeps its other files), on
-    failure it is deleted, and so is ``folder`` itself if this call created it and it is empty."""
+    its files are moved into ``folder`` (a staged subfolder is merged into an existing one of the same name,
+    so ``labels/`` of an earlier run keeps its other files), on failure it is deleted, and so is ``folder``
+    itself if this call created it and it is empty. A staged file whose name is taken in ``folder`` by a file
+    this run did not write is refused, with nothing moved (``exist_ok``: replaced)."""
     final = Path(folder)
     check_output_dir(final)
     created = not final.exists()
-    final.mkdir(parents=True, exist_ok=True)
-    for old in final.glob(".yolo9000-partial-*"):  # left by a killed run
-        shutil.rmtree(old, ignore_errors=True)
-    stage = Path(tempfile.mkdtemp(prefix=".yolo9000-partial-", dir=final))
+    try:
+        final.mkdir(parents=True, exist_ok=True)
+        for old in final.glob(".yolo9000-partial-*"):  # left by a killed run (not another stage of this one)
+            with _ACTIVE_LOCK:
+                if str(old) in _ACTIVE:
+                    continue
+            shutil.rmtree(old, ignore_errors=True)
+        stage = Path(tempfile.mkdtemp(prefix=".yolo9000-partial-", dir=final))
+    except OSError as e:
+        if e.errno in DISK_ERRNOS:
+            raise disk_error(final, e) from None
+        raise
+    with _ACTIVE_LOCK:
+        _ACTIVE.add(str(stage))
     try:
         yield stage
+        if not exist_ok:
+            check_staged(stage, final, what)
         for f in sorted(stage.iterdir()):
             _move_into(f, final / f.name)
-    except BaseException:
+    except BaseException as e:
         if created and not any(p for p in final.iterdir() if p != stage):
             shutil.rmtree(final, ignore_errors=True)
+        if isinstance(e, Yolo9000Error) and str(stage) in str(e):  # name the file as the user will know it
+            raise Yolo9000Error(str(e).replace(str(stage), str(final))) from None
         raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+        with _ACTIVE_LOCK:
+            _ACTIVE.discard(str(stage))
+
+
+class HeldInterrupts:
+    """Ctrl-C held back while a run commits its outputs, so a second Ctrl-C cannot keep half of them.
+
+    A context manager that changes nothing until :meth:`hold`; from then until the block ends, SIGINT is
+    only noted (``interrupted`` becomes True) and the previous handler is restored at the end. Outside the
+    main thread (where Python allows no signal handler) it holds nothing."""
+
+    def __init__(self) -> None:
+        self.interrupted = False
+        self._previous: Any = None
+
+    def hold(self) -> None:
+        if self._previous is None and threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._note)
+
+    def _note(self, signum: int, frame: Any) -> None:
+        self.interrupted = True
+
+    def __enter__(self) -> "HeldInterrupts":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
 
 
 def copy_into(src: str | Path, folder: str | Path) -> Path:

@@ -22,16 +22,55 @@ def _upright(im: Image.Image) -> Image.Image:
     return im
 
 
+def grey_to_u8(a: np.ndarray, label: str) -> np.ndarray:
+    """A greyscale image of 32-bit integers or floats ((H, W): Pillow's modes I and F) -> (H, W) uint8, by
+    the range its values are in, as a viewer shows them (Pillow's own ``convert`` clips them to 0..255, so a
+    0..1 float image turns black):
+
+    * integers above 255 and up to 65535 (16-bit samples): the high byte, as 16-bit images (mode I;16) are;
+    * floats within [0, 1]: x 255;
+    * values within [0, 255]: as they are;
+    * anything else (negative values, floats above 255, integers above 65535): the image's own minimum..maximum
+      stretched over 0..255.
+
+    Floats are rounded to the nearest integer. NaN or infinite values are a one-line error naming ``label``.
+    """
+    x = np.asarray(a)
+    if x.size == 0:
+        return np.zeros(x.shape, np.uint8)
+    if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
+        raise file_error(label, "a floating-point image holding NaN or infinite values")
+    lo, hi = float(x.min()), float(x.max())
+    if np.issubdtype(x.dtype, np.integer) and lo >= 0 and 255 < hi <= 65535:
+        return (x.astype(np.uint16) >> 8).astype(np.uint8)
+    if np.issubdtype(x.dtype, np.floating) and lo >= 0 and hi <= 1:
+        scaled = x.astype(np.float64) * 255
+    elif lo >= 0 and hi <= 255:
+        scaled = x.astype(np.float64)
+    else:
+        scaled = (x.astype(np.float64) - lo) * (255 / (hi - lo)) if hi > lo else np.zeros(x.shape)
+    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+
+
+def _to_rgb(im: Image.Image, label: str) -> np.ndarray:
+    """A decoded Pillow image -> (H, W, 3) uint8 RGB: 16-bit greyscale (modes I;16*) by its high byte, as
+    stb_image (darknet) decodes it (Pillow's ``convert`` would saturate it to white); 32-bit integer and float
+    greyscale (modes I, F) by :func:`grey_to_u8`; every other mode by Pillow's ``convert("RGB")``."""
+    if im.mode.startswith("I;16"):
+        grey = (np.asarray(im).astype(np.uint16) >> 8).astype(np.uint8)
+    elif im.mode in ("I", "F"):
+        grey = grey_to_u8(np.asarray(im), label)
+    else:
+        return np.array(im.convert("RGB"), dtype=np.uint8)
+    return np.repeat(grey[:, :, None], 3, axis=2)
+
+
 def _decode(fp: Path | io.BytesIO, label: str, exif: bool, content_type: str | None = None) -> np.ndarray:
     """Pillow decode of a file or buffer to (H, W, 3) uint8 RGB; errors are one line naming ``label``."""
     try:
         with Image.open(fp) as opened:
             opened.load()
-            im = _upright(opened) if exif else opened
-            if im.mode.startswith("I;16"):  # 16-bit greyscale: Pillow's convert would saturate it to white;
-                grey = (np.asarray(im).astype(np.uint16) >> 8).astype(np.uint8)  # keep the high byte, as stb_image
-                return np.repeat(grey[:, :, None], 3, axis=2)
-            rgb = im.convert("RGB")
+            return _to_rgb(_upright(opened) if exif else opened, label)
     except Image.DecompressionBombError as e:
         raise file_error(label, f"image too large to decode safely ({e})") from None
     except (OSError, SyntaxError, ValueError) as e:
@@ -40,11 +79,11 @@ def _decode(fp: Path | io.BytesIO, label: str, exif: bool, content_type: str | N
         else:
             reason = f"corrupt image ({e})"
         raise file_error(label, reason) from None
-    return np.array(rgb, dtype=np.uint8)
 
 
 def load_image(path: str | Path, exif: bool = False) -> np.ndarray:
-    """Decode an image file to (H, W, 3) uint8 RGB (greyscale, palette, CMYK and alpha converted).
+    """Decode an image file to (H, W, 3) uint8 RGB (greyscale, palette, CMYK and alpha converted; 16-bit,
+    32-bit and float greyscale scaled by :func:`grey_to_u8`).
 
     ``exif``: turn it upright by its EXIF orientation (default False: darknet's decode, no rotation).
     Raises a one-line error naming the file if it is missing, not an image, or corrupt.
@@ -66,7 +105,7 @@ def as_rgb_array(image: Image.Image | np.ndarray, label: str = "<array>", exif: 
 
     ``exif``: a PIL image is turned upright by its EXIF orientation first (arrays carry none)."""
     if isinstance(image, Image.Image):
-        return np.array((_upright(image) if exif else image).convert("RGB"), dtype=np.uint8)
+        return _to_rgb(_upright(image) if exif else image, label)
     a = np.asarray(image)
     if a.ndim == 2:
         a = np.repeat(a[:, :, None], 3, axis=2)

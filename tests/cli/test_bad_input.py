@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import stat
 import struct
 import sys
 import traceback
@@ -255,8 +256,9 @@ class Case:
     names: the file the message must name (with ``:line`` for cfg files), None for a bad option value;
     expect / forbid: substrings the message must / must not hold; post: an extra check of the disk;
     outcome: ``error`` (exit 2, one error line), ``warning`` (exit 0 and one ``yolo9000: warning:`` line
-    holding ``expect``) or ``error-or-warning`` (either of the two); new_ok: paths (relative to the case
-    folder) a passing ``warning`` run may create.
+    holding ``expect``), ``error-or-warning`` (either of the two) or ``ok`` (exit 0, no error or warning: an
+    output written where it may be); new_ok: paths (relative to the case folder) a passing ``warning`` or ``ok``
+    run may create.
     """
 
     id: str
@@ -701,6 +703,9 @@ CASES: list[Case] = [
     Case("options/val-batch-0", lambda w: val(w, w.voc(), "--batch", "0"), expect=("batch=0",)),
     Case("options/info-imgsz-negative", lambda w: ["info", "--model", NANO, "--imgsz", "-32"], expect=("-32",)),
     Case("options/info-imgsz-100", lambda w: ["info", "--model", NANO, "--imgsz", "100"], expect=("100",)),
+    Case("options/info-imgsz-2-pow-70", lambda w: ["info", "--model", NANO, "--imgsz", str(2**70)],
+         expect=("up to 8192",)),
+    Case("options/train-imgsz-1048576", lambda w: train(w, w.voc(), "--imgsz", "1048576"), expect=("up to 8192",)),
     Case("options/export-imgsz-100", lambda w: ["export", "--model", w.a.det_cfg, "--imgsz", "100",
                                                 "-o", w.p("x.onnx")], expect=("imgsz=100",)),
     Case("options/export-opset-5", lambda w: ["export", "--model", w.a.det_cfg, "--imgsz", "64", "--opset", "5",
@@ -788,15 +793,17 @@ DEFECTS: dict[str, str] = {
 }
 
 
-def _params() -> list[Any]:
-    ids = [c.id for c in CASES]
+def params(cases: Sequence[Case], defects: dict[str, str] | None = None) -> list[Any]:
+    """The cases as pytest params (ids unique; a known defect marked strict xfail). Sibling tables use it too."""
+    defects = defects or {}
+    ids = [c.id for c in cases]
     assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
-    assert set(DEFECTS) <= set(ids), set(DEFECTS) - set(ids)
+    assert set(defects) <= set(ids), set(defects) - set(ids)
     out = []
-    for c in CASES:
+    for c in cases:
         marks = []
-        if c.id in DEFECTS:
-            marks.append(pytest.mark.xfail(strict=True, reason=f"defect: {DEFECTS[c.id]}"))
+        if c.id in defects:
+            marks.append(pytest.mark.xfail(strict=True, reason=f"defect: {defects[c.id]}"))
         if c.skip:
             marks.append(pytest.mark.skip(reason=c.skip))
         out.append(pytest.param(c, id=c.id, marks=marks))
@@ -844,6 +851,8 @@ def _snapshot(root: Path, hash_limit: int = 1 << 20) -> dict[str, tuple]:
         rel = p.relative_to(root).as_posix()
         if p.is_symlink():
             snap[rel] = ("link", os.readlink(p))
+        elif p.is_fifo() or p.is_char_device() or p.is_socket():
+            snap[rel] = ("node", stat.S_IFMT(p.lstat().st_mode))
         elif p.is_dir():
             snap[rel] = ("dir",)
         else:
@@ -864,8 +873,13 @@ def _matches(rel: str, patterns: Sequence[str]) -> bool:
     return any(fnmatch(rel, pat) or rel.startswith(pat.rstrip("*").rstrip("/") + "/") for pat in patterns)
 
 
-@pytest.mark.parametrize("case", _params())
+@pytest.mark.parametrize("case", params(CASES, DEFECTS))
 def test_bad_input(case: Case, assets: Assets, tmp_path: Path, monkeypatch, capfd) -> None:
+    run_case(case, assets, tmp_path, monkeypatch, capfd)
+
+
+def run_case(case: Case, assets: Assets, tmp_path: Path, monkeypatch, capfd) -> None:  # noqa: ANN001
+    """Run one case and check its contract: exit code, the one line, and the disk afterwards."""
     work = tmp_path / "case"
     work.mkdir()
     monkeypatch.chdir(work)
@@ -884,7 +898,11 @@ def test_bad_input(case: Case, assets: Assets, tmp_path: Path, monkeypatch, capf
     outcome = case.outcome
     if outcome == "error-or-warning":
         outcome = "warning" if rc == 0 else "error"
-    if outcome == "error":
+    line = ""
+    if outcome == "ok":
+        assert rc == 0, shown
+        assert not [x for x in lines if x.startswith("yolo9000: ")], f"expected no error or warning\n{shown}"
+    elif outcome == "error":
         assert rc == 2, shown
         assert len(lines) == 1, f"expected exactly one line on stderr\n{shown}"
         line = lines[0]
@@ -907,7 +925,7 @@ def test_bad_input(case: Case, assets: Assets, tmp_path: Path, monkeypatch, capf
     after = _snapshot(work)
     changed = sorted(k for k in before if k in after and after[k] != before[k])
     removed = sorted(k for k in before if k not in after)
-    created = sorted(k for k in after if k not in before and not (outcome == "warning" and _matches(k, case.new_ok)))
+    created = sorted(k for k in after if k not in before and not (outcome != "error" and _matches(k, case.new_ok)))
     assert not changed and not removed, f"inputs changed {changed} / removed {removed}\n{shown}"
     assert not created, f"the failed run left {created}\n{shown}"
     assert not any(k.endswith(".tmp") or ".yolo9000-partial-" in k for k in after), shown

@@ -83,6 +83,23 @@ def _cfg(tmp_path: Path, body: str) -> Path:
     ("[convolutional]\nfilters=8\ngroups=2\n", r"groups=2 is not supported"),
     ("[convolutional]\nfilters=8\n[maxpool]\nsize=2\nstride=2\n[convolutional]\nfilters=8\n[route]\nlayers=-1,-3\n",
      r"different spatial sizes"),
+    # numbers no network can run: named with the line of the option (issue 22)
+    ("[convolutional]\nfilters=8\nsize=3\npadding=-5\n",
+     r"bad\.cfg:8: layer 0 \(convolutional\): padding=-5 must be >= 0"),
+    ("[maxpool]\nsize=2\nstride=2\npadding=-1\n", r"bad\.cfg:8: layer 0 \(maxpool\): padding=-1 must be >= 0"),
+    ("[convolutional]\nfilters=200000000\nsize=3\n",
+     r"bad\.cfg:6: layer 0 \(convolutional\): filters=200000000 would hold 5,400,000,000 weights \(200000000 filters "
+     r"x 3 channels x 3x3\), more than 2,147,483,648"),
+    ("[convolutional]\nfilters=8\nstride=1600000\n",
+     r"bad\.cfg:7: layer 0 \(convolutional\): stride=1600000 brings the network's total stride to 1,600,000, above "
+     r"the largest input size 8192"),
+    ("[maxpool]\nstride=128\n[maxpool]\nstride=128\n",
+     r"bad\.cfg:8: layer 1 \(maxpool\): stride=128 brings the network's total stride to 16,384"),
+    ("[convolutional]\nfilters=6\n[region]\nclasses=1\nnum=1\nanchors=1,1\nobject_scale=nan\n",
+     r"bad\.cfg:11: \[region\] object_scale=nan is not a finite number"),
+    ("momentum=-inf\n[convolutional]\nfilters=8\n", r"bad\.cfg:5: \[net\] momentum=-inf is not a finite number"),
+    ("steps=10,20\nscales=.1,Infinity\n[convolutional]\nfilters=8\n",
+     r"bad\.cfg:6: \[net\] scales=\.1,Infinity: value 2 is not a finite number"),
 ])
 def test_malformed_cfgs_name_file_and_line(tmp_path: Path, body: str, pattern: str) -> None:
     with pytest.raises(Yolo9000Error, match=pattern) as e:

@@ -342,3 +342,44 @@ def test_cli_check_data_on_a_roboflow_export(tmp_path, capsys):
     assert main(["check-data", str(y)]) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and err.startswith(f"yolo9000: error: {y}: cannot tell the dataset format")
+
+
+# ------------------------------------------------------------------------------ a key given twice (issue 22)
+def test_duplicate_keys_warn_with_the_line_once_per_process(tmp_path):
+    y = flat_voc(tmp_path)
+    y = write_yaml(y.parent / "twice.yaml", "format: voc\ntrain: train.txt\nval: train.txt\nnames: [cat, dog]\n"
+                                            "val: val.txt\nnames:\n  0: bird\n  1: dog\n  0: cat\n")
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")  # the once is the loader's own, whatever the filter
+        cfg = load_dataset_config(y)
+        load_dataset_config(y)
+        load_dataset(y, "val")
+    assert [str(w.message) for w in rec] == [
+        f"{y}:5: duplicate key 'val': this value replaces the one of line 3",
+        f"{y}:6: duplicate key 'names': this value replaces the one of line 4",
+        f"{y}:9: duplicate key 0: this value replaces the one of line 7",
+    ]
+    assert cfg.splits["val"] == ("val.txt",) and cfg.names == ("cat", "dog")  # the last value applies, as before
+    # flow style on one line too; a key overriding a merged-in one ('<<: *base') is no repeat
+    y = write_yaml(y.parent / "flow.yaml", "base: &b {train: val.txt}\nsplits: {<<: *b, train: train.txt}\n"
+                                           "format: voc\ntrain: train.txt\nnames: {0: cat, 1: dog, 1: dog}\n")
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        load_dataset_config(y)
+    assert [str(w.message) for w in rec if "duplicate key" in str(w.message)] == [
+        f"{y}:5: duplicate key 1: this value replaces the one of line 5"]
+
+
+def test_check_data_warnings_carry_their_split(tmp_path):
+    """Notes the format scanners make (an image without a label file) are tagged with the split too."""
+    d = tmp_path / "yolo"
+    make_image(d / "images" / "a.jpg")
+    make_image(d / "images" / "b.jpg")
+    (d / "labels").mkdir()
+    (d / "labels" / "a.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    y = write_yaml(d / "data.yaml", "format: yolo\ntrain: images\nval: images\nnames: [cat]\n")
+    rep = check_dataset(y, decode=False)
+    assert [(w.split, w.kind) for w in rep.warnings] == [("train", "negative"), ("val", "negative")]
+    lines = rep.format_problems().splitlines()
+    assert lines[0] == "2 warnings:" and lines[1].startswith(f"  [train] {d / 'images' / 'b.jpg'}: ")
+    assert lines[2].startswith(f"  [val] {d / 'images' / 'b.jpg'}: ") and "[]" not in rep.format_problems()

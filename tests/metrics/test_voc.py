@@ -4,12 +4,17 @@ from __future__ import annotations
 import functools
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
 
+from yolo9000.errors import Yolo9000Error
 from yolo9000.metrics import voc as voc_module
-from yolo9000.metrics.structures import DetectionSet, GroundTruth, load_detections, load_ground_truth
+from yolo9000.metrics.coco import evaluate_coco
+from yolo9000.metrics.structures import (
+    DetectionSet, GroundTruth, ground_truth_from_coco, load_detections, load_ground_truth,
+)
 from yolo9000.metrics.voc import VOC07_RECALL_THRESHOLDS, box_iou_voc, evaluate_voc, match_detections, voc_ap
 
 from ..conftest import SHARED
@@ -330,3 +335,54 @@ def test_random_cases_match_plain_loop(seed: int, monkeypatch: pytest.MonkeyPatc
                 got = evaluate_voc(gt, dets, iou, use_07, plus1).ap
                 want = _loop_reference(gt, dets, iou, use_07, plus1)
                 np.testing.assert_allclose(got, want, rtol=0, atol=1e-12, equal_nan=True)
+
+
+# ----------------------------------------------------------------------------- ground truth flags and sizes (issue 22)
+def _coco_gt(*boxes: list[float], **ann: object) -> dict:
+    return {"images": [{"id": 1, "file_name": "a.jpg"}], "categories": [{"id": 1, "name": "cat"}],
+            "annotations": [{"id": i, "image_id": 1, "category_id": 1, "bbox": b, **ann}
+                            for i, b in enumerate(boxes or ([5.0, 5.0, 20.0, 20.0],))]}
+
+
+@pytest.mark.parametrize("value, flag", [
+    (0, False), (1, True), (0.0, False), (True, True), (False, False), ("0", False), ("1", True),
+    ("false", False), ("TRUE", True), (" True ", True), ("False", False),
+])
+def test_difficult_and_iscrowd_flags_parse_strings(value: object, flag: bool) -> None:
+    for key in ("difficult", "iscrowd"):
+        gt = ground_truth_from_coco(_coco_gt(**{key: value}), "gt.json")
+        assert getattr(gt, key).tolist() == [flag]
+
+
+@pytest.mark.parametrize("value", ["yes", "", 2, -1, 0.5, None, [0], "0.0"])
+def test_other_flags_are_one_line_errors_naming_the_file(value: object) -> None:
+    with pytest.raises(Yolo9000Error) as e:
+        ground_truth_from_coco(_coco_gt(difficult=value), "gt.json")
+    assert str(e.value) == f"gt.json: annotation 0: 'difficult' must be 0 or 1 (or true / false), got {value!r}"
+
+
+def test_boxes_all_under_a_pixel_warn_once() -> None:
+    with pytest.warns(UserWarning) as rec:
+        ground_truth_from_coco(_coco_gt([0.1, 0.1, 0.2, 0.2], [0.5, 0.5, 0.3, 0.999]), "gt.json")
+    assert [str(r.message) for r in rec] == [
+        "gt.json: every box is under a pixel wide and high (largest 0.3 x 0.999): normalised coordinates? COCO "
+        "boxes are [x, y, w, h] in pixels; the scores mean nothing (VOC's +1-pixel widths make every such box "
+        "overlap)"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ground_truth_from_coco(_coco_gt([0.1, 0.1, 0.2, 0.2], [3, 3, 1, 0.5]), "gt.json")  # one a pixel wide
+        ground_truth_from_coco({**_coco_gt(), "annotations": []}, "gt.json")  # no boxes at all
+
+
+def test_boxes_near_the_float_range_score_quietly() -> None:
+    huge = np.array([[0.0, 0.0, 1e300, 1e300]])  # xyxy: an area of 1e600, infinite in float64
+    with np.errstate(over="ignore"):  # make_gt's own area
+        gt = make_gt([(0, 0, [1e300, 1e300, 1e300, 1e300])])
+    dets = make_dets([(0, 0, [1e300, 1e300, 1e300, 1e300], 0.9)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow RuntimeWarning would raise
+        assert np.isnan(box_iou_voc(huge, huge)).all() and np.isnan(box_iou_voc(huge, huge, plus1=False)).all()
+        assert evaluate_voc(gt, dets, 0.5).tp.tolist() == [0]
+        coco = evaluate_coco(ground_truth_from_coco(_coco_gt([1e300] * 4)), DetectionSet(
+            np.zeros(1, np.int64), np.zeros(1, np.int64), np.full((1, 4), 1e300), np.array([0.9])))
+        assert coco.stats["AP"] == -1.0  # an area beyond pycocotools' 1e10 "all" range: no box counts (n/a)

@@ -7,7 +7,10 @@ import torch
 import torch.nn.functional as F
 
 from yolo9000.models import ZOO, Darknet, darknet_float_count, zoo_config
-from yolo9000.models.darknet import MaxPoolDarknet, MaxPoolSpec, reorg
+from yolo9000.models.darknet import (
+    ConvSpec, DarknetConfig, MaxPoolDarknet, MaxPoolSpec, NetSpec, check_config, imgsz_problem, layer_channels, reorg,
+)
+from yolo9000.models.loading import names_problem
 
 FLOATS = {"yolov2-voc": 50_676_061, "yolov2-coco": 50_983_561, "yolov2-tiny-voc": 15_867_885,
           "yolov2-tiny-coco": 11_237_145, "yolo9000": 48_807_501, "darknet19": 20_856_776,
@@ -115,3 +118,50 @@ def test_fresh_init_is_seeded_and_darknet_scaled() -> None:
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
     w = a.layers[12].conv.weight.detach()
     assert abs(float(w.std()) - (2 / w[0].numel()) ** 0.5) < 0.01 * (2 / w[0].numel()) ** 0.5 + 1e-4
+
+
+# ----------------------------------------------------------------------------- sizes no network runs (issue 22)
+def test_imgsz_problem_bounds_the_input() -> None:
+    assert imgsz_problem(416, 32) is None and imgsz_problem(8192, 32) is None and imgsz_problem(32, 32) is None
+    need = ("must be a positive multiple of 32 up to 8192 (a larger input needs tens of GB for the network's "
+            "activations)")
+    for bad in (0, -32, 16, 100, 8224, 1 << 20, 2**70):
+        assert imgsz_problem(bad, 32) == need, bad
+    assert imgsz_problem(48, 16) is None and imgsz_problem(8192 + 16, 16) is not None
+
+
+def test_layer_channels_follow_routes_and_reorgs() -> None:
+    # conv 1024, route to layer 16 (512), conv 64, reorg (x4), route 27 + 24, conv 1024, conv 125, region
+    assert layer_channels(zoo_config("yolov2-voc"))[-8:] == [1024, 512, 64, 256, 1280, 1024, 125, 125]
+    assert layer_channels(zoo_config("yolov2-voc"))[0] == 32
+
+
+@pytest.mark.parametrize("layers, message", [
+    ((ConvSpec(8, 3, 1, -1),), "layer 0 (convolutional): padding=-1 must be >= 0"),
+    ((ConvSpec(8), MaxPoolSpec(2, 2, -2)), "layer 1 (maxpool): padding=-2 must be >= 0"),
+    ((ConvSpec(8, 1, 64), MaxPoolSpec(2, 256, 1)),
+     "layer 1 (maxpool): stride=256 brings the network's total stride to 16,384, above the largest input size 8192"),
+    ((ConvSpec(1024), ConvSpec(1 << 20, 3)),
+     "layer 1 (convolutional): filters=1048576 would hold 9,663,676,416 weights (1048576 filters x 1024 channels x "
+     "3x3), more than 2,147,483,648"),
+])
+def test_check_config_refuses_what_no_network_runs(layers: tuple, message: str) -> None:
+    with pytest.raises(ValueError) as e:
+        check_config(DarknetConfig("x", NetSpec(), layers))
+    assert str(e.value) == message
+
+
+@pytest.mark.parametrize("names, problem", [
+    (["cat", "dog"], None),
+    (("cat", "dog"), None),
+    (["cat"], "its 'names' list holds 1 names for the network's 2 classes"),
+    ([], "its 'names' list is empty"),
+    ("catdog", "its 'names' are not a list of class names ('catdog')"),
+    ([1, 2], "its 'names' are not a list of class names ([1, 2])"),
+    (["cat", ""], "its 'names' are not a list of class names (['cat', ''])"),
+    (["cat", "d\nog"], "its 'names' are not a list of class names (['cat', 'd\\nog'])"),
+    ({"0": "cat"}, "its 'names' are not a list of class names ({'0': 'cat'})"),
+    (["x" * 80, "a class"], None),
+])
+def test_names_problem(names: object, problem: str | None) -> None:
+    assert names_problem(names, 2) == problem

@@ -436,13 +436,20 @@ def test_cli_writes_labels_and_crops_as_the_api(capsys, pics, nano_pt, tmp_path)
     assert all(f.endswith(".jpg") for f in files if f.startswith("crops/"))
 
 
-def test_cli_second_run_merges_into_existing_labels(capsys, pics, nano_pt, tmp_path):
+def test_cli_second_run_refuses_old_files_then_merges_with_exist_ok(capsys, pics, nano_pt, tmp_path):
     out = tmp_path / "out"
     (out / "labels").mkdir(parents=True)
     (out / "labels" / "other.txt").write_text("0 0.5 0.5 0.1 0.1\n")
     (out / "labels" / "a.txt").write_text("stale\n")
-    rc, err = cli(capsys, ["predict", pics, "--model", nano_pt, "--imgsz", IMGSZ, "--conf", CONF, "--quiet",
-                           "--device", "cpu", "--save-dir", out, "--save-txt", "--max-det", 2])
+    argv = ["predict", pics, "--model", nano_pt, "--imgsz", IMGSZ, "--conf", CONF, "--quiet", "--device", "cpu",
+            "--save-dir", out, "--save-txt", "--max-det", 2]
+    rc, err = cli(capsys, argv)  # a.txt was not written by this run: refused, nothing written
+    assert rc == 2 and err.count("\n") == 1, err
+    assert f"{out / 'labels' / 'a.txt'}: already exists in --save-dir" in err, err
+    assert sorted(files_under(out)) == ["labels/a.txt", "labels/other.txt"]
+    assert (out / "labels" / "a.txt").read_text() == "stale\n"
+
+    rc, err = cli(capsys, [*argv, "--exist-ok"])
     assert rc == 0, err
     assert (out / "labels" / "other.txt").read_text() == "0 0.5 0.5 0.1 0.1\n"  # kept
     rows = read_rows(out / "labels" / "a.txt")  # replaced (not appended to), as the annotated images are

@@ -104,6 +104,56 @@ def test_16bit_greyscale_keeps_high_byte(tmp_path, ext):
         np.testing.assert_array_equal(out[:, :, c], (grey16 >> 8).astype(np.uint8))
 
 
+def test_16bit_greyscale_dark_values_stay_dark(tmp_path):
+    """I;16 is scaled by its type's range whatever the values: 0..255 in 16 bits is nearly black."""
+    p = tmp_path / "dark16.png"
+    Image.fromarray(np.array([[0, 255, 256, 65535]], np.uint16)).save(p)
+    assert load_image(p)[0, :, 0].tolist() == [0, 0, 1, 255]
+
+
+@pytest.mark.parametrize("values, expect", [
+    ([0.0, 0.25, 0.5, 1.0], [0, 64, 128, 255]),         # 0..1: x 255, rounded (63.75 -> 64, 127.5 -> 128)
+    ([0.0, 2.0, 100.4, 255.0], [0, 2, 100, 255]),       # 0..255: as they are
+    ([-1.0, 0.0, 1.0, 3.0], [0, 64, 128, 255]),         # anything else: its min..max over 0..255
+    ([5.0, 5.0, 5.0, 5.0], [5, 5, 5, 5]),
+    ([1000.0, 1000.0, 1000.0, 1000.0], [0, 0, 0, 0]),   # one value beyond 255: no range to stretch
+])
+def test_float_greyscale_tiff_is_scaled(tmp_path, values, expect):
+    p = tmp_path / "f.tif"
+    Image.fromarray(np.array([values], np.float32), mode="F").save(p)
+    with Image.open(p) as check:
+        assert check.mode == "F"
+    out = load_image(p)
+    assert out.shape == (1, 4, 3) and out.dtype == np.uint8
+    assert out[0, :, 0].tolist() == expect and np.array_equal(out[:, :, 0], out[:, :, 2])
+
+
+@pytest.mark.parametrize("values, expect", [
+    ([0, 7, 255], [0, 7, 255]),                          # 8-bit values in a 32-bit image: as they are
+    ([0, 256, 65535], [0, 1, 255]),                      # 16-bit values: the high byte, as I;16
+    ([-10, 0, 70000], [0, 0, 255]),                      # anything else: min..max (10 / 70010 * 255 = 0.04)
+])
+def test_32bit_integer_greyscale_is_scaled(tmp_path, values, expect):
+    p = tmp_path / "i.tif"
+    Image.fromarray(np.array([values], np.int32)).save(p)
+    with Image.open(p) as check:
+        assert check.mode == "I"
+    assert load_image(p)[0, :, 0].tolist() == expect
+
+
+def test_float_image_with_nan_is_one_line(tmp_path):
+    p = tmp_path / "nan.tif"
+    Image.fromarray(np.array([[0.5, np.nan]], np.float32), mode="F").save(p)
+    with pytest.raises(Yolo9000Error) as e:
+        load_image(p)
+    assert str(e.value) == f"{p}: a floating-point image holding NaN or infinite values"
+
+
+def test_pil_float_image_in_memory_is_scaled():
+    im = Image.fromarray(np.array([[0.0, 1.0]], np.float32), mode="F")
+    assert as_rgb_array(im)[0].tolist() == [[0, 0, 0], [255, 255, 255]]
+
+
 @pytest.mark.parametrize("ext", ["png", "gif", "bmp"])
 def test_palette_image_gives_palette_colours(tmp_path, ext):
     palette = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (12, 34, 56)]

@@ -491,7 +491,7 @@ def test_save_dir_check_ignores_non_file_sources(server, tmp_path, monkeypatch, 
     assert main(["predict", f"{base}/dog.jpg", *FAST, "--save-dir", str(root / "out")]) == 0, capsys.readouterr()
     assert (root / "out" / "dog.jpg").is_file()
     assert main(["predict", str(root / "dog.jpg"), *FAST, "--save-dir", str(root)]) == 2
-    assert "holds the input" in capsys.readouterr().err
+    assert f"holds {root / 'dog.jpg'}, an input of this command" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- Ctrl-C keeps what is done

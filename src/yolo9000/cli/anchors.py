@@ -23,9 +23,9 @@ from yolo9000.anchors.report import (
     plot_study,
     study_markdown,
 )
-from yolo9000.datasets import load_dataset
+from yolo9000.datasets import DatasetPaths, dataset_paths, load_dataset
 from yolo9000.errors import Yolo9000Error
-from yolo9000.fileio import check_output_file, write_json
+from yolo9000.fileio import check_outputs, write_json
 
 
 # ------------------------------------------------------------------------------------------ CLI
@@ -84,8 +84,9 @@ def cmd_anchors(a: argparse.Namespace) -> int:
         raise Yolo9000Error(f"--decimals must be between 0 and 10, got {a.decimals}")
     if a.k < 1 or a.restarts < 1:
         raise Yolo9000Error(f"k must be at least 1 and --restarts at least 1 (got -k {a.k}, --restarts {a.restarts})")
-    check_output_file(a.json, "--json")
-    check_output_file(a.plot, "--plot")
+    data = dataset_paths(a.data) if a.data else DatasetPaths(frozenset(), frozenset())
+    check_outputs({"--json": a.json, "--plot": a.plot}, reads=[a.coco_json, a.image_sizes, *data.files],
+                  data_folders=data.folders)
     if a.plot and Path(a.plot).suffix.lower() != ".png":
         raise Yolo9000Error(f"{a.plot}: --plot writes a PNG picture; give a .png file name")
     boxes = _load_shapes(a)

@@ -27,13 +27,13 @@ from yolo9000.cli.download import add_download_parser, cmd_download
 from yolo9000.cli.export import add_export_parser, cmd_export
 from yolo9000.cli.shapes import add_shapes_parser, cmd_shapes
 from yolo9000.cli.wordtree import add_wordtree_parser, cmd_wordtree
-from yolo9000.errors import Yolo9000Error, file_error
+from yolo9000.errors import Yolo9000Error
 from yolo9000.eval.options import ValOptions
-from yolo9000.eval.validate import format_sizes, validate_sizes
-from yolo9000.fileio import check_output_dir, check_output_file, staged_folder, write_json
+from yolo9000.eval.validate import check_val_outputs, format_sizes, validate_sizes
+from yolo9000.fileio import DISK_ERRNOS, HeldInterrupts, check_output_dir, check_outputs, check_staged, staged_folder, write_json
 from yolo9000.metrics import load_detections, load_ground_truth
 from yolo9000.metrics.report import evaluate, format_table, write_result_json
-from yolo9000.models.darknet import darknet_float_count, native_imgsz
+from yolo9000.models.darknet import darknet_float_count, imgsz_problem, native_imgsz
 from yolo9000.models.zoo import ZOO
 from yolo9000.predict.options import PredictOptions
 from yolo9000.predict.sources import expand, output_stem
@@ -119,64 +119,72 @@ def _unique_name(stem: str, suffix: str, used: set[str]) -> str:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """Predict on the sources. Outputs are all or nothing: annotated files are staged and moved into
-    ``--save-dir`` only when every input has been predicted (or skipped with ``--skip-bad``), then the JSON
-    is written; a failed run leaves neither, and never writes over an input. ``--save-txt`` labels and
-    ``--save-crop`` crops go through the same staging, into ``--save-dir/labels`` and ``--save-dir/crops``.
+    ``--save-dir`` only when every input has been predicted (or skipped with ``--skip-bad``), with the JSON
+    written just before; a failed run leaves neither, never writes over an input, and never replaces a file
+    of ``--save-dir`` it did not write (``--exist-ok``: it may). ``--save-txt`` labels and ``--save-crop`` crops
+    go through the same staging, into ``--save-dir/labels`` and ``--save-dir/crops``.
 
     Ctrl-C (KeyboardInterrupt) is not a failure: it stops the run (a camera or live stream runs until
     then) and keeps what is complete: the files written so far (videos closed, so playable) and the JSON
-    of every frame predicted; one line says so, and the exit code is 130."""
+    of every frame predicted; one line says so, and the exit code is 130. A second Ctrl-C while those are
+    moved into place is held back, so the files and the JSON are kept together."""
     a = dataclass_from_args(PredictOptions, args)
-    check_output_file(a.save_json, "--save-json")
     save_dir = Path(a.save_dir) if a.save_dir else None
-    check_output_dir(save_dir, "--save-dir")
     _check_label_flags(a, save_dir)
     yolo = YOLO(a.model, a.weights, names=a.names, device=a.device, precision=a.precision, compile=a.compile)
     if a.save_crop and not yolo.is_detector:
         raise Yolo9000Error(f"--save-crop crops detections; {a.model} is a classifier")
     items = expand(args.source)
-    if save_dir is not None:
-        _check_not_inputs(save_dir, items)
+    check_outputs({"--save-json": a.save_json}, {"--save-dir": save_dir},
+                  reads=[*args.source, *(i for i in items if isinstance(i, (str, Path))), a.model, a.weights,
+                         a.names, a.label_map])
     records: list[dict] = []
     bad: list[str] = []
     n_images = n_dets = 0
     with contextlib.ExitStack() as stack:
-        stage = stack.enter_context(staged_folder(save_dir)) if save_dir is not None else None
-        writers: dict[str, object] = {}  # videos: closed before the staged files move into place (LIFO)
-        stack.callback(lambda: [w.release() for w in writers.values()])  # type: ignore[attr-defined]
+        held = stack.enter_context(HeldInterrupts())  # exits last: after the staged files are in place
+        stage = stack.enter_context(staged_folder(save_dir, "--save-dir", a.exist_ok)) if save_dir else None
+        writers: dict[str, object] = {}  # videos: closed before the staged files move into place
+        stack.callback(_release_writers, writers)
         used: set[str] = set()
         label_names: set[str] = set()  # labels/*.txt (and the crops' stems), unique as the images' names
-        # exits first, so the staged files are kept at a Ctrl-C; .track notes what each finished result added
-        interrupted = stack.enter_context(_KeepOnInterrupt(lambda: (len(records), n_images, n_dets)))
-        results = yolo.predict(items, imgsz=a.imgsz, conf=a.conf, nms=a.nms, hier=a.hier, batch=a.batch,
-                               tree_depth=a.tree_depth, label_map=a.label_map, skip_bad=a.skip_bad,
-                               classes=a.classes, max_det=a.max_det, stream=True, keep_images=stage is not None,
-                               exif=a.exif, progress=not a.quiet and sys.stderr.isatty())
-        for r in interrupted.track(results):
-            if r.error is not None:
-                bad.append(r.error)
-                records.append({"image": r.path, "error": r.error.removeprefix(f"{r.path}: ")})
-                continue
-            n_images += 1
-            n_dets += len(r)
-            if yolo.is_detector:
-                records += r.to_records()
-            else:
-                records += [{"image": r.path, "class_id": c, "class_name": n, "score": p} for c, n, p in r.top(5)]
-            if stage is None:
-                continue
-            if r.frame is None:
-                r.save(stage / _unique_name(output_stem(r.path), ".jpg", used))
-            else:
-                _write_video_frame(writers, r, stage, used)
-            if a.save_txt or a.save_crop:
-                _save_labels_and_crops(a, r, stage, label_names)
-    if interrupted.caught:  # the JSON holds the results handled to the end, as the files written do
-        n_records, n_images, _ = interrupted.done
-        del records[n_records:]
-    if a.save_json:
-        write_json(records, a.save_json)
-    if interrupted.caught:
+        # .track notes what each finished result added; a Ctrl-C ends this block only
+        with _KeepOnInterrupt(lambda: (len(records), n_images, n_dets)) as interrupted:
+            results = yolo.predict(items, imgsz=a.imgsz, conf=a.conf, nms=a.nms, hier=a.hier, batch=a.batch,
+                                   tree_depth=a.tree_depth, label_map=a.label_map, skip_bad=a.skip_bad,
+                                   classes=a.classes, max_det=a.max_det, stream=True,
+                                   keep_images=stage is not None, exif=a.exif,
+                                   progress=not a.quiet and sys.stderr.isatty())
+            for r in interrupted.track(results):
+                if r.error is not None:
+                    bad.append(r.error)
+                    records.append({"image": r.path, "error": r.error.removeprefix(f"{r.path}: ")})
+                    continue
+                n_images += 1
+                n_dets += len(r)
+                if yolo.is_detector:
+                    records += r.to_records()
+                else:
+                    records += [{"image": r.path, "class_id": c, "class_name": n, "score": p} for c, n, p in r.top(5)]
+                if stage is None:
+                    continue
+                if r.frame is None:
+                    r.save(stage / _unique_name(output_stem(r.path), ".jpg", used))
+                else:
+                    _write_video_frame(writers, r, stage, used)
+                if a.save_txt or a.save_crop:
+                    _save_labels_and_crops(a, r, stage, label_names)
+        # the commit: files and JSON together, a second Ctrl-C held back until both are in place
+        held.hold()
+        _release_writers(writers)
+        if interrupted.caught:  # the JSON holds the results handled to the end, as the files written do
+            n_records, n_images, _ = interrupted.done
+            del records[n_records:]
+        if stage is not None and not a.exist_ok:
+            check_staged(stage, save_dir, "--save-dir")  # refused before the JSON is written: nothing is
+        if a.save_json:
+            write_json(records, a.save_json)
+    if interrupted.caught or held.interrupted:
         kept = [f"the files done in {save_dir}"] if save_dir else []
         kept += [f"their JSON in {a.save_json}"] if a.save_json else []
         print(f"yolo9000: interrupted after {n_images} images; kept "
@@ -190,6 +198,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
     for error in bad:
         print(f"yolo9000: warning: skipped {error}", file=sys.stderr)
     return 0
+
+
+def _release_writers(writers: dict[str, Any]) -> None:
+    """Close the video writers (each once), so the videos are playable before they move into place."""
+    while writers:
+        writers.popitem()[1].release()
 
 
 def _check_label_flags(a: PredictOptions, save_dir: Path | None) -> None:
@@ -252,16 +266,6 @@ class _KeepOnInterrupt:
         return self.caught
 
 
-def _check_not_inputs(save_dir: Path, items: list) -> None:
-    """Refuse a ``--save-dir`` that holds any input file: annotated copies would overwrite or mix with them.
-    Cameras and URLs (not ``str``/``Path`` items) are not files and are not checked."""
-    target = save_dir.resolve()
-    for item in items:
-        if isinstance(item, (str, Path)) and Path(item).resolve().parent == target:
-            raise file_error(save_dir, f"holds the input {item}; annotated copies would overwrite or mix with "
-                                       f"the inputs: choose another --save-dir")
-
-
 def _write_video_frame(writers: dict[str, object], r, save_dir: Path, used: set[str]) -> None:
     import cv2  # OpenCV only when a video is written
 
@@ -275,6 +279,7 @@ def _write_video_frame(writers: dict[str, object], r, save_dir: Path, used: set[
 
 
 def cmd_convert(a: argparse.Namespace) -> int:
+    check_outputs({"-o": a.output}, reads=[a.model, a.weights])
     if a.weights is None:
         torch.manual_seed(a.seed)
     yolo = YOLO(a.model, a.weights)
@@ -284,29 +289,31 @@ def cmd_convert(a: argparse.Namespace) -> int:
 
 
 def cmd_score(a: argparse.Namespace) -> int:
-    check_output_file(a.json, "--json")
+    check_outputs({"--json": a.json}, reads=[a.gt, a.dets])
     gt = load_ground_truth(a.gt)
     dets = load_detections(a.dets, gt)
     result = evaluate(gt, dets, a.metric, a.iou, not a.no_plus1)
-    print(format_table(result))
-    if a.json:
+    if a.json:  # first: a write that fails leaves no table behind
         write_result_json(result, a.json)
+    print(format_table(result))
     return 0
 
 
 def cmd_val(args: argparse.Namespace) -> int:
     a = dataclass_from_args(ValOptions, args)
-    check_output_file(a.json, "--json")
+    check_val_outputs(a.data, {"--json": a.json, "--save-coco": a.save_coco},
+                      {"--save-dir": a.save_dir, "--save-voc": a.save_voc}, reads=(a.model, a.weights))
     yolo = YOLO(a.model, a.weights, device=a.device, precision=a.precision, compile=a.compile)
     if a.imgsz is not None and len(a.imgsz) > 1:
         return _val_sizes(a, yolo)
     v = yolo.val(a.data, split=a.split, metric=a.metric, imgsz=a.imgsz[0] if a.imgsz else None, conf=a.conf, nms=a.nms, iou=a.iou,
                  plus1=a.plus1, batch=a.batch, skip_bad=a.skip_bad, save_dir=a.save_dir,
-                 save_json=a.save_coco, save_voc=a.save_voc, progress=not a.quiet and sys.stderr.isatty())
+                 save_json=a.save_coco, save_voc=a.save_voc, exist_ok=a.exist_ok,
+                 progress=not a.quiet and sys.stderr.isatty())
+    if a.json:  # first: a write that fails leaves no table behind
+        write_result_json(v.result, a.json, protocol=v.protocol, settings=v.settings)
     print(v.table())
     print(f"{v.settings['images']} images in {v.seconds:.1f} s", file=sys.stderr)
-    if a.json:
-        write_result_json(v.result, a.json, protocol=v.protocol, settings=v.settings)
     return 0
 
 
@@ -315,6 +322,7 @@ def _val_sizes(a: ValOptions, yolo: YOLO) -> int:
     if a.save_coco or a.save_voc:
         raise Yolo9000Error("--save-coco / --save-voc write one size's detections: give one --imgsz")
     rows = validate_sizes(yolo, a.data, list(a.imgsz), split=a.split, skip_bad=a.skip_bad, save_dir=a.save_dir,
+                          exist_ok=a.exist_ok,
                           metric=a.metric, conf=a.conf, nms=a.nms, iou=a.iou, plus1=a.plus1, batch=a.batch,
                           progress=not a.quiet and sys.stderr.isatty())
     print(format_sizes(rows, a.metric))
@@ -352,8 +360,8 @@ def cmd_info(a: argparse.Namespace) -> int:
     model, header, names = load_model(a.model, a.weights)
     c = model.config
     imgsz = native_imgsz(c) if a.imgsz is None else a.imgsz
-    if imgsz < model.stride or imgsz % model.stride:
-        raise Yolo9000Error(f"--imgsz {imgsz}: must be a positive multiple of {model.stride}")
+    if (problem := imgsz_problem(imgsz, model.stride)) is not None:
+        raise Yolo9000Error(f"--imgsz {imgsz}: {problem}")
     print(f"{c.name}: {len(c.layers)} layers, {darknet_float_count(model):,} darknet floats, "
           f"{c.num_classes} classes, stride {model.stride}, input {imgsz}x{imgsz}")
     if c.region is not None:
@@ -385,6 +393,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("yolo9000: interrupted", file=sys.stderr)
         return 130
+    except OSError as e:  # the disk refused (full, read-only, no permission) where no writer caught it first
+        if e.errno not in DISK_ERRNOS:
+            raise
+        print(f"yolo9000: error: {e.filename or 'a file'}: {e.strerror or e}", file=sys.stderr)
+        return 2
     finally:
         warnings.showwarning = previous
 

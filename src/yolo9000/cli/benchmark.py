@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from yolo9000.fileio import check_output_file, write_json
+from yolo9000.fileio import check_outputs, write_json
 from yolo9000.models.inference import PRECISIONS
 from yolo9000.predict.benchmark import (
     BenchmarkConfig,
@@ -50,7 +50,7 @@ def cmd_benchmark(a: argparse.Namespace) -> int:
     cfg = BenchmarkConfig(model=a.model, weights=a.weights, imgsz=a.imgsz, batch=a.batch, precision=a.precision,
                           compile=a.compile, device=a.device, iters=a.iters, warmup=a.warmup, image=a.image,
                           conf=a.conf, nms=a.nms, peak_seconds=a.peak_seconds, cuda_graphs=a.cuda_graphs)
-    check_output_file(a.json, "--json")
+    check_outputs({"--json": a.json}, reads=[a.model, a.weights, a.image])
     result = run_benchmark(cfg)
     print(result.summary())
     if a.weights is None and not str(a.model).endswith((".pt", ".pth", ".ckpt", ".onnx")):

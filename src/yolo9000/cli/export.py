@@ -5,6 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from yolo9000.fileio import check_outputs
 from yolo9000.models.loading import CHECKPOINT_EXTS, load_model
 from yolo9000.predict.export import (
     FORMATS,
@@ -43,6 +44,7 @@ def add_export_parser(sub: argparse._SubParsersAction) -> None:
 
 def cmd_export(a: argparse.Namespace) -> int:
     """Load the network, export it, print one summary line."""
+    check_outputs({"-o": a.output}, reads=[a.model, a.weights])
     model, _header, names = load_model(a.model, a.weights)
     options = ExportOptions(imgsz=a.imgsz, batch=a.batch, dynamic=a.dynamic, with_decode=a.with_decode,
                             opset=a.opset, check=a.check)

@@ -8,6 +8,8 @@ way, in darknet's own format.
 """
 from __future__ import annotations
 
+import math
+import re
 import warnings
 from dataclasses import fields
 from pathlib import Path
@@ -85,9 +87,12 @@ class _Section:
         if v is None:
             return default
         try:
-            return float(v)
+            x = float(v)
         except ValueError:
             raise self.error(key, f"{key}={v} is not a number") from None
+        if not math.isfinite(x):
+            raise self.error(key, f"{key}={v} is not a finite number")
+        return x
 
     def str(self, key: str, default: str | None) -> str | None:
         v = self.raw(key)
@@ -103,9 +108,12 @@ class _Section:
     def floats(self, key: str) -> tuple[float, ...]:
         v = self.raw(key)
         try:
-            return tuple(float(x) for x in v.split(",") if x) if v else ()
+            out = tuple(float(x) for x in v.split(",") if x) if v else ()
         except ValueError:
             raise self.error(key, f"{key}={v} is not a comma-separated list of numbers") from None
+        if (k := next((k for k, x in enumerate(out) if not math.isfinite(x)), None)) is not None:
+            raise self.error(key, f"{key}={v}: value {k + 1} is not a finite number")
+        return out
 
 
 def _sections(text: str, source: str) -> list[_Section]:
@@ -223,6 +231,19 @@ def _layer(s: _Section, cfg_dir: Path | None) -> LayerSpec:
     )
 
 
+def _problem_line(problem: str, sections: list[_Section]) -> int:
+    """The cfg line a :func:`check_config` message is about: the line of the option it quotes
+    (``layer 3 (convolutional): padding=-5 ...``) when that layer's section sets it, else the section's
+    header line; ``[net]``'s header for a message about no layer."""
+    match = re.match(r"layer (\d+) \(\w+\): (\w+)=", problem) or re.match(r"layer (\d+)", problem)
+    index = int(match.group(1)) if match else -1
+    if not 0 <= index < len(sections) - 1:
+        return sections[0].line
+    section = sections[index + 1]
+    key = match.group(2) if match and match.lastindex == 2 else None
+    return section.options[key][1] if key in section.options else section.line
+
+
 def parse_cfg_text(text: str, source: str = "<cfg>", cfg_dir: Path | None = None,
                    name: str | None = None) -> DarknetConfig:
     """Parse darknet cfg ``text``; ``source`` names it in errors and ``cfg_dir`` anchors tree/map paths."""
@@ -237,9 +258,7 @@ def parse_cfg_text(text: str, source: str = "<cfg>", cfg_dir: Path | None = None
     try:
         check_config(config)
     except ValueError as e:
-        index = int(str(e).split()[1]) if str(e).startswith("layer ") else -1
-        line = sections[index + 1].line if 0 <= index < len(layers) else sections[0].line
-        raise file_error(f"{source}:{line}", str(e)) from None
+        raise file_error(f"{source}:{_problem_line(str(e), sections)}", str(e)) from None
     stride = config_stride(config)
     if net.width % stride or net.height % stride:
         warnings.warn(f"{source}:{sections[0].line}: [net] width={net.width}, height={net.height}: not multiples of "

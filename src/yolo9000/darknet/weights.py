@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from yolo9000.errors import Yolo9000Error, file_error, require_file
-from yolo9000.fileio import atomic_write
+from yolo9000.fileio import atomic_write, save_torch
 from yolo9000.models.darknet import conv_blocks
 
 CHECKPOINT_FORMAT = "yolo9000-checkpoint"
@@ -143,8 +143,7 @@ def save_checkpoint(path: str | Path, model: nn.Module, cfg_text: str, names: tu
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     ckpt = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "cfg": cfg_text, "names": list(names),
             "header": [header.major, header.minor, header.revision, header.seen], "model": state, **extra}
-    with atomic_write(path) as f:
-        torch.save(ckpt, f)
+    save_torch(ckpt, path)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

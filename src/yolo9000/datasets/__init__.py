@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from yolo9000.datasets.check import DatasetReport, SplitReport, check_dataset
 from yolo9000.datasets.config import FORMATS, DatasetConfig, load_dataset_config
-from yolo9000.datasets.loader import TOLERANCE, SplitScan, load_dataset, scan_split
+from yolo9000.datasets.loader import TOLERANCE, DatasetPaths, SplitScan, dataset_paths, load_dataset, scan_split
 from yolo9000.datasets.records import DetectionDataset, ImageRecord, Issue
 
 __all__ = ["FORMATS", "TOLERANCE", "DatasetConfig", "DatasetReport", "DetectionDataset", "ImageRecord", "Issue",
-           "SplitReport", "SplitScan", "check_dataset", "load_dataset", "load_dataset_config", "scan_split"]
+           "DatasetPaths", "SplitReport", "SplitScan", "check_dataset", "dataset_paths", "load_dataset", "load_dataset_config",
+           "scan_split"]

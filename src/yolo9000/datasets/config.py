@@ -27,10 +27,12 @@ Ultralytics and Roboflow YAMLs load unchanged:
   entries of two formats, are found, loading fails with a one-line error asking for ``format:``.
 - Unknown keys (``roboflow:``, ``kpt_shape:``, ...) are ignored with a one-line warning; ``download:`` too
   (yolo9000 never downloads a dataset; when the data is missing the error names the URL to get it from).
-  Malformed values of the known keys are errors.
+  Malformed values of the known keys are errors. A key given twice in a mapping is a one-line warning naming
+  it and its line (the last value applies, as in every YAML loader).
 """
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -49,6 +51,52 @@ _ALIASES = {"darknet": "yolo", "pascal": "voc", "pascal_voc": "voc"}
 SPLITS = ("train", "val", "test")
 _KEYS = frozenset({"path", "format", "names", "nc", "images", "annotations", "imgsz", *SPLITS})
 _IGNORED = frozenset({"download"})  # known, read by other tools, never acted on here
+
+
+class _DuplicateKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that notes every mapping key given twice (YAML keeps the last value, silently):
+    ``duplicates`` holds ``(key, line of the repeat, line of the first)``, 1-based."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[Any, int, int]] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # '<<: *base': keys written here may override its keys
+                continue
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                repeated = key in seen
+            except TypeError:  # an unhashable key: construct_mapping's own error follows
+                continue
+            if repeated:
+                self.duplicates.append((key, line, seen[key]))
+            else:
+                seen[key] = line
+        return super().construct_mapping(node, deep)
+
+
+def _load_yaml(text: str, p: Path) -> Any:
+    """The YAML document in ``text`` (read from ``p``), with one warning per key repeated in a mapping
+    (``p:LINE: duplicate key 'val': ...``); the last value applies, as every YAML loader does."""
+    loader = _DuplicateKeyLoader(text)
+    try:
+        data = loader.get_single_data()
+    finally:
+        loader.dispose()
+    for key, line, first in loader.duplicates:
+        _warn_once(f"{p}:{line}: duplicate key {key!r}: this value replaces the one of line {first}")
+    return data
+
+
+@functools.lru_cache(maxsize=None)
+def _warn_once(message: str) -> None:
+    """``warnings.warn(message)`` the first time only, whatever the warnings filter: val and the trainers read
+    the YAML several times, and one mistake is one line."""
+    warnings.warn(message, stacklevel=4)
 
 
 def _names(value: Any, yaml_path: Path, root: Path) -> tuple[str, ...]:
@@ -171,7 +219,7 @@ def load_dataset_config(yaml_path: str | Path) -> DatasetConfig:
     """
     p = require_file(yaml_path, "dataset YAML")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = _load_yaml(p.read_text(encoding="utf-8"), p)
     except UnicodeDecodeError as e:
         raise file_error(p, f"not a UTF-8 text file ({e.reason} at byte {e.start})") from None
     except yaml.YAMLError as e:

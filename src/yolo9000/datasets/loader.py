@@ -6,14 +6,14 @@ import os
 import warnings as _warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from yolo9000.datasets import coco, voc, yolo
-from yolo9000.datasets._raw import BadRecord, RawBox, RawRecord
+from yolo9000.datasets._raw import BadRecord, RawBox, RawRecord, resolve
 from yolo9000.datasets.config import DatasetConfig, load_dataset_config
 from yolo9000.datasets.records import DetectionDataset, ImageRecord, Issue
 from yolo9000.errors import Yolo9000Error, file_error
@@ -97,7 +97,7 @@ def _finish(raw: RawRecord, split: str, decode: bool,
     """Read the annotation and the image header, check every box: (record or None if the whole record is
     bad, issues, warnings). The record holds only the good boxes. ``exif``: warn about an EXIF orientation
     other than 1."""
-    warnings = list(raw.warnings)
+    warnings = [w if w.split else replace(w, split=split) for w in raw.warnings]  # the scanners' notes lack it
     if raw.problem is not None:
         kind, reason, file = raw.problem
         return None, [Issue(file, reason, kind, "record", split=split)], warnings
@@ -241,3 +241,34 @@ def load_dataset(yaml_path: str | Path, split: str, skip_bad: bool = False, deco
         _warnings.warn(f"{cfg.yaml}: split {split!r}: {len(scan.issues)} bad record(s) left out (skip_bad): "
                        f"{listed}", stacklevel=2)
     return DetectionDataset(cfg.names, split, cfg.root, scan.records, cfg.format)
+
+
+@dataclass(frozen=True)
+class DatasetPaths:
+    """What a dataset YAML makes a command read, for the output checks.
+
+    Attributes:
+        files: the YAML and the files its splits name (list files, COCO JSONs).
+        folders: every folder holding an image or an annotation file of any split (no output may go
+            there: a plot among the images is one more image in the next run).
+    """
+
+    files: frozenset[Path]
+    folders: frozenset[Path]
+
+
+def dataset_paths(yaml_path: str | Path) -> DatasetPaths:
+    """The :class:`DatasetPaths` of every split of ``yaml_path``. A split that cannot be listed is left out:
+    the command that reads it says why."""
+    cfg = load_dataset_config(yaml_path)
+    files, folders = {cfg.yaml}, set()
+    for split, entries in cfg.splits.items():
+        for entry in entries:
+            p = voc.entry_path(cfg, entry) if cfg.format == "voc" else resolve(cfg.root, entry)
+            (folders if p.is_dir() else files).add(p)
+        try:
+            raws, _ = _SCANNERS[cfg.format](cfg, split)
+        except Yolo9000Error:
+            continue
+        folders |= {r.image.parent for r in raws} | {r.ann.parent for r in raws if r.ann is not None}
+    return DatasetPaths(frozenset(files), frozenset(folders))

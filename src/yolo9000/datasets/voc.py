@@ -96,7 +96,7 @@ def _record(image: Path, xml: Path | None, index: dict[str, int], source: str, d
     return RawRecord(image, xml, source, parse=lambda: parse_voc_xml(xml, index))
 
 
-def _entry_path(cfg: DatasetConfig, entry: str) -> Path:
+def entry_path(cfg: DatasetConfig, entry: str) -> Path:
     """The file or folder a split entry names; ``VOC2007/trainval`` -> ``VOC2007/ImageSets/Main/trainval.txt``."""
     p = resolve(cfg.root, entry)
     if not p.exists() and not p.suffix:
@@ -122,7 +122,7 @@ def _xml_candidates(cfg: DatasetConfig, image: Path) -> list[Path | None]:
 def sniff(cfg: DatasetConfig, entry: str) -> bool:
     """Whether a split entry looks like VOC: a VOCdevkit list, a list whose first stems have an XML in the
     annotations folder, or a folder whose first images have an XML."""
-    p = _entry_path(cfg, entry)
+    p = entry_path(cfg, entry)
     if p.is_dir() or p.suffix.lower() in IMAGE_EXTS:
         return any(first_existing(_xml_candidates(cfg, im)) is not None for im in probe_images(cfg.root, p))
     if not p.is_file() or p.suffix.lower() == ".json":
@@ -144,7 +144,7 @@ def scan(cfg: DatasetConfig, split: str) -> tuple[list[RawRecord], list[Issue]]:
     records: list[RawRecord] = []
     orphans: list[Issue] = []
     for entry in cfg.entries(split):
-        p = _entry_path(cfg, entry)
+        p = entry_path(cfg, entry)
         if p.is_file():
             devkit = _is_devkit(p)
             if devkit:

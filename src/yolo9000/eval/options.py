@@ -34,4 +34,6 @@ class ValOptions:
     save_dir: str | None = option(None, "write plots (PR curves, confusion matrix, recall) here")
     save_coco: str | None = option(None, "write the detections as COCO results JSON here")
     save_voc: str | None = option(None, "write darknet/VOC comp4_det_test_<class>.txt files here")
+    exist_ok: bool = option(False, "replace files of the same names already in --save-dir / --save-voc (default: "
+                                   "refuse them, with nothing written)")
     quiet: bool = option(False, "no progress bar")

@@ -7,6 +7,8 @@ other formats, 0-based corners clipped to [0, size] (``print_cocos``).
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -14,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from yolo9000.datasets import load_dataset
+from yolo9000.datasets import dataset_paths, load_dataset
 from yolo9000.datasets.records import DetectionDataset
 from yolo9000.errors import Yolo9000Error, file_error
-from yolo9000.fileio import atomic_write, check_output_dir, check_output_file, write_json
+from yolo9000.fileio import atomic_write, check_outputs, check_staged, staged_folder, write_json
 from yolo9000.metrics.analysis import confusion_matrix, recall_at_proposals
 from yolo9000.metrics.plots import plot_confusion_matrix, plot_pr_curves, plot_recall_at_proposals, plot_speed_accuracy
 from yolo9000.metrics.report import Result, evaluate, format_table, protocol, write_result_json
@@ -84,11 +86,20 @@ def darknet_output_boxes(xyxy: np.ndarray, width: int, height: int, voc: bool) -
     return b
 
 
+def check_val_outputs(data: str | Path | DetectionDataset, files: dict[str, Any], folders: dict[str, Any],
+                      reads: tuple[Any, ...] = ()) -> None:
+    """:func:`~yolo9000.fileio.check_outputs` for a command that reads the dataset ``data``: its YAML and list
+    files are inputs, its image and annotation folders take no output (a loaded split: nothing to add)."""
+    paths = None if isinstance(data, DetectionDataset) else dataset_paths(data)
+    check_outputs(files, folders, reads=(*reads, *(paths.files if paths else ())),
+                  data_folders=paths.folders if paths else ())
+
+
 def validate(yolo: Predictor, data: str | Path | DetectionDataset, split: str = "val", metric: str = "voc07",
              imgsz: int | None = None,
              conf: float = 0.005, nms: float = 0.45, iou: float = 0.5, plus1: bool = True, batch: int = 4,
              skip_bad: bool = False, save_dir: str | Path | None = None, save_json: str | Path | None = None,
-             save_voc: str | Path | None = None, progress: bool = False,
+             save_voc: str | Path | None = None, exist_ok: bool = False, progress: bool = False,
              max_images: int | None = None) -> ValResult:
     """Predict on ``split`` of dataset YAML ``data`` and score it with ``metric`` (voc07, voc or coco).
     ``data`` may also be a split loaded already (a :class:`DetectionDataset`; ``split`` and ``skip_bad``
@@ -102,7 +113,10 @@ def validate(yolo: Predictor, data: str | Path | DetectionDataset, split: str = 
 
     ``save_dir`` receives the plots (precision-recall curves, confusion matrix, recall at N proposals)
     and ``results.json``; ``save_json`` the detections as COCO results; ``save_voc`` a folder of
-    darknet/VOC ``comp4_det_test_<class>.txt`` files.
+    darknet/VOC ``comp4_det_test_<class>.txt`` files. They are written all or nothing, after the scoring;
+    an output that is one of the dataset's files or lies in its image or annotation folders is refused
+    before any work (:func:`~yolo9000.fileio.check_outputs`), and so is a file of ``save_dir`` or ``save_voc``
+    that this call did not write (``exist_ok``: replaced).
     """
     if metric not in ("voc07", "voc", "coco"):
         raise Yolo9000Error(f"metric {metric!r}: choose voc07, voc or coco")
@@ -112,22 +126,22 @@ def validate(yolo: Predictor, data: str | Path | DetectionDataset, split: str = 
         raise Yolo9000Error(f"{yolo.config.name}: val needs a detector")
     if max_images is not None and max_images < 1:
         raise Yolo9000Error(f"max_images={max_images}: must be at least 1")
-    check_output_file(save_json, "the COCO results file")
-    check_output_dir(save_voc, "the comp4 folder")
-    check_output_dir(save_dir, "the plots folder")
+    check_val_outputs(data, {"the COCO results file": save_json},
+                      {"the comp4 folder": save_voc, "the plots folder": save_dir})
     if isinstance(data, DetectionDataset):
         ds, split = data, data.split
     else:
         ds = load_dataset(data, split, skip_bad=skip_bad)
     voc_format = ds.format == "voc"
+    where = ds.root if isinstance(data, DetectionDataset) else data  # a loaded split: its folder, not its repr
     if max_images is not None and len(ds.records) > max_images:
         keep = np.unique(np.linspace(0, len(ds.records) - 1, max_images).round().astype(np.int64))
         ds = replace(ds, records=tuple(ds.records[i] for i in keep))
     if len(ds.names) != yolo.config.num_classes:
-        raise Yolo9000Error(f"{data}: {len(ds.names)} classes in the dataset, the model predicts "
+        raise Yolo9000Error(f"{where}: {len(ds.names)} classes in the dataset, the model predicts "
                             f"{yolo.config.num_classes}")
     if not ds.records:
-        raise Yolo9000Error(f"{data}: split {split!r} has no images")
+        raise Yolo9000Error(f"{where}: split {split!r} has no images")
     gt = ground_truth_from_dataset(ds)
     imgsz = yolo.imgsz if imgsz is None else imgsz
     start = time.perf_counter()
@@ -149,13 +163,20 @@ def validate(yolo: Predictor, data: str | Path | DetectionDataset, split: str = 
     settings = {"imgsz": imgsz, "conf": conf, "nms": nms, "split": split, "images": len(ds.records),
                 "metric": metric, "data": str(ds.root if isinstance(data, DetectionDataset) else data)}
     out = ValResult(result, gt, dets, settings, seconds)
-    if save_json:
-        write_json(detections_to_coco(dets, gt), save_json, indent=None)
-    if save_voc:
-        write_comp4(dets, gt, save_voc)
-    if save_dir:
-        save_plots(out, save_dir)
-        write_result_json(result, Path(save_dir) / "results.json", protocol=out.protocol, settings=settings)
+    folders = {os.path.realpath(f): what for f, what in ((save_dir, "the plots folder"), (save_voc, "the comp4 folder"))
+               if f}  # one staging folder per folder: --save-voc may be --save-dir
+    with contextlib.ExitStack() as stack:  # the folders' files move into place after the JSON is written
+        stages = {f: stack.enter_context(staged_folder(f, what, exist_ok)) for f, what in folders.items()}
+        if save_voc:
+            write_comp4(dets, gt, stages[os.path.realpath(save_voc)])
+        if save_dir:
+            save_plots(out, stages[os.path.realpath(save_dir)])
+            write_result_json(result, stages[os.path.realpath(save_dir)] / "results.json", protocol=out.protocol,
+                              settings=settings)
+        for f, stage in stages.items() if not exist_ok else ():  # refused now, before the JSON: nothing written
+            check_staged(stage, Path(f), folders[f])
+        if save_json:
+            write_json(detections_to_coco(dets, gt), save_json, indent=None)
     return out
 
 
@@ -194,7 +215,8 @@ def validate_sizes(yolo: Predictor, data: str | Path | DetectionDataset, sizes: 
     for key in ("save_json", "save_voc", "imgsz"):
         if options.get(key) is not None:
             raise Yolo9000Error(f"{key}: not with several sizes (score one size to write its detections)")
-    check_output_dir(save_dir, "the plots folder")
+    exist_ok = options.pop("exist_ok", False)
+    check_val_outputs(data, {}, {"the plots folder": save_dir})
 
     ds = data if isinstance(data, DetectionDataset) else load_dataset(data, split, skip_bad=skip_bad)
     rows = []
@@ -203,11 +225,10 @@ def validate_sizes(yolo: Predictor, data: str | Path | DetectionDataset, sizes: 
         v = validate(yolo, ds, imgsz=s, **options)
         rows.append(SizeRow(s, v.mAP, v.settings["images"], v.seconds))
     if save_dir is not None:
-        folder = Path(save_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        plot_speed_accuracy(sizes, [r.images_per_s for r in rows], [r.mAP for r in rows], folder / "sizes.png",
-                            title=f"{yolo.config.name} on {len(ds.records)} images: mAP@0.5 against speed")
-        write_json([r.as_dict() for r in rows], folder / "sizes.json")
+        with staged_folder(save_dir, "the plots folder", exist_ok) as stage:
+            plot_speed_accuracy(sizes, [r.images_per_s for r in rows], [r.mAP for r in rows], stage / "sizes.png",
+                                title=f"{yolo.config.name} on {len(ds.records)} images: mAP@0.5 against speed")
+            write_json([r.as_dict() for r in rows], stage / "sizes.json")
     return rows
 
 

@@ -213,14 +213,16 @@ def _bb_iou(d: np.ndarray, g: np.ndarray, crowd: np.ndarray) -> np.ndarray:
 
     Same operations in the same order as the C code, hence the same float64 results.
     """
-    iw = np.minimum(d[:, 2] + d[:, 0], g[:, 2] + g[:, 0]) - np.maximum(d[:, 0], g[:, 0])
-    ih = np.minimum(d[:, 3] + d[:, 1], g[:, 3] + g[:, 1]) - np.maximum(d[:, 1], g[:, 1])
-    inter = iw * ih
-    da = d[:, 2] * d[:, 3]
-    union = np.where(crowd, da, (da + g[:, 2] * g[:, 3]) - inter)
-    ok = (iw > 0) & (ih > 0)
-    out = np.zeros(d.shape[0])
-    np.divide(inter, union, out=out, where=ok)
+    # boxes near float64's range (1e300) overflow to inf and give NaN IoUs (never above a threshold), quietly
+    with np.errstate(over="ignore", invalid="ignore"):
+        iw = np.minimum(d[:, 2] + d[:, 0], g[:, 2] + g[:, 0]) - np.maximum(d[:, 0], g[:, 0])
+        ih = np.minimum(d[:, 3] + d[:, 1], g[:, 3] + g[:, 1]) - np.maximum(d[:, 1], g[:, 1])
+        inter = iw * ih
+        da = d[:, 2] * d[:, 3]
+        union = np.where(crowd, da, (da + g[:, 2] * g[:, 3]) - inter)
+        ok = (iw > 0) & (ih > 0)
+        out = np.zeros(d.shape[0])
+        np.divide(inter, union, out=out, where=ok)
     return out
 
 
@@ -342,7 +344,8 @@ def _accumulate_numpy(gt: GroundTruth, dets: DetectionSet) -> tuple[np.ndarray, 
             d_ign[ai, ti, det] = g_ign[ai, pg[pi]]
             taken[ai, ti, pg[pi]] = True
     # (an unmatched detection whose w*h is outside the range is ignored: counted below)
-    d_area = d_box[:, 2] * d_box[:, 3]
+    with np.errstate(over="ignore"):  # a box near float64's range (1e300) is of infinite area: "large"
+        d_area = d_box[:, 2] * d_box[:, 3]
     d_out = (d_area[None, :] < lo) | (d_area[None, :] > hi)  # (A, Dk)
 
     # accumulate(): per category the detections of all images merged by score (stable: images in

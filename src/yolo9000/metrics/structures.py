@@ -108,6 +108,27 @@ def _box(value: Any, where: str) -> list[float]:
     return box
 
 
+def _flag(value: Any, where: str, key: str) -> bool:
+    """A 0/1 flag of an annotation (``difficult``, ``iscrowd``): a JSON boolean, 0 or 1, or the strings
+    ``"0"``, ``"1"``, ``"true"``, ``"false"`` (any case); anything else is a one-line error at ``where``."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _FLAG_WORDS:
+        return _FLAG_WORDS[value.strip().lower()]
+    raise Yolo9000Error(f"{where}: '{key}' must be 0 or 1 (or true / false), got {value!r}")
+
+
+_FLAG_WORDS = {"0": False, "1": True, "false": False, "true": True}
+
+
+def _all_under_a_pixel(boxes_xywh: np.ndarray) -> bool:
+    """Whether there are boxes ((G, 4) x, y, w, h) and every one is under a pixel wide and high: normalised
+    coordinates (fractions of the image) where pixels are expected."""
+    return len(boxes_xywh) > 0 and bool(np.all((boxes_xywh[:, 2] < 1) & (boxes_xywh[:, 3] < 1)))
+
+
 def ground_truth_from_coco(data: dict[str, Any], source: str = "<gt>") -> GroundTruth:
     """Build :class:`GroundTruth` from a COCO instances dict (``images``, ``annotations``, ``categories``)."""
     if not isinstance(data, dict) or not all(k in data for k in ("images", "annotations", "categories")):
@@ -137,10 +158,15 @@ def ground_truth_from_coco(data: dict[str, Any], source: str = "<gt>") -> Ground
         rows_cat.append(cat_of[ann["category_id"]])
         boxes.append(box)
         area.append(float(ann["area"]) if "area" in ann else box[2] * box[3])
-        difficult.append(bool(ann.get("difficult", 0)))
-        crowd.append(bool(ann.get("iscrowd", 0)))
+        difficult.append(_flag(ann.get("difficult", 0), where, "difficult"))
+        crowd.append(_flag(ann.get("iscrowd", 0), where, "iscrowd"))
+    boxes_xywh = np.array(boxes, np.float64).reshape(-1, 4)
+    if _all_under_a_pixel(boxes_xywh):
+        warnings.warn(f"{source}: every box is under a pixel wide and high (largest {boxes_xywh[:, 2].max():g} x "
+                      f"{boxes_xywh[:, 3].max():g}): normalised coordinates? COCO boxes are [x, y, w, h] in pixels; "
+                      f"the scores mean nothing (VOC's +1-pixel widths make every such box overlap)", stacklevel=2)
     return GroundTruth(image_keys, file_names, category_ids, names, np.array(rows_img, np.int64),
-                       np.array(rows_cat, np.int64), np.array(boxes, np.float64).reshape(-1, 4),
+                       np.array(rows_cat, np.int64), boxes_xywh,
                        np.array(area, np.float64), np.array(difficult, bool), np.array(crowd, bool))
 
 
@@ -183,7 +209,9 @@ def detections_from_coco(results: list[dict[str, Any]], gt: GroundTruth, source:
 
 
 def load_ground_truth(path: str | Path) -> GroundTruth:
-    """Read COCO instances JSON (an extra per-annotation ``difficult`` 0/1 is kept)."""
+    """Read COCO instances JSON (an extra per-annotation ``difficult`` 0/1 is kept; ``difficult`` and
+    ``iscrowd`` may be JSON booleans, 0/1 or the strings "0", "1", "true", "false"). Warns (one line) when
+    every box is under a pixel: normalised coordinates where COCO has pixels."""
     return ground_truth_from_coco(_read_json(path), str(path))
 
 

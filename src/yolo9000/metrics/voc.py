@@ -46,12 +46,13 @@ def _iou_broadcast(a: np.ndarray, b: np.ndarray, plus1: bool) -> np.ndarray:
     ``union = (w_a * h_a + w_b * h_b) - inter``, ``p = 1`` with +1 widths, else 0.
     """
     p = 1.0 if plus1 else 0.0
-    iw = np.maximum(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]) + p, 0.0)
-    ih = np.maximum(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]) + p, 0.0)
-    inter = iw * ih
-    area_a = (a[..., 2] - a[..., 0] + p) * (a[..., 3] - a[..., 1] + p)
-    area_b = (b[..., 2] - b[..., 0] + p) * (b[..., 3] - b[..., 1] + p)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # boxes near float64's range (1e300) overflow to inf and give NaN IoUs (never above a threshold), quietly
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        iw = np.maximum(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]) + p, 0.0)
+        ih = np.maximum(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]) + p, 0.0)
+        inter = iw * ih
+        area_a = (a[..., 2] - a[..., 0] + p) * (a[..., 3] - a[..., 1] + p)
+        area_b = (b[..., 2] - b[..., 0] + p) * (b[..., 3] - b[..., 1] + p)
         return inter / (area_a + area_b - inter)
 
 

@@ -289,10 +289,6 @@ class Darknet(nn.Module):
         c = config.net.channels
         for i, spec in enumerate(config.layers):
             if isinstance(spec, ConvSpec):
-                if (n := spec.filters * c * spec.size ** 2) > MAX_CONV_WEIGHTS:
-                    raise Yolo9000Error(f"{config.name}: layer {i} (convolutional) would hold {n:,} weights "
-                                        f"({spec.filters} filters x {c} channels x {spec.size}x{spec.size}), "
-                                        f"more than {MAX_CONV_WEIGHTS:,}")
                 layers.append(ConvBlock(c, spec))
                 c = spec.filters
             elif isinstance(spec, MaxPoolSpec):
@@ -382,6 +378,36 @@ def bad_anchor(anchors: tuple[float, ...]) -> int | None:
 
 
 MAX_CONV_WEIGHTS = 2**31  # 8 GiB of float32 in one layer: a typo in a cfg, not a network (yolov2's largest: 11.8M)
+#: the largest network input side, in pixels: YOLOv2's first layer alone holds 8.6 GB of float32 activations
+#: for one 8192x8192 image (darknet's own sizes are 288 to 608)
+MAX_IMGSZ = 8192
+
+
+def imgsz_problem(imgsz: int, stride: int) -> str | None:
+    """What is wrong with the square input size ``imgsz`` for a network of total ``stride``, or None.
+
+    Returns a phrase to follow ``<flag> <value>:`` (``"must be a positive multiple of 32 ..."``).
+    """
+    if imgsz < stride or imgsz % stride or imgsz > MAX_IMGSZ:
+        return (f"must be a positive multiple of {stride} up to {MAX_IMGSZ} (a larger input needs tens of GB for "
+                f"the network's activations)")
+    return None
+
+
+def layer_channels(config: DarknetConfig) -> list[int]:
+    """The output channels of every layer of ``config``, in cfg order (routes sum their sources'; a
+    route naming a layer not yet built counts 0, which :func:`check_config` reports)."""
+    c = config.net.channels
+    out: list[int] = []
+    for i, spec in enumerate(config.layers):
+        if isinstance(spec, ConvSpec):
+            c = spec.filters
+        elif isinstance(spec, RouteSpec):
+            c = sum(out[j] for j in route_sources(spec, i) if 0 <= j < i)
+        elif isinstance(spec, ReorgSpec):
+            c = c * spec.stride ** 2
+        out.append(c)
+    return out
 
 
 def require_rgb(config: DarknetConfig, source: str) -> None:
@@ -421,9 +447,13 @@ def check_config(config: DarknetConfig) -> None:
                 raise ValueError(f"layer {i} (convolutional): filters, size and stride must be positive")
             if spec.activation not in ACTIVATIONS:
                 raise ValueError(f"layer {i} (convolutional): unsupported activation {spec.activation!r}")
+            if spec.padding < 0:
+                raise ValueError(f"layer {i} (convolutional): padding={spec.padding} must be >= 0")
         elif isinstance(spec, (MaxPoolSpec, ReorgSpec)):
             if spec.stride < 1 or getattr(spec, "size", 1) < 1:
                 raise ValueError(f"layer {i} ({type(spec).__name__[:-4].lower()}): size and stride must be positive")
+            if isinstance(spec, MaxPoolSpec) and spec.padding < 0:
+                raise ValueError(f"layer {i} (maxpool): padding={spec.padding} must be >= 0")
         elif isinstance(spec, RouteSpec):
             sources = route_sources(spec, i)
             if not sources or any(j < 0 or j >= i for j in sources):
@@ -450,6 +480,21 @@ def check_config(config: DarknetConfig) -> None:
     for i, spec in enumerate(config.layers):
         if isinstance(spec, RouteSpec) and len({scales[j] for j in route_sources(spec, i)}) != 1:
             raise ValueError(f"layer {i} (route): layers {spec.layers} have different spatial sizes")
+        if 1 / scales[i] > MAX_IMGSZ:
+            raise ValueError(f"layer {i} ({_kind(spec)}): stride={getattr(spec, 'stride', 1)} brings the network's "
+                             f"total stride to {int(1 / scales[i]):,}, above the largest input size {MAX_IMGSZ}")
+    channels = [config.net.channels, *layer_channels(config)]
+    for i, spec in enumerate(config.layers):
+        if isinstance(spec, ConvSpec) and (n := spec.filters * channels[i] * spec.size ** 2) > MAX_CONV_WEIGHTS:
+            raise ValueError(f"layer {i} (convolutional): filters={spec.filters} would hold {n:,} weights "
+                             f"({spec.filters} filters x {channels[i]} channels x {spec.size}x{spec.size}), more "
+                             f"than {MAX_CONV_WEIGHTS:,}")
+
+
+def _kind(spec: LayerSpec) -> str:
+    """The cfg section name of a layer spec (``convolutional``, ``maxpool``, ...)."""
+    return {ConvSpec: "convolutional", MaxPoolSpec: "maxpool", AvgPoolSpec: "avgpool", RouteSpec: "route",
+            ReorgSpec: "reorg", SoftmaxSpec: "softmax", CostSpec: "cost", RegionSpec: "region"}[type(spec)]
 
 
 def conv_blocks(model: nn.Module) -> list[ConvBlock]:

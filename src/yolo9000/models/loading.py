@@ -2,6 +2,7 @@
 and with darknet ``.weights`` or a checkpoint -> a network ready to run (:func:`load_model`)."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +34,32 @@ def resolve_config(model: str | Path) -> DarknetConfig:
     raise Yolo9000Error(f"{s}: not a zoo model ({', '.join(ZOO)}), a .cfg file or a checkpoint")
 
 
+def names_problem(names: Any, num_classes: int) -> str | None:
+    """What is wrong with the class names a checkpoint stores (its ``names`` entry) for a network of
+    ``num_classes`` classes, or None: they must be a list of one non-empty, one-line string per class."""
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) and n.strip() and "\n" not in n
+                                                       for n in names):
+        shown = repr(names) if len(repr(names)) <= 60 else repr(names)[:57] + "..."
+        return f"its 'names' are not a list of class names ({shown})"
+    if not names:
+        return "its 'names' list is empty"
+    if len(names) != num_classes:
+        return f"its 'names' list holds {len(names)} names for the network's {num_classes} classes"
+    return None
+
+
 def _checkpoint_config(ckpt: dict[str, Any], path: Path) -> DarknetConfig:
+    """The network a checkpoint holds, with its class names; names that do not fit the network (see
+    :func:`names_problem`) are a one-line warning, and the network then has none (the defaults apply)."""
     # cfg_dir: a WordTree head's tree file is also looked for beside the checkpoint (joint training copies it)
     config = parse_cfg_text(ckpt["cfg"], f"{path} (embedded cfg)", cfg_dir=path.parent, name=path.stem)
-    names = tuple(ckpt.get("names") or ())
-    return DarknetConfig(config.name, config.net, config.layers, names)
+    names = ckpt.get("names")
+    problem = None if names is None else names_problem(names, config.num_classes)
+    if problem is not None:
+        default = default_names(config.num_classes)
+        warnings.warn(f"{path}: {problem}: using the default names ({', '.join(default[:2])}, ...; --names "
+                      f"gives others)", stacklevel=3)
+    return DarknetConfig(config.name, config.net, config.layers, tuple(names) if names and not problem else ())
 
 
 def load_model(model: str | Path, weights: str | Path | None = None
@@ -63,7 +85,8 @@ def load_model(model: str | Path, weights: str | Path | None = None
         w = resolve_weights(weights, floats=darknet_float_count(net))
         if w.suffix.lower() in CHECKPOINT_EXTS:
             ckpt = load_checkpoint(w)
-            other = _checkpoint_config(ckpt, w)
+            same = Path(str(model)).suffix.lower() in CHECKPOINT_EXTS and Path(str(model)).resolve() == w.resolve()
+            other = config if same else _checkpoint_config(ckpt, w)  # the model's own: read (and warned) once
             if other.layers != config.layers:
                 raise file_error(w, f"checkpoint holds a different network ({other.name}) than {config.name}")
             load_state(net, ckpt["model"], w)

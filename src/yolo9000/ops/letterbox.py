@@ -8,10 +8,17 @@ import torch.nn.functional as F
 
 def letterbox_size(image_w: int, image_h: int, net_w: int, net_h: int) -> tuple[int, int]:
     """(new_w, new_h) of the resized image inside the net input, as darknet's ``letterbox_image``: the
-    ratios compared in float32, the other side by integer division."""
+    ratios compared in float32, the other side by integer division.
+
+    One deliberate deviation: a side darknet's integer division rounds to 0 px (an image more than ``net_w``
+    times wider than high, e.g. 3000x1 or 2x3000 into 64) is kept at 1 px. Darknet would embed nothing and
+    then divide by that 0 when mapping boxes back (``correct_region_boxes``: infinite boxes); with 1 px the
+    thin image is drawn as one line of the canvas, and :func:`letterbox` and :func:`unletterbox_cxcywh`,
+    which both take their size from here, stay finite and agree.
+    """
     if np.float32(net_w) / np.float32(image_w) < np.float32(net_h) / np.float32(image_h):
-        return net_w, (image_h * net_w) // image_w
-    return (image_w * net_h) // image_h, net_h
+        return net_w, max(1, (image_h * net_w) // image_w)
+    return max(1, (image_w * net_h) // image_h), net_h
 
 
 def darknet_samples(n_in: int, n_out: int, last_exact: bool
@@ -105,8 +112,6 @@ def letterbox(image: np.ndarray | torch.Tensor, net_w: int, net_h: int | None = 
     h, w = t.shape[:2]
     new_w, new_h = letterbox_size(w, h, net_w, net_h)
     canvas = torch.full((3, net_h, net_w), 0.5, dtype=torch.float32)
-    if new_w < 1 or new_h < 1:  # an image so thin that one side rounds to 0 px: darknet embeds nothing
-        return canvas
     dx, dy = (net_w - new_w) // 2, (net_h - new_h) // 2
     canvas[:, dy:dy + new_h, dx:dx + new_w] = resize_darknet(t, new_w, new_h)
     return canvas

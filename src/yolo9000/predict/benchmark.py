@@ -32,6 +32,7 @@ from yolo9000.models.darknet import (
     MaxPoolSpec,
     ReorgSpec,
     RouteSpec,
+    imgsz_problem,
     route_sources,
 )
 from yolo9000.models.inference import PackedConv, precision_dtype
@@ -287,8 +288,8 @@ def run_benchmark(cfg: BenchmarkConfig) -> BenchmarkResult:
     yolo = Predictor.load(cfg.model, cfg.weights, device=device, precision=cfg.precision, compile=cfg.compile)
     stride = yolo.model.stride
     cfg = replace(cfg, imgsz=yolo.imgsz if cfg.imgsz is None else cfg.imgsz)
-    if cfg.imgsz < stride or cfg.imgsz % stride:
-        raise Yolo9000Error(f"imgsz={cfg.imgsz}: must be a positive multiple of {stride}")
+    if (problem := imgsz_problem(cfg.imgsz, stride)) is not None:
+        raise Yolo9000Error(f"imgsz={cfg.imgsz}: {problem}")
     gflop = conv_gflops(yolo.config, cfg.imgsz)
     images = [_bench_image(cfg.image)] * cfg.batch
 

@@ -31,7 +31,7 @@ from torch import nn
 from yolo9000.darknet.cfg import config_to_cfg_text
 from yolo9000.errors import Yolo9000Error, file_error
 from yolo9000.fileio import atomic_write
-from yolo9000.models.darknet import Darknet, native_imgsz
+from yolo9000.models.darknet import Darknet, imgsz_problem, native_imgsz
 from yolo9000.ops.region import decode_region
 from yolo9000.optional import require
 from yolo9000.predict.onnx_backend import DECODED_OUTPUTS, INPUT_NAME, RAW_OUTPUT, OnnxMetadata, open_session
@@ -145,8 +145,8 @@ def check_export_options(model: Darknet, options: ExportOptions, out: str | Path
     config, stride = model.config, model.stride
     if Path(out).suffix.lower() != ".onnx":
         raise file_error(out, "ONNX output must end in .onnx")
-    if options.imgsz < stride or options.imgsz % stride:
-        raise Yolo9000Error(f"imgsz={options.imgsz}: must be a positive multiple of {stride}")
+    if (problem := imgsz_problem(options.imgsz, stride)) is not None:
+        raise Yolo9000Error(f"imgsz={options.imgsz}: {problem}")
     if options.batch < 1:
         raise Yolo9000Error(f"batch={options.batch}: must be at least 1")
     if options.opset < MIN_OPSET:

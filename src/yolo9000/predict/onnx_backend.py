@@ -150,6 +150,11 @@ class OnnxBackend:
         props = dict(self.session.get_modelmeta().custom_metadata_map)
         self.metadata = OnnxMetadata.from_props(props, self.path)
         config = parse_cfg_text(self.metadata.cfg_text, f"{self.path} (embedded cfg)", name=self.metadata.model_name)
+        if config.num_classes != self.metadata.num_classes:  # names and num_classes agree (from_props checks)
+            k = config.num_classes
+            raise file_error(self.path, f"metadata lists {len(self.metadata.names)} names, its embedded cfg has {k} "
+                                        f"class{'es' if k != 1 else ''}: damaged or edited metadata; export the "
+                                        f"model again")
         self.config = DarknetConfig(config.name, config.net, config.layers, self.metadata.names)
         self.stride = self.metadata.stride
         self.input_name = self.session.get_inputs()[0].name

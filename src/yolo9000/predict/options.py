@@ -34,6 +34,8 @@ class PredictOptions:
                                    "--save-dir/labels/<stem>.txt")
     save_conf: bool = option(False, "with --save-txt: the score as a sixth column")
     save_crop: bool = option(False, "write each detection's pixels to --save-dir/crops/<class>/<stem>.jpg")
+    exist_ok: bool = option(False, "replace files of the same names already in --save-dir (default: refuse them, "
+                                   "with nothing written)")
     classes: tuple[int, ...] | None = option(None, "keep only detections of these class ids")
     max_det: int | None = option(None, "keep at most this many detections per image (none: all, as darknet)")
     skip_bad: bool = option(False, "go on past unreadable inputs; they are listed on stderr and in the JSON")

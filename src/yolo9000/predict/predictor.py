@@ -18,7 +18,15 @@ from yolo9000.darknet.names import read_names
 from yolo9000.darknet.weights import WeightsHeader
 from yolo9000.devices import resolve_device
 from yolo9000.errors import Yolo9000Error
-from yolo9000.models.darknet import AvgPoolSpec, CostSpec, Darknet, SoftmaxSpec, native_imgsz, require_rgb
+from yolo9000.models.darknet import (
+    AvgPoolSpec,
+    CostSpec,
+    Darknet,
+    SoftmaxSpec,
+    imgsz_problem,
+    native_imgsz,
+    require_rgb,
+)
 from yolo9000.models.inference import build_inference_model, check_inference_options, weights_version
 from yolo9000.models.loading import CHECKPOINT_EXTS, load_model
 from yolo9000.ops.letterbox import letterbox
@@ -205,8 +213,8 @@ class Predictor:
         self._check_predictable()
         stride = self.model.stride
         imgsz = self.imgsz if imgsz is None else imgsz
-        if imgsz < stride or imgsz % stride:
-            raise Yolo9000Error(f"imgsz={imgsz}: must be a positive multiple of {stride}")
+        if (problem := imgsz_problem(imgsz, stride)) is not None:
+            raise Yolo9000Error(f"imgsz={imgsz}: {problem}")
         if not 0.0 <= conf < 1.0 or not 0.0 < nms <= 1.0:
             raise Yolo9000Error(f"conf={conf}, nms={nms}: conf must be in [0, 1) and nms in (0, 1]")
         if batch < 1:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -57,6 +57,7 @@ from yolo9000.wordtree.tree import (
 class ClassifyConfig(OptimOptions, EngineOptions, RunOptions):
     """Every option of ``yolo9000 train-classifier`` (field names are the flags)."""
 
+    TRAINER: ClassVar[str] = "train-classifier"  # the command, recorded in the checkpoints (a resume checks it)
     data: str = option(help="ImageFolder root with train/ and val/ (one folder per class)")
     model: str = option("darknet19", "zoo name or darknet .cfg of a classifier; the head follows the classes")
     tree: str | None = option(None, "WordTree file: class folders are wnids of it, hierarchical softmax and loss")
@@ -72,7 +73,11 @@ class ClassifyConfig(OptimOptions, EngineOptions, RunOptions):
     hue: float = option(0.1, "colour augmentation: hue shift, a fraction of the hue circle")
     saturation: float = option(0.75, "darknet's 1/s .. s range, as ColorJitter's 1 - x .. 1 + x")
     exposure: float = option(0.75, "colour augmentation: brightness scaled by 1/e .. e; None: the model cfg's")
-    name: str = option("classify", "an existing runs/<name> is kept: the run goes to <name>2, <name>3, ...")
+    name: str = option("classify", "the run's folder in --project (one folder name); an existing one is kept: "
+                       "the run goes to <name>2, <name>3, ...")
+
+
+SEED_RANGE = 2**64  # torch.manual_seed takes 0 .. 2**64 - 1
 
 
 def classifier_with_classes(config: DarknetConfig, classes: int, names: tuple[str, ...]) -> DarknetConfig:
@@ -226,7 +231,7 @@ class EpochBatches(Sampler[list[int]]):
         return self.n // self.batch if self.drop_last else -(-self.n // self.batch)
 
     def __iter__(self):
-        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        g = torch.Generator().manual_seed((self.seed * 100_003 + self.epoch) % SEED_RANGE)
         order = torch.randperm(self.n, generator=g).tolist()
         for b in range(len(self)):
             yield order[b * self.batch:(b + 1) * self.batch]
@@ -246,8 +251,8 @@ class Augmented(Dataset):
         return len(self.data)
 
     def __getitem__(self, i: int):
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed((self.seed * 1_000_003 + self.epoch) * 10_000_019 + i)
+        with torch.random.fork_rng(devices=[]):  # the key wraps into torch's 64-bit seed range (any --seed)
+            torch.manual_seed(((self.seed * 1_000_003 + self.epoch) * 10_000_019 + i) % SEED_RANGE)
             return self.data[i]
 
 
@@ -275,12 +280,16 @@ class ClassifyTask:
         train_ds = image_folder(root, "train", transforms(cfg, True))
         names = tuple(train_ds.classes)
         self.val_ds = image_folder(root, "val", transforms(cfg, False), names)
-        bad = scan_images(train_ds, cfg.skip_bad) + scan_images(self.val_ds, cfg.skip_bad)
+        bad = []
+        for split, ds, use in (("train", train_ds, "train on"), ("val", self.val_ds, "validate on")):
+            left_out = scan_images(ds, cfg.skip_bad)
+            if not len(ds):  # before the --skip-bad line: the error is the run's one line
+                raise file_error(root / split, f"no readable images to {use} (--skip-bad left out all "
+                                               f"{len(left_out)})")
+            bad += left_out
         if bad:
             print(f"--skip-bad: {len(bad)} unreadable image(s) left out of training and validation: "
                   + ", ".join(bad[:10]) + (" ..." if len(bad) > 10 else ""), flush=True)
-        if not len(train_ds):
-            raise file_error(root / "train", "no readable training images")
         self.tree: WordTree | None = None
         self.nodes: torch.Tensor | None = None
         self.val_keys = ("val_loss", "top1", "top5") + (("parent_top1", "errors_to_ancestor") if cfg.tree else ())

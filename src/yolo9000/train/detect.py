@@ -11,7 +11,7 @@ import math
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -23,7 +23,7 @@ from yolo9000.datasets.loader import load_dataset
 from yolo9000.datasets.records import DetectionDataset
 from yolo9000.datasets.shapes import make_shapes
 from yolo9000.datasets.torch_data import DetectionData, MultiScaleBatchSampler, collate
-from yolo9000.errors import Yolo9000Error
+from yolo9000.errors import Yolo9000Error, file_error
 from yolo9000.eval.validate import validate
 from yolo9000.fields import option
 from yolo9000.models.darknet import Darknet, DarknetConfig, config_stride, require_rgb
@@ -108,6 +108,7 @@ class TrainConfig(DetectionOptions, OptimOptions, EngineOptions, RunOptions):
     minutes on two CPU cores, then evaluates and writes annotated predictions.
     """
 
+    TRAINER: ClassVar[str] = "train"  # the command, recorded in the checkpoints (a resume checks it)
     data: str = option(DEMO_DATA, "dataset YAML, or 'shapes' for the generated demo set")
     preset: str | None = option(None, "the values of the recipe options left out: " + "; ".join(
         f"{name} ({describe_preset(p)})" for name, p in PRESETS.items()) + "; none: demo for --data shapes, else "
@@ -154,7 +155,8 @@ class TrainConfig(DetectionOptions, OptimOptions, EngineOptions, RunOptions):
     scale: tuple[float, ...] = option((1.0, 1.0), "random rescale range: (1, 1) as darknet HEAD, (0.25, 2) as 2017-18")
     val_split: str = option("val", "the split scored every --val-every epochs")
     train_eval: int = option(100, "training images scored beside the validation mAP (an even sample; 0: off)")
-    name: str = option("train", "an existing runs/<name> is kept: the run goes to <name>2, <name>3, ...")
+    name: str = option("train", "the run's folder in --project (one folder name); an existing one is kept: "
+                       "the run goes to <name>2, <name>3, ...")
 
 
 def resolve_recipe(cfg: TrainConfig) -> TrainConfig:
@@ -209,6 +211,23 @@ def resolve_sizes(cfg: TrainConfig, yaml_imgsz: int | None) -> tuple[int, list[i
     if lo % 32 or hi % 32 or lo > hi:
         raise Yolo9000Error(f"--min-size {lo} / --max-size {hi}: need multiples of 32 with min <= max")
     return imgsz, list(range(lo, hi + 1, 32))
+
+
+def load_training_split(data_yaml: str, split: str, skip_bad: bool, use: str) -> DetectionDataset:
+    """Split ``split`` of the dataset YAML ``data_yaml`` with every image decoded: a bad record stops the run
+    here (or with ``skip_bad`` is left out, with the loader's warning). A split with no image (left) is a
+    one-line error naming the YAML and the split, ``use`` saying what the run needed it for, before
+    anything is written; the loader's warnings are then held back, so that the error is the one line."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = load_dataset(data_yaml, split, skip_bad=skip_bad, decode=True)
+    if not ds.records:
+        skipped = (" (--skip-bad left out every image it lists; 'yolo9000 check-data' says why)"
+                   if skip_bad and caught else "")
+        raise file_error(data_yaml, f"split {split!r} has no images to {use}{skipped}")
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return ds
 
 
 def build_model(cfg: TrainConfig, train_set: DetectionDataset, imgsz: int) -> tuple[Darknet, int]:
@@ -293,8 +312,8 @@ class DetectTask:
         self.plots_dir = ctx.run / "val"
         # every image of both splits is decoded now: a bad record stops the run before its first batch, or
         # with --skip-bad is left out of training and validation alike
-        self.train_set = load_dataset(data_yaml, "train", skip_bad=cfg.skip_bad, decode=True)
-        self.val_set = load_dataset(data_yaml, cfg.val_split, skip_bad=cfg.skip_bad, decode=True)
+        self.train_set = load_training_split(data_yaml, "train", cfg.skip_bad, "train on")
+        self.val_set = load_training_split(data_yaml, cfg.val_split, cfg.skip_bad, "validate on")
         self.names = tuple(self.train_set.names)
         if ctx.state is not None:  # the saved network (k-means anchors included), not a fresh build
             self.model, self.seen = Darknet(replace(parse_cfg_text(ctx.state["cfg"], str(ctx.last)), names=self.names)), 0
@@ -325,7 +344,7 @@ class DetectTask:
     def validate(self, model: Darknet, epoch: int, final: bool, plots: bool) -> dict[str, float]:
         predictor = Predictor.from_module(model, self.names, device=self.device)
         out = {"mAP50": validate(predictor, self.val_set, metric="voc07", imgsz=self.eval_size,
-                                 save_dir=self.plots_dir if plots else None).mAP,
+                                 save_dir=self.plots_dir if plots else None, exist_ok=True).mAP,
                "train_mAP50": float("nan")}
         if self.cfg.train_eval:  # the fit: a detector that cannot find its own training boxes underfits
             out["train_mAP50"] = validate(predictor, self.train_set, metric="voc07", imgsz=self.eval_size,

@@ -37,10 +37,10 @@ from tqdm import tqdm
 from yolo9000.darknet.cfg import config_to_cfg_text
 from yolo9000.darknet.weights import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, WeightsHeader
 from yolo9000.errors import Yolo9000Error
-from yolo9000.fileio import atomic_write, removed_on_error, run_folder
+from yolo9000.fileio import check_output_dir, removed_on_error, run_folder, save_torch
 from yolo9000.models.darknet import Darknet
 from yolo9000.train import distributed as dist
-from yolo9000.train.checks import check_run_options, resume_config
+from yolo9000.train.checks import check_run_folder, check_run_options, resume_config
 from yolo9000.train.report import Scalars, append_csv, plot_results
 
 
@@ -247,7 +247,7 @@ class Trainer:
                 "names": list(self.model.config.names), "header": [header.major, header.minor, header.revision, seen],
                 "model": cpu(self.eval_model), "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
-                "rng": _rng_state(), "epoch": epoch, "seen": seen, **scores,
+                "rng": _rng_state(), "epoch": epoch, "seen": seen, **scores, "trainer": type(cfg).TRAINER,
                 "train_config": {f.name: list(v) if isinstance(v := getattr(cfg, f.name), tuple) else v
                                  for f in dataclasses.fields(cfg)}}
         if self.ema is not None:
@@ -282,8 +282,7 @@ class Trainer:
 
 def save_checkpoint_file(path: Path, ckpt: dict[str, Any]) -> None:
     """``torch.save`` through a temporary file and a rename: a kill leaves the old file whole."""
-    with atomic_write(path) as f:
-        torch.save(ckpt, f)
+    save_torch(ckpt, path)
 
 
 def _autocast(device: torch.device, dtype: torch.dtype | None):
@@ -313,8 +312,9 @@ def fit(cfg: Any, build: Callable[[Any, RunContext], Task],
     """Train the task ``build(cfg, context)`` makes; returns the run folder.
 
     ``cfg`` is a trainer's config dataclass (the fields of :mod:`yolo9000.train.options` and the task's
-    own). ``resume_forced(cfg)``: options a resume takes from the resume's command line whatever the run
-    was started with (joint training's network comes from ``last.pt`` itself). ``resolve(cfg)``: the config
+    own; its class's ``TRAINER``, the command that runs it, goes into the checkpoints, and a resume of
+    another trainer's run is refused). ``resume_forced(cfg)``: options a resume takes from the resume's
+    command line whatever the run was started with. ``resolve(cfg)``: the config
     with its defaults made concrete, as the checkpoints record it (it may generate a demo's data: process 0
     runs it first).
     """
@@ -322,14 +322,16 @@ def fit(cfg: Any, build: Callable[[Any, RunContext], Task],
     info = dist.setup(cfg.device)
     try:
         run = run_folder(cfg.project, cfg.name, exist_ok=cfg.exist_ok or cfg.resume)
+        check_output_dir(run, "a run folder")  # --exist-ok (or --resume) onto a file of that name
         dist.barrier(info)  # every process has chosen the folder before process 0 creates it
         last, best = run / "weights" / "last.pt", run / "weights" / "best.pt"
         state = None
         if cfg.resume:
-            state, cfg = resume_config(cfg, last, resume_forced(cfg) if resume_forced else None)
+            state, cfg = resume_config(cfg, last, resume_forced(cfg) if resume_forced else None, type(cfg).TRAINER)
             check_run_options(cfg)
         if resolve is not None:
             cfg = _main_first(info, lambda: resolve(cfg))
+        check_run_folder(run, cfg)
         seed_all(cfg.seed)
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True)

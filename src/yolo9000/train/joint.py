@@ -20,14 +20,14 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from yolo9000.darknet.cfg import parse_cfg_text
 from yolo9000.datasets.config import load_dataset_config
-from yolo9000.datasets.loader import load_dataset
 from yolo9000.datasets.records import DetectionDataset, ImageRecord
 from yolo9000.datasets.shapes import JOINT_TREE, make_joint_shapes
 from yolo9000.datasets.torch_data import DetectionData, collate
@@ -39,7 +39,7 @@ from yolo9000.images import CLASS_FOLDER_EXTS, scan_image
 from yolo9000.models.darknet import ConvSpec, Darknet, DarknetConfig, require_rgb
 from yolo9000.models.loading import resolve_config
 from yolo9000.predict.predictor import Predictor
-from yolo9000.train.detect import augmentation, resolve_sizes, steps_lr
+from yolo9000.train.detect import augmentation, load_training_split, resolve_sizes, steps_lr
 from yolo9000.train.engine import RunContext, fit
 from yolo9000.train.init import initialise
 from yolo9000.train.loss import CLASS_ONLY_OBJECTNESS, class_only_rows, region_loss
@@ -57,6 +57,7 @@ class JointConfig(DetectionOptions, OptimOptions, EngineOptions, RunOptions):
     """Every option of ``yolo9000 train-joint``; field names are the CLI flags (``det_ratio`` = ``--det-ratio``).
     Those it shares with the other trainers are :mod:`yolo9000.train.options`' (keyword-only)."""
 
+    TRAINER: ClassVar[str] = "train-joint"  # the command, recorded in the checkpoints (a resume checks it)
     data: str = option("shapes", "detection dataset YAML (its train split; val for the final mAP); shapes (with "
                                  "--cls-data shapes): the generated demo of benchmarks/joint_demo.py")
     cls_data: str = option("shapes", "folder of wnid-named class folders of classification images; shapes: the demo's")
@@ -77,7 +78,8 @@ class JointConfig(DetectionOptions, OptimOptions, EngineOptions, RunOptions):
     scale: tuple[float, ...] = option((0.25, 2.0), "random rescale range LOW HIGH")
     val: bool = option(True, "score the detection val split (VOC07 mAP through the map) every --val-every epochs "
                              "and at the end (val.json)")
-    name: str = option("joint", "an existing runs/<name> is kept: the run goes to <name>2, <name>3, ...")
+    name: str = option("joint", "the run's folder in --project (one folder name); an existing one is kept: "
+                       "the run goes to <name>2, <name>3, ...")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -131,7 +133,8 @@ def classification_records(folder: str | Path, tree: WordTree, skip_bad: bool = 
                                        np.zeros(0, bool), f"{d.name}/{f.stem}"))
             nodes.append(node)
     if not records:
-        raise file_error(root, "no images in its class folders")
+        raise file_error(root, f"no readable images in its class folders (--skip-bad left out all {len(bad)})" if bad
+                         else "no images in its class folders")
     return records, np.asarray(nodes, np.int64), bad
 
 
@@ -286,9 +289,23 @@ def demo_cfg_text(tree: str, num_nodes: int, size: int = 160,
             + "coord_scale=1\nthresh=.6\nbias_match=1\nrandom=1\n")
 
 
-def _build(cfg: JointConfig, run: Path) -> tuple[Darknet, WordTree, int]:
-    """The WordTree network of ``cfg`` (tree, and its names file, copied into ``run/weights`` so checkpoints
-    resolve it), initialised from ``cfg.weights``; returns (model, tree, images seen)."""
+def _resumed(ctx: RunContext) -> tuple[Darknet, WordTree, int]:
+    """The network of a resumed run: ``last.pt``'s own (its tree, copied beside it when the run started,
+    found there); returns (model, tree, 0: the engine restores the images seen)."""
+    config = parse_cfg_text(ctx.state["cfg"], str(ctx.last), cfg_dir=ctx.last.parent)
+    if config.region is None or config.region.tree is None:
+        raise file_error(ctx.last, "not a WordTree detector's checkpoint (no [region] tree=)")
+    model = Darknet(replace(config, names=tuple(ctx.state.get("names") or ())))
+    return model, load_tree(config.region.tree), 0
+
+
+def _build(cfg: JointConfig, ctx: RunContext) -> tuple[Darknet, WordTree, int]:
+    """The WordTree network of ``cfg`` (tree, and its names file, copied into the run's ``weights`` so
+    checkpoints resolve it), initialised from ``cfg.weights``, or on a resume ``last.pt``'s
+    (:func:`_resumed`); returns (model, tree, images seen)."""
+    if ctx.state is not None:
+        return _resumed(ctx)
+    run = ctx.run
     config = resolve_config(cfg.model)
     require_rgb(config, cfg.model)
     if config.region is None:
@@ -365,9 +382,9 @@ class JointTask:
         if cfg.objectness not in CLASS_ONLY_OBJECTNESS:
             raise Yolo9000Error(f"--objectness {cfg.objectness!r}: choose {' or '.join(CLASS_ONLY_OBJECTNESS)}")
         self.cfg, self.device = cfg, ctx.device
-        self.model, tree, self.seen = _build(cfg, ctx.run)  # on --resume: no --weights, last.pt has the rest
+        self.model, tree, self.seen = _build(cfg, ctx)
         self.region = self.model.config.region
-        det = load_dataset(cfg.data, "train", skip_bad=cfg.skip_bad, decode=True)
+        det = load_training_split(cfg.data, "train", cfg.skip_bad, "train on")
         self.det_nodes = detection_nodes(det.names, tree, cfg.det_map, self.model.config.names, cfg.data)
         records, cls_nodes, bad = classification_records(cfg.cls_data, tree, cfg.skip_bad)
         if bad:
@@ -376,7 +393,7 @@ class JointTask:
         self.val_set = None
         self.val_keys: tuple[str, ...] = ()
         if cfg.val and "val" in load_dataset_config(cfg.data).splits:  # read now: a bad record stops the run here
-            self.val_set = load_dataset(cfg.data, "val", skip_bad=cfg.skip_bad, decode=True)
+            self.val_set = load_training_split(cfg.data, "val", cfg.skip_bad, "validate on (or give --no-val)")
             self.val_keys = ("mAP50",)
         cls = DetectionDataset(tuple(tree.wnids), "train", Path(cfg.cls_data), tuple(records))
         aug = {**augmentation(cfg, self.model.config), "size": cfg.imgsz}
@@ -421,9 +438,8 @@ class JointTask:
 
 
 def _resume_forced(cfg: JointConfig) -> dict[str, Any]:
-    """A resumed joint run's network, with its tree, comes from last.pt itself; --val is the resume's own."""
-    last = Path(cfg.project) / cfg.name / "weights" / "last.pt"
-    return {"model": str(last), "weights": None, "tree": None, "val": cfg.val}
+    """--val is the resume's own (the network, with its tree, comes from last.pt: :func:`_resumed`)."""
+    return {"val": cfg.val}
 
 
 def train_joint(cfg: JointConfig) -> Path:

@@ -303,7 +303,10 @@ def _box_term(xy: torch.Tensor, wh: torch.Tensor, tg: RegionTargets, region: Reg
     if box_loss != "ciou":
         raise Yolo9000Error(f"box_loss {box_loss!r}: choose {' or '.join(BOX_LOSSES)}")
     t = tg.coord_target
-    pred = torch.stack(decode_grid(xy, wh, region), dim=-1)                                   # (B, A, H, W, 4)
+    cx, cy, w, h = decode_grid(xy, wh, region)
+    # a side that under- or overflows (exp of a wild log-scale early on) would make CIoU's w / h NaN, and its
+    # gradient too, even where the prediction is masked out: keep the sides in [1e-6, 1e4] grid cells
+    pred = torch.stack([cx, cy, w.clamp(1e-6, 1e4), h.clamp(1e-6, 1e4)], dim=-1)               # (B, A, H, W, 4)
     truth = torch.stack(decode_grid(t[:, :, :2], t[:, :, 2:], region), dim=-1)
     loss = complete_box_iou_loss(box_convert(pred, "cxcywh", "xyxy"), box_convert(truth, "cxcywh", "xyxy"),
                                  reduction="none")

@@ -27,7 +27,8 @@ class RunOptions:
     skip_bad: bool = option(False, "leave unreadable images and records out of training and validation (listed in a "
                                    "warning) instead of stopping before the first batch")
     resume: bool = option(False, "continue runs/<name> from its last.pt, as it was configured (options given here "
-                                 "override)")
+                                 "override, but for those that make the network, its data and its optimizer: "
+                                 "these must be the run's own)")
 
 
 @dataclass(frozen=True, kw_only=True)
