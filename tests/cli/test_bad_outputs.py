@@ -236,3 +236,33 @@ def test_a_second_ctrl_c_keeps_images_and_json_together(assets: Assets, tmp_path
     assert (w.p("out") / "image.jpg").is_file()
     assert json.loads(w.p("dets.json").read_text()) is not None
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+def test_train_on_a_full_disk_is_one_line(assets: Assets, tmp_path: Path, monkeypatch, capfd) -> None:  # noqa: F811
+    """Every write of a training run fails as on a full disk: one line naming the file, no temporary left."""
+    w = W(tmp_path, assets)
+    monkeypatch.setattr(os, "fsync", _refuse(errno.ENOSPC))
+    rc, out, err = run_cli(train(w, w.voc()), capfd)
+    lines = [x for x in err.splitlines() if x.startswith("yolo9000: ")]
+    assert rc == 2 and len(lines) == 1 and lines[0].endswith(": cannot write (No space left on device)"), err
+    assert lines[0].startswith(f"yolo9000: error: {w.p('runs')}/"), err
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_train_on_a_read_only_disk_is_one_line(assets: Assets, tmp_path: Path, monkeypatch, capfd) -> None:  # noqa: F811
+    """The run folder cannot be made (a read-only disk): one line naming it, and nothing made."""
+    w = W(tmp_path, assets)
+    data = w.voc()
+    real_mkdir = os.mkdir
+
+    def mkdir(path, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if str(path).startswith(str(w.p("runs"))):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    rc, out, err = run_cli(train(w, data), capfd)
+    assert rc == 2 and err.splitlines()[-1].startswith(f"yolo9000: error: {w.p('runs')}"), err
+    assert err.splitlines()[-1].endswith("Read-only file system"), err
+    assert len([x for x in err.splitlines() if x.startswith("yolo9000: ")]) == 1, err
+    assert not w.p("runs").exists()
