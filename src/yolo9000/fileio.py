@@ -69,8 +69,9 @@ _NAME_MAX = 255  # bytes in one path component on every file system we meet (ext
 
 
 def disk_error(path: str | Path, e: OSError) -> Yolo9000Error:
-    """The one line for a write the disk refused: ``<file>: cannot write (No space left on device)``."""
-    return file_error(e.filename or path, f"cannot write ({e.strerror or e})")
+    """The one line for a write the disk refused: ``<file>: cannot write (No space left on device)``, naming
+    the output (not the temporary file that was being written)."""
+    return file_error(path, f"cannot write ({e.strerror or e})")
 
 
 def _temp_prefix(name: str) -> str:
@@ -112,8 +113,11 @@ def _write_through(path: Path, mode: str) -> Iterator[IO[Any]]:
                 raise file_error(path, "is a FIFO that no process is reading; start the reader first") from None
             raise disk_error(path, e) from None
         os.set_blocking(fd, True)
-        with os.fdopen(fd, mode.replace("r", "").replace("+", "") or "wb") as out:
-            shutil.copyfileobj(buf, out)
+        try:
+            with os.fdopen(fd, mode.replace("r", "").replace("+", "") or "wb") as out:
+                shutil.copyfileobj(buf, out)
+        except OSError as e:  # /dev/full, a reader that went away
+            raise disk_error(path, e) from None
 
 
 @contextmanager
@@ -127,12 +131,12 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
     """
     p = Path(path)
     check_output_file(p, "the file to write")
-    if p.is_symlink():
-        p = Path(os.path.realpath(p))
-    if _node_kind(p) is not None:
+    if _node_kind(p) is not None:  # through its links as given: /dev/stdout -> /proc/self/fd/1 -> pipe:[...]
         with _write_through(p, mode) as f:
             yield f
         return
+    if p.is_symlink():
+        p = Path(os.path.realpath(p))
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(p)
@@ -243,6 +247,15 @@ def _real(path: str | Path) -> Path:
     return Path(os.path.realpath(path))
 
 
+def _file_id(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of an existing regular file, or None: two names of one file share it."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
+
+
 def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
@@ -267,14 +280,21 @@ def check_outputs(files: Mapping[str, str | Path | None] | None = None,
     files = {k: v for k, v in (files or {}).items() if v is not None}
     folders = {k: v for k, v in (folders or {}).items() if v is not None}
     read = {_real(r): Path(r) for r in reads if r is not None and os.path.lexists(r)}
+    read_ids = {_file_id(r): r for r in read}  # the same file under another name (a hard link)
+    read_ids.pop(None, None)
     data = [_real(d) for d in data_folders]
+    filled = {_real(p): flag for flag, p in folders.items()}
     seen: dict[Path, str] = {}
     for flag, path in files.items():
         check_output_file(path, flag)
         real = _real(path)
-        if real in read:
-            raise file_error(path, f"{flag} would overwrite {read[real]}, an input of this command: "
+        if real in read or _file_id(real) in read_ids:
+            same = read.get(real) or read[read_ids[_file_id(real)]]
+            raise file_error(path, f"{flag} would overwrite {same}, an input of this command: "
                                    f"choose another file")
+        if folder := next((f for f in filled if _inside(real.parent, f)), None):
+            raise file_error(path, f"{flag} is inside {filled[folder]} {folder}, which this command fills: "
+                                   f"write it outside that folder")
         if real in seen:
             raise file_error(path, f"{flag} and {seen[real]} name the same file: choose two files")
         seen[real] = flag
@@ -332,27 +352,46 @@ def _move_into(src: Path, dst: Path) -> None:
         os.replace(src, dst)
 
 
-def staged_clashes(stage: Path, folder: Path) -> list[Path]:
-    """The files of ``folder`` that moving the staged files of ``stage`` into it would replace."""
-    return [folder / f.relative_to(stage) for f in sorted(stage.rglob("*"))
-            if not f.is_dir() and os.path.lexists(folder / f.relative_to(stage))]
-
-
-def check_staged(stage: Path, folder: Path, what: str = "the output folder") -> None:
-    """Refuse, naming the first, to replace a file of ``folder`` that this run did not write."""
-    if clashes := staged_clashes(stage, folder):
+def check_staged(stage: Path, folder: Path, what: str = "the output folder", exist_ok: bool = False,
+                 keep: Iterable[str | Path] = ()) -> None:
+    """Refuse, naming the first, to move the staged files of ``stage`` into ``folder`` where that would replace
+    a file this run did not write (``exist_ok``: allowed), one of ``keep`` (the command's inputs: always
+    refused), or put a folder where a symlink or a file is (a ``labels`` link into a dataset)."""
+    keep_real = {_real(k) for k in keep if k is not None and os.path.lexists(k)}
+    keep_ids = {_file_id(k) for k in keep_real} - {None}
+    clashes = []
+    for f in sorted(stage.rglob("*")):
+        dest = folder / f.relative_to(stage)
+        if not os.path.lexists(dest):
+            continue
+        if f.is_dir():
+            if dest.is_symlink() or not dest.is_dir():
+                raise file_error(dest, f"is {'a symlink' if dest.is_symlink() else 'a file'} where this run writes "
+                                       f"a folder of {what}; nothing was written: move it away or choose another "
+                                       f"folder")
+        elif _real(dest) in keep_real or _file_id(dest) in keep_ids:
+            raise file_error(dest, f"is an input of this command and {what} would replace it; nothing was "
+                                   f"written: choose another folder")
+        elif dest.is_dir() and not dest.is_symlink():
+            raise file_error(dest, f"is a folder where this run writes a file of {what}; nothing was written")
+        elif not exist_ok:
+            clashes.append(dest)
+    if clashes:
         more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
         raise file_error(clashes[0], f"already exists in {what}{more} and was not written by this run; nothing "
-                                     f"was written: choose a new folder, or remove the old files")
+                                     f"was written: choose a new folder, or remove the old files (--exist-ok: "
+                                     f"replace them)")
 
 
 @contextmanager
-def staged_folder(folder: str | Path, what: str = "the output folder", exist_ok: bool = False) -> Iterator[Path]:
+def staged_folder(folder: str | Path, what: str = "the output folder", exist_ok: bool = False,
+                  keep: Iterable[str | Path] = ()) -> Iterator[Path]:
     """Write a set of files all or nothing: yields a hidden staging folder inside ``folder``; on success
     its files are moved into ``folder`` (a staged subfolder is merged into an existing one of the same name,
     so ``labels/`` of an earlier run keeps its other files), on failure it is deleted, and so is ``folder``
     itself if this call created it and it is empty. A staged file whose name is taken in ``folder`` by a file
-    this run did not write is refused, with nothing moved (``exist_ok``: replaced)."""
+    this run did not write is refused, with nothing moved (``exist_ok``: replaced, but never one of ``keep``,
+    the command's inputs; see :func:`check_staged`)."""
     final = Path(folder)
     check_output_dir(final)
     created = not final.exists()
@@ -372,8 +411,7 @@ def staged_folder(folder: str | Path, what: str = "the output folder", exist_ok:
         _ACTIVE.add(str(stage))
     try:
         yield stage
-        if not exist_ok:
-            check_staged(stage, final, what)
+        check_staged(stage, final, what, exist_ok, keep)
         for f in sorted(stage.iterdir()):
             _move_into(f, final / f.name)
     except BaseException as e:

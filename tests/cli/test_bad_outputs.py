@@ -44,6 +44,26 @@ def fifo_got_json(w: W) -> None:
     assert json.loads(w.got[0])["mAP"] == pytest.approx(1.0)
 
 
+def pipe_behind_a_link(w: W, rel: str) -> None:
+    """``rel`` -> /proc/self/fd/N, the write end of a pipe a thread reads (as /dev/stdout is when piped)."""
+    r, wr = os.pipe()
+    w.p(rel).symlink_to(f"/proc/self/fd/{wr}")
+    w.got, w.fds = [], (r, wr)
+
+    def reader() -> None:
+        with os.fdopen(r, "rb") as f:
+            w.got.append(f.read())
+
+    w.reader = threading.Thread(target=reader, daemon=True)
+    w.reader.start()
+
+
+def pipe_got_json(w: W) -> None:
+    os.close(w.fds[1])  # the command wrote and closed its own descriptor; the reader ends with ours
+    w.reader.join(timeout=10)
+    assert json.loads(w.got[0])["mAP"] == pytest.approx(1.0)
+
+
 def unix_socket(w: W, rel: str = "sock.json") -> None:
     s = socket.socket(socket.AF_UNIX)
     s.bind(str(w.p(rel)))
@@ -115,6 +135,37 @@ CASES: list[Case] = [
          setup=lambda w: w.write("ids.txt", "n02084071\n"), names=lambda w: w.p("ids.txt"),
          expect=("would overwrite",)),
 
+    Case("same/predict-save-json-is-a-hard-link-of-the-image",
+         lambda w: predict(w, w.p("pic.png"), extra=("--save-json", w.p("hard.png"))),
+         setup=lambda w: (w.image("pic.png"), os.link(w.p("pic.png"), w.p("hard.png"))),
+         names=lambda w: w.p("hard.png"), expect=("would overwrite",)),
+    Case("same/convert-output-is-a-hard-link-of-the-checkpoint",
+         lambda w: ["convert", "--model", w.p("nano.pt"), "-o", w.p("hard.pt")],
+         setup=lambda w: (w.write("nano.pt", w.a.pt.read_bytes()), os.link(w.p("nano.pt"), w.p("hard.pt"))),
+         names=lambda w: w.p("hard.pt"), expect=("would overwrite",)),
+    Case("same/wordtree-output-is-wordnets-data-noun",
+         lambda w: ["wordtree", "build", "--wnids", w.p("ids.txt"), "--wordnet", w.p("wn"), "-o",
+                    w.p("wn/data.noun"), "--names", w.p("t.names")],
+         setup=lambda w: (w.write("ids.txt", "n02084071\n"), w.write("wn/data.noun", (w.a.wordnet / "data.noun")
+                                                                          .read_text())),
+         names=lambda w: w.p("wn/data.noun"), expect=("would overwrite",)),
+    Case("same/predict-save-json-inside-save-dir",
+         lambda w: predict(w, extra=("--save-dir", w.p("out"), "--save-json", w.p("out/image.jpg"))),
+         names=lambda w: w.p("out/image.jpg"), expect=("inside --save-dir",)),
+    Case("same/val-json-inside-save-dir",
+         lambda w: val(w, w.voc(), "--weights", w.a.det_weights, "--save-dir", w.p("vout"), "--json",
+                       w.p("vout/results.json")),
+         names=lambda w: w.p("vout/results.json"), expect=("inside --save-dir",)),
+    Case("old/predict-exist-ok-never-replaces-an-input",
+         lambda w: predict(w, extra=("--names", w.p("out/labels/image.txt"), "--save-dir", w.p("out"), "--save-txt",
+                                     "--conf", "0.0001", "--exist-ok")),
+         setup=lambda w: w.write("out/labels/image.txt", "\n".join(f"c{i}" for i in range(20)) + "\n"),
+         names=lambda w: w.p("out/labels/image.txt"), expect=("is an input of this command",)),
+    Case("old/predict-labels-folder-is-a-symlink",
+         lambda w: predict(w, extra=("--save-dir", w.p("out"), "--save-txt", "--conf", "0.0001")),
+         setup=lambda w: (w.p("elsewhere").mkdir(), w.p("out").mkdir(), w.p("out/labels").symlink_to("../elsewhere")),
+         names=lambda w: w.p("out/labels"), expect=("is a symlink where this run writes a folder",)),
+
     # ---------------------------------------------------------------- outputs that are not regular files
     Case("node/score-json-fifo-without-a-reader", lambda w: score(w, "--json", w.p("pipe.json")),
          setup=lambda w: (score_files(w), fifo(w)), names=lambda w: w.p("pipe.json"), expect=("FIFO",)),
@@ -129,6 +180,8 @@ CASES: list[Case] = [
          setup=lambda w: (score_files(w), w.p("out").mkdir(), w.p("link.json").symlink_to("out/real.json")),
          outcome="ok", new_ok=("out/real.json",),
          post=lambda w: (still_links_to("link.json", "out/real.json")(w), written_json("out/real.json", "mAP")(w))),
+    Case("node/score-json-a-pipe-as-dev-stdout-is", lambda w: score(w, "--json", w.p("fd.json")),
+         setup=lambda w: (score_files(w), pipe_behind_a_link(w, "fd.json")), outcome="ok", post=pipe_got_json),
     Case("node/score-json-is-a-socket", lambda w: score(w, "--json", w.p("sock.json")),
          setup=lambda w: (score_files(w), unix_socket(w)), names=lambda w: w.p("sock.json"), expect=("socket",)),
 
@@ -155,6 +208,12 @@ CASES: list[Case] = [
     Case("data/train-classifier-project-in-a-class-folder",
          lambda w: train_cls(w, w.imagefolder())[:-2] + ["--project", w.p("cls/train/a")],
          names=lambda w: w.p("cls/train/a"), expect=("inside the dataset folder",)),
+    Case("data/val-save-dir-is-the-images-root-above-the-splits",
+         lambda w: val(w, w.p("d/data.yaml"), "--save-dir", w.p("d/images")),
+         setup=lambda w: (w.image("d/images/val/a.jpg"), w.write("d/labels/val/a.txt", "0 0.5 0.5 0.2 0.2\n"),
+                          w.write("d/data.yaml", "path: .\nformat: yolo\ntrain: images/val\nval: images/val\n"
+                                                 "names: [cat]\n")),
+         names=lambda w: w.p("d/images"), expect=("inside the dataset folder",)),
     Case("data/anchors-plot-in-the-images-folder", lambda w: anchors(w.voc(), "--plot", w.p("voc/images/a.png")),
          names=lambda w: w.p("voc/images/a.png"), expect=("inside the dataset folder",)),
     Case("old/predict-save-dir-holds-a-file-of-that-name", lambda w: predict(w, extra=("--save-dir", w.p("mine"))),

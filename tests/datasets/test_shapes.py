@@ -205,7 +205,18 @@ def test_half_written_set_not_reused(tmp_path, monkeypatch):
 def test_refuses_foreign_folder_and_bad_params(tmp_path):
     (tmp_path / "mine" / "notes.txt").parent.mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
-    with pytest.raises(Yolo9000Error, match="not a shapes dataset"):
+    with pytest.raises(Yolo9000Error, match="holds .*notes.txt, which this generator did not write"):
+        make_shapes(tmp_path / "mine", n_train=2, n_val=1, size=64)
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+    # a remake with other options replaces a set of ours, but not with a file the user added, and not a folder
+    # that only claims to be one (a shapes.json that is not our manifest)
+    make_shapes(tmp_path / "set", n_train=2, n_val=1, size=64)
+    (tmp_path / "set" / "labels" / "train" / "extra.txt").write_text("mine")
+    with pytest.raises(Yolo9000Error, match="extra.txt, which this generator did not write"):
+        make_shapes(tmp_path / "set", n_train=3, n_val=1, size=64)
+    assert (tmp_path / "set" / "labels" / "train" / "extra.txt").read_text() == "mine"
+    (tmp_path / "mine" / "shapes.json").write_text('{"not": "a manifest"}')
+    with pytest.raises(Yolo9000Error, match="notes.txt"):
         make_shapes(tmp_path / "mine", n_train=2, n_val=1, size=64)
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
     for bad in (dict(n_train=0), dict(size=16), dict(seed=-1), dict(classes=("circle", "blob")),

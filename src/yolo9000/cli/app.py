@@ -110,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _unique_name(stem: str, suffix: str, used: set[str]) -> str:
+    """``stem + suffix``, else ``stem_1 + suffix``, ... (not in ``used``, which gets it); a stem near the file
+    system's 255-byte limit is cut to 200 bytes, so the counters and crop suffixes still fit."""
+    stem = os.fsencode(stem)[:200].decode("utf-8", "ignore") if len(os.fsencode(stem)) > 200 else stem
     name, k = f"{stem}{suffix}", 1
     while name in used:
         name, k = f"{stem}_{k}{suffix}", k + 1
@@ -135,15 +138,15 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if a.save_crop and not yolo.is_detector:
         raise Yolo9000Error(f"--save-crop crops detections; {a.model} is a classifier")
     items = expand(args.source)
-    check_outputs({"--save-json": a.save_json}, {"--save-dir": save_dir},
-                  reads=[*args.source, *(i for i in items if isinstance(i, (str, Path))), a.model, a.weights,
-                         a.names, a.label_map])
+    reads = [*args.source, *(i for i in items if isinstance(i, (str, Path))), a.model, a.weights, a.names,
+             a.label_map, *yolo.files_read]
+    check_outputs({"--save-json": a.save_json}, {"--save-dir": save_dir}, reads=reads)
     records: list[dict] = []
     bad: list[str] = []
     n_images = n_dets = 0
     with contextlib.ExitStack() as stack:
         held = stack.enter_context(HeldInterrupts())  # exits last: after the staged files are in place
-        stage = stack.enter_context(staged_folder(save_dir, "--save-dir", a.exist_ok)) if save_dir else None
+        stage = stack.enter_context(staged_folder(save_dir, "--save-dir", a.exist_ok, reads)) if save_dir else None
         writers: dict[str, object] = {}  # videos: closed before the staged files move into place
         stack.callback(_release_writers, writers)
         used: set[str] = set()
@@ -180,8 +183,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if interrupted.caught:  # the JSON holds the results handled to the end, as the files written do
             n_records, n_images, _ = interrupted.done
             del records[n_records:]
-        if stage is not None and not a.exist_ok:
-            check_staged(stage, save_dir, "--save-dir")  # refused before the JSON is written: nothing is
+        if stage is not None:  # refused before the JSON is written: nothing is
+            check_staged(stage, save_dir, "--save-dir", a.exist_ok, reads)
         if a.save_json:
             write_json(records, a.save_json)
     if interrupted.caught or held.interrupted:

@@ -10,6 +10,7 @@ from yolo9000.errors import Yolo9000Error, file_error
 from yolo9000.fileio import check_outputs
 from yolo9000.wordtree.tree import WordTree, load_tree, save_tree
 from yolo9000.wordtree.wordnet import (
+    DEFAULT_WORDNET_DIR,
     PHYSICAL_ENTITY,
     Rule,
     build_wordtree,
@@ -69,7 +70,8 @@ def _build(a: argparse.Namespace) -> int:
     names = Path(a.names) if a.names else names_path_for(out)
     if names.resolve() == out.resolve():
         raise file_error(names, "the names file would overwrite the tree; pass --names or a TREE ending in .tree")
-    check_outputs({"-o": out, "--names": names}, reads=[a.wnids, a.wordnet])
+    wordnet_dir = Path(a.wordnet) if a.wordnet is not None else DEFAULT_WORDNET_DIR
+    check_outputs({"-o": out, "--names": names}, reads=[a.wnids, wordnet_dir, wordnet_dir / "data.noun"])
     wordnet = read_wordnet(a.wordnet)
     if a.root not in wordnet:
         raise Yolo9000Error(f"--root {a.root} is not a WordNet 3.0 noun id")

@@ -249,8 +249,9 @@ class DatasetPaths:
 
     Attributes:
         files: the YAML and the files its splits name (list files, COCO JSONs).
-        folders: every folder holding an image or an annotation file of any split (no output may go
-            there: a plot among the images is one more image in the next run).
+        folders: every folder holding an image or an annotation file of any split, and the ``images``,
+            ``labels`` or ``annotations`` folders above them (no output may go there: a plot among the images
+            is one more image in the next run).
     """
 
     files: frozenset[Path]
@@ -271,4 +272,12 @@ def dataset_paths(yaml_path: str | Path) -> DatasetPaths:
         except Yolo9000Error:
             continue
         folders |= {r.image.parent for r in raws} | {r.ann.parent for r in raws if r.ann is not None}
+    # the roots of a split-per-folder layout (images/train, labels/val): what lands in images/ is read too
+    roots = {cfg.images or "images", cfg.annotations or "annotations", "labels", "JPEGImages", "Annotations"}
+    for folder in list(folders):
+        for parent in folder.parents:
+            if parent == cfg.root or not parent.is_relative_to(cfg.root):
+                break
+            if parent.name in roots:
+                folders.add(parent)
     return DatasetPaths(frozenset(files), frozenset(folders))

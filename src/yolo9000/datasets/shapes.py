@@ -262,6 +262,22 @@ def _is_complete(root: Path, params: dict) -> bool:
     return True
 
 
+def _foreign_file(root: Path) -> Path | None:
+    """The first file under ``root`` that a shapes set does not hold (its manifest, its YAML, and
+    ``images|labels/train|val/NNNNNN.png|txt``; a symlink is never ours), or None: the folder may be replaced by
+    a remake (an older or broken set of ours)."""
+    for p in sorted(root.rglob("*")):
+        if p.is_dir() and not p.is_symlink():
+            continue
+        rel = p.relative_to(root).parts
+        if not (rel in ((MANIFEST,), (YAML_NAME,)) or (
+                len(rel) == 3 and (rel[0], rel[1]) in {(s, t) for s in ("images", "labels") for t in ("train", "val")}
+                and p.is_file() and not p.is_symlink()
+                and p.suffix == (".png" if rel[0] == "images" else ".txt") and p.stem.isdigit())):
+            return p
+    return None
+
+
 def _pid_alive(pid: int) -> bool:
     if os.name == "nt":  # os.kill would end the process there; leave its folder alone
         return True
@@ -309,8 +325,10 @@ def _build(root: Path, n_train: int, n_val: int, size: int, seed: int,
     root = Path(root).expanduser().absolute()
     if _is_complete(root, params):
         return root / YAML_NAME, True
-    if root.exists() and (not root.is_dir() or (any(root.iterdir()) and not (root / MANIFEST).is_file())):
-        raise file_error(root, "exists and is not a shapes dataset (no shapes.json); choose another folder")
+    if root.exists() and root.is_dir() and any(root.iterdir()):
+        if (foreign := _foreign_file(root)) is not None:  # a remake replaces the folder: only ours may go
+            raise file_error(root, f"exists and holds {foreign}, which this generator did not write; choose "
+                                   f"another folder (or move that file out)")
     check_output_dir(root, "the dataset folder")
     root.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(root)

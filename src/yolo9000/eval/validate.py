@@ -142,6 +142,9 @@ def validate(yolo: Predictor, data: str | Path | DetectionDataset, split: str = 
                             f"{yolo.config.num_classes}")
     if not ds.records:
         raise Yolo9000Error(f"{where}: split {split!r} has no images")
+    if save_voc and (long := [n for n in ds.names if len(os.fsencode(f"comp4_det_test_{n}.txt")) > 255]):
+        raise file_error(save_voc, f"class {long[0]!r} makes a comp4 file name over the file system's 255 bytes; "
+                                   f"shorten the class names, or leave out --save-voc")
     gt = ground_truth_from_dataset(ds)
     imgsz = yolo.imgsz if imgsz is None else imgsz
     start = time.perf_counter()
@@ -173,8 +176,8 @@ def validate(yolo: Predictor, data: str | Path | DetectionDataset, split: str = 
             save_plots(out, stages[os.path.realpath(save_dir)])
             write_result_json(result, stages[os.path.realpath(save_dir)] / "results.json", protocol=out.protocol,
                               settings=settings)
-        for f, stage in stages.items() if not exist_ok else ():  # refused now, before the JSON: nothing written
-            check_staged(stage, Path(f), folders[f])
+        for f, stage in stages.items():  # refused now, before the JSON: nothing written
+            check_staged(stage, Path(f), folders[f], exist_ok)
         if save_json:
             write_json(detections_to_coco(dets, gt), save_json, indent=None)
     return out

@@ -146,6 +146,13 @@ class Predictor:
         self._fused: tuple[tuple[int, ...], torch.nn.Module] | None = None
         self._random_weights = False  # set by __init__ for a network built without weights
 
+    @property
+    def files_read(self) -> tuple[str, ...]:
+        """The files the network's cfg names (its WordTree ``tree=``, its ``map=``): inputs that no output of a
+        command may write over."""
+        region = self.config.region
+        return tuple(p for p in (self.config.tree, region.map if region is not None else None) if p)
+
     @classmethod
     def from_module(cls, model: Darknet, names: tuple[str, ...] | list[str], device: str | torch.device = "auto",
                     header: WeightsHeader = WeightsHeader(), fuse: bool = True, precision: str = "fp32",
