@@ -256,6 +256,26 @@ def _file_id(path: Path) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
 
 
+class _Inputs:
+    """The paths a command reads, found again under any name: the real path (symlinks and ``..`` resolved)
+    and, for a regular file, its (device, inode), so a hard link is the same input."""
+
+    def __init__(self, paths: Iterable[str | Path | None]) -> None:
+        self.real: dict[Path, Path] = {}  # real path -> the path as given
+        self._ids: dict[tuple[int, int], Path] = {}
+        for p in paths:
+            if p is not None and os.path.lexists(p):
+                real = _real(p)
+                self.real[real] = Path(p)
+                if (fid := _file_id(real)) is not None:
+                    self._ids[fid] = Path(p)
+
+    def match(self, path: str | Path) -> Path | None:
+        """The input ``path`` is (as given), or None."""
+        real, fid = _real(path), _file_id(_real(path))
+        return self.real.get(real) or (self._ids.get(fid) if fid is not None else None)
+
+
 def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
@@ -272,24 +292,21 @@ def check_outputs(files: Mapping[str, str | Path | None] | None = None,
         data_folders: folders holding a dataset's images or annotations: nothing may be written there
             (a plot written among the images is one more image in the next run).
 
-    Refused: an output file that is (through symlinks or ``..``) one of ``reads``, or the same file as
+    Refused: an output file that is (through symlinks, hard links or ``..``) one of ``reads``, or the same file as
     another output; an output file or folder inside a data folder; an output folder that is a folder read,
     or that directly holds a file read; and what :func:`check_output_file` and :func:`check_output_dir`
     refuse.
     """
     files = {k: v for k, v in (files or {}).items() if v is not None}
     folders = {k: v for k, v in (folders or {}).items() if v is not None}
-    read = {_real(r): Path(r) for r in reads if r is not None and os.path.lexists(r)}
-    read_ids = {_file_id(r): r for r in read}  # the same file under another name (a hard link)
-    read_ids.pop(None, None)
+    read = _Inputs(reads)
     data = [_real(d) for d in data_folders]
     filled = {_real(p): flag for flag, p in folders.items()}
     seen: dict[Path, str] = {}
     for flag, path in files.items():
         check_output_file(path, flag)
         real = _real(path)
-        if real in read or _file_id(real) in read_ids:
-            same = read.get(real) or read[read_ids[_file_id(real)]]
+        if (same := read.match(real)) is not None:
             raise file_error(path, f"{flag} would overwrite {same}, an input of this command: "
                                    f"choose another file")
         if folder := next((f for f in filled if _inside(real.parent, f)), None):
@@ -307,9 +324,9 @@ def check_outputs(files: Mapping[str, str | Path | None] | None = None,
         if inside := next((d for d in data if _inside(real, d)), None):
             raise file_error(path, f"{flag} is inside the dataset folder {inside}; what is written there would "
                                    f"mix with the data: choose a folder outside it")
-        if real in read:
-            raise file_error(path, f"{flag} is {read[real]}, an input of this command: choose another folder")
-        if held := next((r for rr, r in read.items() if rr.parent == real and not rr.is_dir()), None):
+        if real in read.real:
+            raise file_error(path, f"{flag} is {read.real[real]}, an input of this command: choose another folder")
+        if held := next((r for rr, r in read.real.items() if rr.parent == real and not rr.is_dir()), None):
             raise file_error(path, f"holds {held}, an input of this command; {flag} outputs would overwrite or "
                                    f"mix with the inputs: choose another folder")
 
@@ -357,8 +374,7 @@ def check_staged(stage: Path, folder: Path, what: str = "the output folder", exi
     """Refuse, naming the first, to move the staged files of ``stage`` into ``folder`` where that would replace
     a file this run did not write (``exist_ok``: allowed), one of ``keep`` (the command's inputs: always
     refused), or put a folder where a symlink or a file is (a ``labels`` link into a dataset)."""
-    keep_real = {_real(k) for k in keep if k is not None and os.path.lexists(k)}
-    keep_ids = {_file_id(k) for k in keep_real} - {None}
+    inputs = _Inputs(keep)
     clashes = []
     for f in sorted(stage.rglob("*")):
         dest = folder / f.relative_to(stage)
@@ -369,7 +385,7 @@ def check_staged(stage: Path, folder: Path, what: str = "the output folder", exi
                 raise file_error(dest, f"is {'a symlink' if dest.is_symlink() else 'a file'} where this run writes "
                                        f"a folder of {what}; nothing was written: move it away or choose another "
                                        f"folder")
-        elif _real(dest) in keep_real or _file_id(dest) in keep_ids:
+        elif inputs.match(dest) is not None:
             raise file_error(dest, f"is an input of this command and {what} would replace it; nothing was "
                                    f"written: choose another folder")
         elif dest.is_dir() and not dest.is_symlink():

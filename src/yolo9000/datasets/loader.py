@@ -7,6 +7,7 @@ import warnings as _warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from yolo9000.datasets import coco, voc, yolo
 from yolo9000.datasets._raw import BadRecord, RawBox, RawRecord, resolve
 from yolo9000.datasets.config import DatasetConfig, load_dataset_config
 from yolo9000.datasets.records import DetectionDataset, ImageRecord, Issue
-from yolo9000.errors import Yolo9000Error, file_error
+from yolo9000.errors import Yolo9000Error, file_error, require_file
 from yolo9000.images import load_image
 
 TOLERANCE = 1.0  # pixels a box may reach beyond the image before it is "outside"
@@ -259,8 +260,17 @@ class DatasetPaths:
 
 
 def dataset_paths(yaml_path: str | Path) -> DatasetPaths:
-    """The :class:`DatasetPaths` of every split of ``yaml_path``. A split that cannot be listed is left out:
-    the command that reads it says why."""
+    """The :class:`DatasetPaths` of every split of ``yaml_path``, listed once per process and YAML version
+    (``val`` checks its outputs on the command line and again in :func:`~yolo9000.eval.validate`). A split
+    that cannot be listed is left out: the command that reads it says why."""
+    p = require_file(yaml_path, "dataset YAML")
+    st = p.stat()
+    return _dataset_paths(str(p.resolve()), st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=4)
+def _dataset_paths(yaml_path: str, mtime_ns: int, size: int) -> DatasetPaths:
+    del mtime_ns, size  # cache key only: an edited YAML is listed again
     cfg = load_dataset_config(yaml_path)
     files, folders = {cfg.yaml}, set()
     for split, entries in cfg.splits.items():

@@ -84,10 +84,8 @@ _RULES: dict[str, tuple[Any, str]] = {
     "min_scale": (lambda v: 0 < v <= 1, "must lie in (0, 1] (a fraction of the image area)"),
     "angle": (lambda v: 0 <= v <= 180, "must lie in [0, 180] degrees"),
     "det_ratio": (lambda v: 0 < v < 1, "must lie in (0, 1)"),
-    "min_size": (lambda v: imgsz_problem(v, 32) is None, imgsz_problem(0, 32)),
-    "max_size": (lambda v: imgsz_problem(v, 32) is None, imgsz_problem(0, 32)),
-    "imgsz": (lambda v: imgsz_problem(v, 32) is None, imgsz_problem(0, 32)),
-    "val_imgsz": (lambda v: imgsz_problem(v, 32) is None, imgsz_problem(0, 32)),
+    **dict.fromkeys(("min_size", "max_size", "imgsz", "val_imgsz"),
+                    (lambda v: imgsz_problem(v, 32) is None, imgsz_problem(0, 32))),
     "anchors": (lambda v: v in ("auto", "hand", "model"), "choose auto (k-means of the training boxes), hand "
                                                           "(Faster R-CNN's 3 scales x 3 ratios) or model (the model's "
                                                           "own)"),
