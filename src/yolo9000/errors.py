@@ -12,6 +12,24 @@ class Yolo9000Error(Exception):
     """A bad input: a missing or malformed file, a mismatched size, an unsupported option."""
 
 
+# The subclasses below are also the built-in exception each site raised before it was a Yolo9000Error, so that
+# Python callers' ``except ValueError`` / ``except KeyError`` keep working; the CLI prints them as any other.
+class ConfigError(Yolo9000Error, ValueError):
+    """A network that cannot be built or cannot take a change asked of it (a layer's bad size, a route to a
+    later layer, a class count for a WordTree head); darknet cfg files report these with their file:line."""
+
+
+class UsageError(Yolo9000Error, ValueError):
+    """An argument of the Python API that cannot apply (``top()`` of detections, an unknown image extension)."""
+
+
+class UnknownNameError(Yolo9000Error, KeyError):
+    """A name that is not among those known (a zoo model, a dataset split); the message lists the known ones."""
+
+    def __str__(self) -> str:  # the message as given: KeyError's own str() would quote it
+        return Exception.__str__(self)
+
+
 def file_error(path: str | Path, problem: str) -> Yolo9000Error:
     """Build the error ``'<path>: <problem>'``."""
     return Yolo9000Error(f"{path}: {problem}")

@@ -345,9 +345,10 @@ def run_folder(project: str | Path, name: str, exist_ok: bool = False) -> Path:
 
 
 @contextmanager
-def removed_on_error(folder: str | Path) -> Iterator[Path]:
+def removed_on_error(folder: str | Path, unless: str | Path | None = None) -> Iterator[Path]:
     """A folder that this block may create (with missing parents): if the block fails, whatever of that
-    path did not exist before goes with it (a run that could not start leaves nothing behind)."""
+    path did not exist before goes with it, unless the file ``unless`` exists by then (a training run that
+    stops before its first ``last.pt`` leaves nothing behind; one with a checkpoint stays, to be resumed)."""
     p = Path(folder)
     new = p if not p.exists() else None
     while new is not None and not new.parent.exists():
@@ -355,7 +356,7 @@ def removed_on_error(folder: str | Path) -> Iterator[Path]:
     try:
         yield p
     except BaseException:
-        if new is not None:
+        if new is not None and not (unless is not None and Path(unless).exists()):
             shutil.rmtree(new, ignore_errors=True)
         raise
 

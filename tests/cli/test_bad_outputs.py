@@ -110,6 +110,14 @@ CASES: list[Case] = [
          names=lambda w: w.p("voc/data.yaml"), expect=("--json would overwrite",)),
     Case("same/val-save-coco-is-the-split-list", lambda w: val(w, w.voc(), "--save-coco", w.p("voc/list.txt")),
          names=lambda w: w.p("voc/list.txt"), expect=("--save-coco would overwrite",)),
+    Case("same/val-json-is-the-names-file-the-yaml-names",
+         lambda w: val(w, w.voc(names="classes.names"), "--json", w.p("voc/classes.names")),
+         setup=lambda w: w.write("voc/classes.names", "cat\n"),
+         names=lambda w: w.p("voc/classes.names"), expect=("--json would overwrite",)),
+    Case("same/anchors-plot-is-the-names-file-the-yaml-names",
+         lambda w: anchors(w.voc(names="classes.names"), "--plot", w.p("voc/classes.names")),
+         setup=lambda w: w.write("voc/classes.names", "cat\n"),
+         names=lambda w: w.p("voc/classes.names"), expect=("would overwrite",)),
     Case("same/val-json-is-the-model", lambda w: val(w, w.voc(), "--json", w.a.det_cfg),
          names=lambda w: w.a.det_cfg, expect=("would overwrite",)),
     Case("same/val-json-and-save-coco-one-file",
@@ -298,14 +306,39 @@ def test_a_second_ctrl_c_keeps_images_and_json_together(assets: Assets, tmp_path
 
 
 def test_train_on_a_full_disk_is_one_line(assets: Assets, tmp_path: Path, monkeypatch, capfd) -> None:  # noqa: F811
-    """Every write of a training run fails as on a full disk: one line naming the file, no temporary left."""
+    """Every write of a training run fails as on a full disk: one line naming the file; the run, which stopped
+    before its first checkpoint, leaves no folder (a retry gets the same name) and no temporary."""
     w = W(tmp_path, assets)
     monkeypatch.setattr(os, "fsync", _refuse(errno.ENOSPC))
     rc, out, err = run_cli(train(w, w.voc()), capfd)
     lines = [x for x in err.splitlines() if x.startswith("yolo9000: ")]
     assert rc == 2 and len(lines) == 1 and lines[0].endswith(": cannot write (No space left on device)"), err
     assert lines[0].startswith(f"yolo9000: error: {w.p('runs')}/"), err
+    assert not w.p("runs").exists()
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_a_full_disk_after_the_first_checkpoint_keeps_the_run_to_resume(assets: Assets, tmp_path: Path,  # noqa: F811
+                                                                       monkeypatch, capfd) -> None:
+    """The disk fills once epoch 1's last.pt is written: one line; that checkpoint stays as it was, and the run
+    resumes from it."""
+    w = W(tmp_path, assets)
+    real_fsync, last, kept = os.fsync, w.p("runs/train/weights/last.pt"), []
+
+    def fsync(fd: int) -> None:
+        if last.exists():
+            kept.append(last.read_bytes())
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    rc, out, err = run_cli(train(w, w.voc(), "--epochs", "2"), capfd)
+    assert rc == 2 and err.splitlines()[-1].endswith("cannot write (No space left on device)"), err
+    assert last.read_bytes() == kept[0]
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    rc, out, err = run_cli(train(w, w.voc(), "--epochs", "2", "--resume", "--name", "train"), capfd)
+    assert rc == 0, err
+    assert "epoch 2/2" in out and "epoch 1/2" not in out
 
 
 def test_train_on_a_read_only_disk_is_one_line(assets: Assets, tmp_path: Path, monkeypatch, capfd) -> None:  # noqa: F811
@@ -322,6 +355,19 @@ def test_train_on_a_read_only_disk_is_one_line(assets: Assets, tmp_path: Path, m
     monkeypatch.setattr(os, "mkdir", mkdir)
     rc, out, err = run_cli(train(w, data), capfd)
     assert rc == 2 and err.splitlines()[-1].startswith(f"yolo9000: error: {w.p('runs')}"), err
-    assert err.splitlines()[-1].endswith("Read-only file system"), err
+    assert err.splitlines()[-1].endswith("cannot write (Read-only file system)"), err
     assert len([x for x in err.splitlines() if x.startswith("yolo9000: ")]) == 1, err
     assert not w.p("runs").exists()
+
+
+@pytest.mark.parametrize("study", [False, True], ids=["anchors", "study"])
+def test_anchors_on_a_full_disk_is_one_line_and_no_table(study: bool, assets: Assets, tmp_path: Path,  # noqa: F811
+                                                         monkeypatch, capfd) -> None:
+    """The files are written before the table is printed: a disk that refuses them is the one line of the run."""
+    w = W(tmp_path, assets)
+    data = w.voc()
+    monkeypatch.setattr(os, "fsync", _refuse(errno.ENOSPC))
+    rc, out, err = run_cli(anchors(data, "--json", w.p("a.json"), *(["--study"] if study else [])), capfd)
+    assert rc == 2 and out == "" and err.splitlines() == [
+        f"yolo9000: error: {w.p('a.json')}: cannot write (No space left on device)"], (out, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["voc"]

@@ -137,6 +137,13 @@ CASES: list[Case] = [
     Case("resume/classifier-other-data", lambda w: train_cls(w, w.p("cls2"), "--no-tensorboard", "--resume",
                                                              "--name", "t1"),
          setup=lambda w: (prior(cls_run)(w), w.imagefolder("cls2")), names=last, expect=("--data",)),
+    Case("resume/classifier-model-typed-at-its-default",  # --model darknet19 is the default, and typed
+         lambda w: cls_run(w)[:3] + ["--model", "darknet19"] + cls_run(w)[5:] + ["--resume", "--name", "t1"],
+         setup=prior(cls_run), names=last, expect=("--model darknet19: a resume cannot change the network",)),
+    Case("resume/classifier-optimizer-typed-at-its-default",
+         lambda w: cls_run(w) + ["--resume", "--name", "t1", "--optimizer", "sgd"],
+         setup=prior(cls_run, "--optimizer", "adamw"), names=last,
+         expect=("--optimizer sgd: a resume cannot change the optimizer",)),
     Case("resume/joint-other-model", lambda w: joint_run(w) + ["--resume", "--name", "t1", "--model", NANO],
          setup=prior(joint_run), names=last, expect=("--model",)),
     Case("resume/joint-other-cls-data", lambda w: joint(w, w.voc(), w.p("wnids2"), "--no-tensorboard", "--batch",

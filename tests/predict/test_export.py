@@ -17,7 +17,8 @@ from yolo9000.cli.export import add_export_parser, cmd_export
 from yolo9000.models import Darknet, zoo_config
 from yolo9000.predict.onnx_backend import read_onnx_metadata
 from yolo9000.ops.letterbox import letterbox
-from yolo9000.ops.region import cxcywh_to_xyxy, decode_region
+from yolo9000.ops.boxes import box_convert
+from yolo9000.ops.region import decode_region
 from yolo9000.predict.sources import load_image
 
 TINY = "yolov2-tiny-voc"
@@ -114,7 +115,7 @@ def test_with_decode_gives_nms_ready_boxes_and_scores(tiny, dog_u8, tmp_path):
     with torch.inference_mode():
         anchors = torch.tensor(model.config.region.anchors_grid)
         pred = decode_region(model(x), anchors)
-    ref_boxes = (cxcywh_to_xyxy(pred.boxes_cxcywh_norm[0]) * 320).numpy()
+    ref_boxes = (box_convert(pred.boxes_cxcywh_norm[0], "cxcywh", "xyxy") * 320).numpy()
     ref_scores = (pred.objectness[0, :, None] * pred.class_probs[0]).numpy()
     assert boxes.shape == (1, 5 * 10 * 10, 4) and scores.shape == (1, 500, 20)
     assert np.abs(scores[0] - ref_scores).max() <= TOL

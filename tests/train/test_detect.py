@@ -351,7 +351,7 @@ def test_a_bad_val_image_stops_the_run_before_training(shapes_yaml: Path, small_
     with pytest.raises(Yolo9000Error, match=f"{bad.name}"):
         train(cfg)
     assert not (tmp_path / "runs").exists()  # stopped before anything was written
-    with pytest.warns(UserWarning, match=rf"split 'val': 1 bad record\(s\) left out .*{bad.name}"):
+    with pytest.warns(UserWarning, match=rf"split 'val': --skip-bad left out 1 bad record: .*{bad.name}"):
         run = train(replace(cfg, skip_bad=True))
     import json
 

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import torch
 
-from yolo9000.cli.app import main
+from yolo9000.cli.app import build_parser, main
+from yolo9000.cli.args import given_flags
 from yolo9000.darknet.weights import CHECKPOINT_FORMAT, CHECKPOINT_VERSION
 from yolo9000.errors import Yolo9000Error
 from yolo9000.train.checks import SEED_MAX, check_run_name, check_run_options, resume_config
@@ -96,10 +97,11 @@ def detect_run(tmp_path: Path) -> tuple[TrainConfig, Path]:
     return run, _saved_run(tmp_path, run, "train")
 
 
-def _resume(last: Path, **given: Any) -> TrainConfig:
-    """The config of ``train --resume --name r`` plus ``given`` (the resume's command line)."""
+def _resume(last: Path, typed: frozenset[str] | None = None, **given: Any) -> TrainConfig:
+    """The config of ``train --resume --name r`` plus ``given`` (the resume's command line; ``typed``: the
+    flags it typed, None: those given)."""
     return resume_config(TrainConfig(project=str(last.parents[2]), name="r", resume=True, **given), last,
-                         trainer="train")[1]
+                         trainer="train", given=typed)[1]
 
 
 def test_a_bare_resume_takes_the_run_as_configured(detect_run) -> None:
@@ -128,6 +130,29 @@ def test_a_resume_cannot_change_the_network_data_or_optimizer(detect_run, given:
     with pytest.raises(Yolo9000Error, match=f"^{re.escape(str(last))}: {re.escape(flag)}: a resume cannot change "
                                             f".* start a new run \\(--weights {re.escape(str(last))} "):
         _resume(last, **given)
+
+
+def test_an_option_typed_at_its_default_counts_as_given(detect_run, tmp_path: Path) -> None:
+    """The command line records the flags it typed: on a run with momentum 0.8 and no flips, ``--momentum 0.9``
+    and ``--flip`` (the defaults) override only when typed, and an option left out keeps the run's value."""
+    run, _ = detect_run
+    last = _saved_run(tmp_path / "b", dataclasses.replace(run, project=str(tmp_path / "b" / "runs"), momentum=0.8,
+                                                           flip=False), "train")
+    bare = frozenset({"resume", "name", "project"})
+    cfg = _resume(last, typed=bare)
+    assert (cfg.momentum, cfg.flip) == (0.8, False)
+    cfg = _resume(last, typed=bare | {"momentum", "flip"})
+    assert (cfg.momentum, cfg.flip) == (0.9, True)
+    assert _resume(last, typed=bare, epochs=10).epochs == 5  # 10 in the config, but not typed
+    assert _resume(last, typed=bare | {"epochs"}, epochs=10).epochs == 10
+    assert _resume(last, typed=None, momentum=0.85).momentum == 0.85  # no record: what differs from the default
+
+
+def test_the_command_line_records_the_flags_it_typed() -> None:
+    a = build_parser().parse_args(["train", "--resume", "--name", "t1", "--model", "yolov2-nano16", "--no-flip",
+                                   "--steps", "0.5", "0.7", "--momentum", "0.9"])
+    assert given_flags(a) == {"resume", "name", "model", "flip", "steps", "momentum"}
+    assert given_flags(build_parser().parse_args(["train"])) == frozenset()
 
 
 def test_a_resume_cannot_switch_ema_or_train_fewer_epochs_than_done(detect_run, tmp_path: Path) -> None:

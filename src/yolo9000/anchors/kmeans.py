@@ -40,6 +40,7 @@ import numpy as np
 
 from yolo9000.datasets import load_dataset
 from yolo9000.errors import Yolo9000Error, file_error, require_file
+from yolo9000.ops.boxes import box_convert
 
 if TYPE_CHECKING:
     from yolo9000.datasets import DetectionDataset
@@ -190,7 +191,7 @@ def dataset_boxes(dataset: DetectionDataset, keep_difficult: bool = False) -> Bo
         if r.width <= 0 or r.height <= 0:
             raise file_error(r.image, "image size unknown (the image could not be read)")
         b = r.boxes_xyxy[keep]
-        wh.append(np.stack([b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], axis=1))
+        wh.append(box_convert(b, "xyxy", "xywh")[:, 2:])
         img.append(np.broadcast_to(np.array([r.width, r.height], np.float64), (len(b), 2)))
     wh_px = np.concatenate(wh) if wh else np.zeros((0, 2))
     image_wh_px = np.concatenate(img) if img else np.zeros((0, 2))
@@ -263,9 +264,10 @@ def boxes_from_coco_json(path: str | Path, sizes: Mapping[str | int, tuple[float
     from_json = sum(1 for k in ids if {"width", "height"} <= set(info.get(k, {})))
     from_given = 0
     extent: dict[object, list[float]] = {}
-    for k, x, y, w, h in rows:
+    corners = box_convert(np.array([r[1:] for r in rows], np.float64).reshape(-1, 4), "xywh", "xyxy")
+    for k, (_, _, x2, y2) in zip((r[0] for r in rows), corners.tolist()):
         e = extent.setdefault(k, [0.0, 0.0])
-        e[0], e[1] = max(e[0], x + w), max(e[1], y + h)
+        e[0], e[1] = max(e[0], x2), max(e[1], y2)
     size_of: dict[object, tuple[float, float]] = {}
     for k in ids:
         im = info.get(k, {})

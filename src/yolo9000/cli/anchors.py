@@ -93,45 +93,43 @@ def cmd_anchors(a: argparse.Namespace) -> int:
     letterbox = not a.no_letterbox
     shapes = boxes.normalised(letterbox)
     mode = "letterboxed (sides / the longer image side)" if letterbox else "stretched (w / width, h / height)"
-    print(f"{boxes.source}: {len(boxes)} boxes in {boxes.images} images, {mode}; {boxes.sizes_note}")
+    head = f"{boxes.source}: {len(boxes)} boxes in {boxes.images} images, {mode}; {boxes.sizes_note}"
     if a.study:
-        return _run_study(a, boxes, shapes, letterbox)
+        return _run_study(a, boxes, shapes, letterbox, head)
     fit = kmeans_anchors(shapes, a.k, a.restarts, a.seed, a.iters, source=boxes.source)
     grid = to_grid(fit.anchors_norm, a.imgsz)
-    print(f"k-means (d = 1 - IoU, mean update, k-means++ init), k={a.k}, best of {a.restarts} restarts, "
-          f"seed {a.seed}")
-    print(f"mean IoU of every box with its closest anchor: {fit.mean_iou:.4f}")
-    print(f"anchors in grid cells at {a.imgsz} (x {STRIDE} px), sorted by area:")
+    report = [head, f"k-means (d = 1 - IoU, mean update, k-means++ init), k={a.k}, best of {a.restarts} restarts, "
+                    f"seed {a.seed}",
+              f"mean IoU of every box with its closest anchor: {fit.mean_iou:.4f}",
+              f"anchors in grid cells at {a.imgsz} (x {STRIDE} px), sorted by area:"]
     for i, (w, h) in enumerate(grid):
         n = int(np.count_nonzero(fit.assignments == i))
-        print(f"  {w:8.{a.decimals}f} {h:8.{a.decimals}f}   ({w * STRIDE:6.1f} x {h * STRIDE:6.1f} px, {n} boxes)")
-    print(f"cfg [region]:  {format_cfg_anchors(grid, a.decimals)}")
-    print(f"python:        anchors={format_python_anchors(grid, a.decimals)}")
+        report.append(f"  {w:8.{a.decimals}f} {h:8.{a.decimals}f}   ({w * STRIDE:6.1f} x {h * STRIDE:6.1f} px, "
+                      f"{n} boxes)")
+    report += [f"cfg [region]:  {format_cfg_anchors(grid, a.decimals)}",
+               f"python:        anchors={format_python_anchors(grid, a.decimals)}"]
+    # the files first, then the report: a disk that refuses them is the one line of the run
     if a.json:
         _write_json(a.json, {"anchors": [[float(w), float(h)] for w, h in grid], "mean_iou": fit.mean_iou,
                              "k": a.k, "imgsz": a.imgsz, "letterbox": letterbox, "num_boxes": len(boxes),
                              "source": boxes.source, "image_sizes": boxes.sizes_note})
-        print(f"wrote {a.json}")
     if a.plot:
         plot_shapes(a.plot, shapes, fit, a.imgsz,
                     title=f"{_label(a)}: {len(boxes)} boxes, {a.k} anchors, mean IoU {fit.mean_iou:.4f}")
-        print(f"wrote {a.plot}")
+    print("\n".join(report + [f"wrote {f}" for f in (a.json, a.plot) if f]))
     return 0
 
 
-def _run_study(a: argparse.Namespace, boxes: BoxShapes, shapes: np.ndarray, letterbox: bool) -> int:
+def _run_study(a: argparse.Namespace, boxes: BoxShapes, shapes: np.ndarray, letterbox: bool, head: str) -> int:
     rows = anchor_study(shapes, restarts=a.restarts, seed=a.seed, source=boxes.source)
-    print(f"mean IoU of every box with its closest anchor ({a.restarts} restarts, seed {a.seed}):")
-    print()
-    print(study_markdown(rows, a.imgsz, a.decimals))
     if a.json:
         _write_json(a.json, {"study": [{"method": r.method, "k": r.k, "mean_iou": r.mean_iou,
                                         "anchors": [[float(w), float(h)] for w, h in to_grid(r.anchors_norm, a.imgsz)]}
                                        for r in rows],
                              "imgsz": a.imgsz, "letterbox": letterbox, "num_boxes": len(boxes),
                              "source": boxes.source, "image_sizes": boxes.sizes_note})
-        print(f"wrote {a.json}")
     if a.plot:
         plot_study(a.plot, rows, title=f"{_label(a)}: mean IoU against k ({len(boxes)} boxes)")
-        print(f"wrote {a.plot}")
+    print("\n".join([head, f"mean IoU of every box with its closest anchor ({a.restarts} restarts, seed {a.seed}):",
+                     "", study_markdown(rows, a.imgsz, a.decimals), *[f"wrote {f}" for f in (a.json, a.plot) if f]]))
     return 0

@@ -20,7 +20,7 @@ import torch
 
 from yolo9000.api import YOLO, load_model
 from yolo9000.cli.anchors import add_anchors_parser, cmd_anchors
-from yolo9000.cli.args import add_dataclass_args, dataclass_from_args
+from yolo9000.cli.args import add_dataclass_args, dataclass_from_args, given_flags
 from yolo9000.cli.benchmark import add_benchmark_parser, cmd_benchmark
 from yolo9000.cli.check_data import add_check_data_parser, cmd_check_data
 from yolo9000.cli.download import add_download_parser, cmd_download
@@ -30,7 +30,9 @@ from yolo9000.cli.wordtree import add_wordtree_parser, cmd_wordtree
 from yolo9000.errors import Yolo9000Error
 from yolo9000.eval.options import ValOptions
 from yolo9000.eval.validate import check_val_outputs, format_sizes, validate_sizes
-from yolo9000.fileio import DISK_ERRNOS, HeldInterrupts, check_output_dir, check_outputs, check_staged, staged_folder, write_json
+from yolo9000.fileio import (
+    DISK_ERRNOS, HeldInterrupts, check_output_dir, check_outputs, check_staged, disk_error, staged_folder, write_json,
+)
 from yolo9000.metrics import load_detections, load_ground_truth
 from yolo9000.metrics.report import evaluate, format_table, write_result_json
 from yolo9000.models.darknet import darknet_float_count, imgsz_problem, native_imgsz
@@ -337,19 +339,19 @@ def _val_sizes(a: ValOptions, yolo: YOLO) -> int:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
-    run = train(dataclass_from_args(TrainConfig, a))
+    run = train(dataclass_from_args(TrainConfig, a), given_flags(a))
     print(f"weights in {run / 'weights'}; results in {run / 'results.csv'} and {run / 'results.png'}", file=sys.stderr)
     return 0
 
 
 def cmd_train_classifier(a: argparse.Namespace) -> int:
-    run = train_classifier(dataclass_from_args(ClassifyConfig, a))
+    run = train_classifier(dataclass_from_args(ClassifyConfig, a), given_flags(a))
     print(f"weights in {run / 'weights'}; results in {run / 'results.csv'}", file=sys.stderr)
     return 0
 
 
 def cmd_train_joint(a: argparse.Namespace) -> int:
-    run = train_joint(dataclass_from_args(JointConfig, a))
+    run = train_joint(dataclass_from_args(JointConfig, a), given_flags(a))
     print(f"results in {run}")
     return 0
 
@@ -399,7 +401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as e:  # the disk refused (full, read-only, no permission) where no writer caught it first
         if e.errno not in DISK_ERRNOS:
             raise
-        print(f"yolo9000: error: {e.filename or 'a file'}: {e.strerror or e}", file=sys.stderr)
+        print(f"yolo9000: error: {disk_error(e.filename or 'a file', e)}", file=sys.stderr)
         return 2
     finally:
         warnings.showwarning = previous

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from yolo9000.darknet.names import bundled
-from yolo9000.errors import Yolo9000Error, file_error, read_text_file
+from yolo9000.errors import ConfigError, Yolo9000Error, file_error, read_text_file
 from yolo9000.models.darknet import (
     AvgPoolSpec,
     ConvSpec,
@@ -257,7 +257,7 @@ def parse_cfg_text(text: str, source: str = "<cfg>", cfg_dir: Path | None = None
     config = DarknetConfig(name or Path(source).stem, net, layers)
     try:
         check_config(config)
-    except ValueError as e:
+    except ConfigError as e:  # the message names the layer; the file and the line are added here
         raise file_error(f"{source}:{_problem_line(str(e), sections)}", str(e)) from None
     stride = config_stride(config)
     if net.width % stride or net.height % stride:

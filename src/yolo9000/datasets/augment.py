@@ -36,6 +36,8 @@ import torch
 from torchvision import tv_tensors
 from torchvision.transforms.v2 import functional as TF
 
+from yolo9000.ops.boxes import box_convert
+
 #: darknet's ``fill_truth_detection``: a box narrower or lower than this (fraction of the net input) is dropped
 MIN_BOX_SIDE = 0.001
 
@@ -151,13 +153,9 @@ def transform_boxes(boxes_xyxy: np.ndarray | torch.Tensor, image_w: int, image_h
         bb = TF.horizontal_flip(bb)
     b = bb.as_subclass(torch.Tensor)
     norm = torch.tensor([size_w, size_h, size_w, size_h], dtype=torch.float64)
-    b = b / norm
-    w = b[:, 2] - b[:, 0]
-    h = b[:, 3] - b[:, 1]
-    keep = torch.nonzero((w >= MIN_BOX_SIDE) & (h >= MIN_BOX_SIDE)).flatten()
-    b = b[keep]
-    out = torch.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2, b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], 1)
-    return out.to(torch.float32), keep
+    b_cxcywh_norm = box_convert(b / norm, "xyxy", "cxcywh")
+    keep = torch.nonzero((b_cxcywh_norm[:, 2] >= MIN_BOX_SIDE) & (b_cxcywh_norm[:, 3] >= MIN_BOX_SIDE)).flatten()
+    return b_cxcywh_norm[keep].to(torch.float32), keep
 
 
 def darknet_jitter_place(image_u8: np.ndarray | torch.Tensor, boxes_xyxy: np.ndarray | torch.Tensor,

@@ -9,6 +9,7 @@ import numpy as np
 from yolo9000.datasets.config import load_dataset_config
 from yolo9000.datasets.loader import scan_split
 from yolo9000.datasets.records import Issue
+from yolo9000.errors import UnknownNameError
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,12 @@ class DatasetReport:
         return not self.issues
 
     def split(self, name: str) -> SplitReport:
+        """The report of split ``name``; :class:`~yolo9000.errors.UnknownNameError` (a ``KeyError``) if the
+        YAML has no such split."""
         for s in self.splits:
             if s.split == name:
                 return s
-        raise KeyError(name)
+        raise UnknownNameError(f"{self.yaml}: no split {name!r} (it has: {', '.join(s.split for s in self.splits)})")
 
     def table(self) -> str:
         """The per-split summary and the per-class table (images / boxes per split)."""

@@ -16,8 +16,11 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from yolo9000.datasets._raw import RawBox, RawRecord, entry_error, resolve
 from yolo9000.datasets.records import DatasetConfig, Issue
+from yolo9000.ops.boxes import box_convert
 
 
 def _image_dir(cfg: DatasetConfig, json_path: Path, file_names: list[str]) -> Path:
@@ -102,6 +105,7 @@ def scan(cfg: DatasetConfig, split: str) -> tuple[list[RawRecord], list[Issue]]:
             by_id[im["id"]] = rec
             records.append(rec)
 
+        read: list[RawBox] = []
         for k, a in enumerate(data.get("annotations", [])):
             aid = a.get("id", k) if isinstance(a, dict) else k
             where = f"annotation id {aid!r}"
@@ -122,7 +126,9 @@ def scan(cfg: DatasetConfig, split: str) -> tuple[list[RawRecord], list[Issue]]:
             x, y, w, h = (float(v) for v in bbox)
             area = a.get("area")
             area = float(area) if isinstance(area, (int, float)) and not isinstance(area, bool) else None
-            box = RawBox((x, y, x + w, y + h), iscrowd=bool(a.get("iscrowd", 0)), area=area, where=where)
+            # COCO's x, y, w, h until _set_corners below converts them all at once
+            box = RawBox((x, y, w, h), iscrowd=bool(a.get("iscrowd", 0)), area=area, where=where)
+            read.append(box)
             cid = a["category_id"]
             if cid not in cat_name:
                 box.problem = ("unknown-class", f"{where}: category_id {cid!r} is not in 'categories'")
@@ -131,4 +137,16 @@ def scan(cfg: DatasetConfig, split: str) -> tuple[list[RawRecord], list[Issue]]:
             else:
                 box.label = cat_label[cid]
             rec.boxes.append(box)
+        _set_corners(read)
     return records, issues
+
+
+def _set_corners(boxes: list[RawBox]) -> None:
+    """Replace the COCO x, y, w, h ``values`` of ``boxes`` by their corners x1, y1, x2, y2 (pixels), in one
+    :func:`~yolo9000.ops.boxes.box_convert`."""
+    if not boxes:
+        return
+    with np.errstate(over="ignore"):  # a huge value overflows to inf: the loader reports the box as not finite
+        xyxy = box_convert(np.array([b.values for b in boxes], np.float64), "xywh", "xyxy").tolist()
+    for b, v in zip(boxes, xyxy):
+        b.values = tuple(v)

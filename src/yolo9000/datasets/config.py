@@ -99,7 +99,8 @@ def _warn_once(message: str) -> None:
     warnings.warn(message, stacklevel=4)
 
 
-def _names(value: Any, yaml_path: Path, root: Path) -> tuple[str, ...]:
+def _names(value: Any, yaml_path: Path, root: Path) -> tuple[tuple[str, ...], Path | None]:
+    """(the class names, the names file they were read from or None) of the YAML's ``names`` value."""
     if isinstance(value, dict):  # {0: a, 1: b} as some YAMLs write it
         keys = sorted(value) if all(isinstance(k, int) for k in value) else None
         if keys != list(range(len(value))):
@@ -110,7 +111,7 @@ def _names(value: Any, yaml_path: Path, root: Path) -> tuple[str, ...]:
             root / value, yaml_path.parent / value, bundled(value)]
         for c in candidates:
             if c.is_file():
-                return read_names(c)
+                return read_names(c), c
         raise file_error(yaml_path, f"'names': names file {value!r} not found (looked in {root}, "
                                     f"{yaml_path.parent} and the bundled lists)")
     if not isinstance(value, list) or not value:
@@ -123,7 +124,7 @@ def _names(value: Any, yaml_path: Path, root: Path) -> tuple[str, ...]:
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise file_error(yaml_path, f"'names' repeats {', '.join(map(repr, dup))}")
-    return tuple(names)
+    return tuple(names), None
 
 
 def _folder_name(data: dict, key: str, yaml_path: Path) -> str | None:
@@ -253,7 +254,7 @@ def load_dataset_config(yaml_path: str | Path) -> DatasetConfig:
     if not splits:
         raise file_error(p, "missing key 'train' or 'val' (no split is given)")
 
-    names = _names(data["names"], p, root)
+    names, names_file = _names(data["names"], p, root)
     nc = data.get("nc")
     if nc is not None and (isinstance(nc, bool) or not isinstance(nc, int)):
         raise file_error(p, f"'nc: {nc!r}' must be the number of classes")
@@ -263,5 +264,5 @@ def load_dataset_config(yaml_path: str | Path) -> DatasetConfig:
     if imgsz is not None and (not isinstance(imgsz, int) or isinstance(imgsz, bool) or imgsz < 32 or imgsz % 32):
         raise file_error(p, f"'imgsz: {imgsz}' must be a positive multiple of 32")
     cfg = DatasetConfig(p, root, fmt or "", splits, names, _folder_name(data, "images", p),
-                        _folder_name(data, "annotations", p), imgsz)
+                        _folder_name(data, "annotations", p), imgsz, names_file)
     return cfg if fmt else replace(cfg, format=_infer_format(cfg))

@@ -5,6 +5,7 @@ import math
 import os
 import warnings as _warnings
 from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -19,6 +20,7 @@ from yolo9000.datasets.config import DatasetConfig, load_dataset_config
 from yolo9000.datasets.records import DetectionDataset, ImageRecord, Issue
 from yolo9000.errors import Yolo9000Error, file_error, require_file
 from yolo9000.images import load_image
+from yolo9000.ops.boxes import box_convert
 
 TOLERANCE = 1.0  # pixels a box may reach beyond the image before it is "outside"
 EXIF_ORIENTATION = 0x0112
@@ -125,16 +127,11 @@ def _finish(raw: RawRecord, split: str, decode: bool,
     issues: list[Issue] = []
     keep: list[tuple[RawBox, tuple[float, float, float, float]]] = []
     file = raw.ann or raw.image
-    for b in boxes:
+    for b, xyxy in zip(boxes, _pixel_corners(boxes, w, h)):
         if b.problem is not None:
             issues.append(Issue(file, _one_line(b.problem[1]), b.problem[0], "box", b.line, split))
             continue
-        assert b.values is not None
-        if b.relative:
-            cx, cy, bw, bh = b.values
-            xyxy = ((cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h)
-        else:
-            xyxy = b.values
+        assert xyxy is not None
         x1, y1, x2, y2 = xyxy
         pre = f"{b.where}: " if b.where and b.line is None else ""
         if not all(math.isfinite(v) for v in xyxy):
@@ -150,11 +147,26 @@ def _finish(raw: RawRecord, split: str, decode: bool,
                                       f"(beyond the {TOLERANCE:g}-pixel tolerance)", "outside", "box", b.line, split))
         else:
             keep.append((b, xyxy))
-    area = [b.area if b.area is not None else (x[2] - x[0]) * (x[3] - x[1]) for b, x in keep]
-    rec = ImageRecord(raw.image, w, h, np.array([x for _, x in keep], np.float64).reshape(-1, 4),
+    boxes_xyxy = np.array([x for _, x in keep], np.float64).reshape(-1, 4)
+    sizes = box_convert(boxes_xyxy, "xyxy", "xywh")[:, 2:].tolist()
+    area = [b.area if b.area is not None else bw * bh for (b, _), (bw, bh) in zip(keep, sizes)]
+    rec = ImageRecord(raw.image, w, h, boxes_xyxy,
                       np.array([b.label for b, _ in keep], np.int64), np.array([b.difficult for b, _ in keep], bool),
                       np.array([b.iscrowd for b, _ in keep], bool), raw.image_id, np.array(area, np.float64))
     return rec, issues, warnings
+
+
+def _pixel_corners(boxes: list[RawBox], w: int, h: int) -> list[tuple[float, ...] | None]:
+    """Each box's x1, y1, x2, y2 in pixels of the w x h image (YOLO's relative cx, cy, w, h converted in one
+    :func:`~yolo9000.ops.boxes.box_convert`); None for a box already known bad."""
+    out: list[tuple[float, ...] | None] = [b.values if b.problem is None else None for b in boxes]
+    rel = [i for i, b in enumerate(boxes) if b.problem is None and b.relative]
+    if rel:
+        with np.errstate(over="ignore", invalid="ignore"):  # a huge value overflows: reported as not finite
+            px = box_convert(np.array([boxes[i].values for i in rel], np.float64), "cxcywh", "xyxy") * [w, h, w, h]
+        for i, v in zip(rel, px.tolist()):
+            out[i] = tuple(v)
+    return out
 
 
 def _dedupe(raws: list[RawRecord], split: str) -> tuple[list[RawRecord], list[Issue]]:
@@ -211,6 +223,25 @@ def scan_split(cfg: DatasetConfig, split: str, decode: bool = False, workers: in
     return SplitScan(split, tuple(records), tuple(issues), tuple(warnings), len(raws))
 
 
+SKIP_BAD_FLAG = "--skip-bad"  # named in every notice of what it left out (skip_bad=True in Python)
+
+
+def skipped_line(where: str | Path, noun: str, left_out: Sequence[object], shown: int = 3) -> str:
+    """The one line that says what ``--skip-bad`` left out of ``where`` (a split, a folder):
+    ``<where>: --skip-bad left out <n> <noun>s: <first>; <second>; <third>; ... (<n - shown> more)``, ``noun``
+    singular (``"unreadable image"``), each item as ``str`` gives it (a path, or ``file: reason``)."""
+    n = len(left_out)
+    listed = "; ".join(str(x) for x in left_out[:shown]) + (f"; ... ({n - shown} more)" if n > shown else "")
+    return f"{where}: {SKIP_BAD_FLAG} left out {n} {noun}{'' if n == 1 else 's'}: {listed}"
+
+
+def warn_skipped(where: str | Path, noun: str, left_out: Sequence[object], shown: int = 3) -> None:
+    """Say what ``--skip-bad`` left out as one warning, :func:`skipped_line` (the CLI prints it as
+    ``yolo9000: warning: <line>``); nothing when nothing was. The loader and every trainer report through this."""
+    if left_out:
+        _warnings.warn(skipped_line(where, noun, left_out, shown), stacklevel=3)
+
+
 def load_dataset(yaml_path: str | Path, split: str, skip_bad: bool = False, decode: bool = False) -> DetectionDataset:
     """Load ``split`` (``train``, ``val`` or ``test``) of the dataset YAML ``yaml_path``.
 
@@ -237,10 +268,7 @@ def load_dataset(yaml_path: str | Path, split: str, skip_bad: bool = False, deco
         listed = "; ".join(str(i) for i in dropped[:3]) + ("; ..." if len(dropped) > 3 else "")
         _warnings.warn(f"{cfg.yaml}: split {split!r}: {len(dropped)} zero-area box{'es' if len(dropped) > 1 else ''} "
                        f"dropped: {listed}", stacklevel=2)
-    if scan.issues:  # skip_bad: say what is left out
-        listed = "; ".join(str(i) for i in scan.issues[:3]) + ("; ..." if len(scan.issues) > 3 else "")
-        _warnings.warn(f"{cfg.yaml}: split {split!r}: {len(scan.issues)} bad record(s) left out (skip_bad): "
-                       f"{listed}", stacklevel=2)
+    warn_skipped(f"{cfg.yaml}: split {split!r}", "bad record", scan.issues)  # skip_bad: say what is left out
     return DetectionDataset(cfg.names, split, cfg.root, scan.records, cfg.format)
 
 
@@ -249,7 +277,7 @@ class DatasetPaths:
     """What a dataset YAML makes a command read, for the output checks.
 
     Attributes:
-        files: the YAML and the files its splits name (list files, COCO JSONs).
+        files: the YAML, its names file and the files its splits name (list files, COCO JSONs).
         folders: every folder holding an image or an annotation file of any split, and the ``images``,
             ``labels`` or ``annotations`` folders above them (no output may go there: a plot among the images
             is one more image in the next run).
@@ -272,7 +300,7 @@ def dataset_paths(yaml_path: str | Path) -> DatasetPaths:
 def _dataset_paths(yaml_path: str, mtime_ns: int, size: int) -> DatasetPaths:
     del mtime_ns, size  # cache key only: an edited YAML is listed again
     cfg = load_dataset_config(yaml_path)
-    files, folders = {cfg.yaml}, set()
+    files, folders = {cfg.yaml} | ({cfg.names_file} if cfg.names_file else set()), set()
     for split, entries in cfg.splits.items():
         for entry in entries:
             p = voc.entry_path(cfg, entry) if cfg.format == "voc" else resolve(cfg.root, entry)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from yolo9000.errors import file_error
+from yolo9000.ops.boxes import box_convert
 
 
 def _frozen_array(a: object, dtype: type, shape: tuple[int, ...]) -> np.ndarray:
@@ -30,6 +31,7 @@ class DatasetConfig:
         names: the class names, in label order.
         images, annotations: the folder names the YAML set (None: the format's defaults).
         imgsz: the input size training uses by default (optional ``imgsz`` key; None: the trainer's 416).
+        names_file: the names file ``names`` pointed to (None: the names are in the YAML).
     """
 
     yaml: Path
@@ -40,6 +42,7 @@ class DatasetConfig:
     images: str | None = None
     annotations: str | None = None
     imgsz: int | None = None
+    names_file: Path | None = None
 
     def entries(self, split: str) -> tuple[str, ...]:
         """The entries of ``split``, or a one-line error naming the YAML if it has none."""
@@ -84,7 +87,11 @@ class ImageRecord:
         object.__setattr__(self, "labels", _frozen_array(self.labels, np.int64, (n,)))
         object.__setattr__(self, "difficult", _frozen_array(self.difficult, bool, (n,)))
         object.__setattr__(self, "iscrowd", _frozen_array(self.iscrowd, bool, (n,)))
-        area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]) if self.area is None else self.area
+        if self.area is None:
+            sizes = box_convert(boxes, "xyxy", "xywh")
+            area = sizes[:, 2] * sizes[:, 3]
+        else:
+            area = self.area
         object.__setattr__(self, "area", _frozen_array(area, np.float64, (n,)))
 
     def __len__(self) -> int:

@@ -43,6 +43,7 @@ from PIL import Image, ImageDraw
 
 from yolo9000.errors import Yolo9000Error, file_error
 from yolo9000.fileio import atomic_write, check_output_dir
+from yolo9000.ops.boxes import box_convert
 
 VERSION = 1  # bump when the images or labels a seed gives change
 DEFAULT_CLASSES = ("circle", "square", "triangle")
@@ -226,12 +227,11 @@ def render(seed: int, split: str, index: int, size: int = 160,
 
 
 def _label_text(objects: Sequence[ShapeObject], size: int) -> str:
-    lines = []
-    for o in objects:
-        x1, y1, x2, y2 = o.box
-        lines.append(f"{o.label} {(x1 + x2) / 2 / size:.6f} {(y1 + y2) / 2 / size:.6f} "
-                     f"{(x2 - x1) / size:.6f} {(y2 - y1) / size:.6f}")
-    return "".join(line + "\n" for line in lines)
+    """YOLO label lines ``class cx cy w h`` (fractions of the ``size`` x ``size`` image) of the objects."""
+    corners_px = np.array([o.box for o in objects], np.float64).reshape(-1, 4)
+    boxes_cxcywh_norm = box_convert(corners_px, "xyxy", "cxcywh") / size
+    return "".join(f"{o.label} " + " ".join(f"{v:.6f}" for v in b) + "\n"
+                   for o, b in zip(objects, boxes_cxcywh_norm.tolist()))
 
 
 def _params(n_train: int, n_val: int, size: int, seed: int, classes: tuple[str, ...]) -> dict:

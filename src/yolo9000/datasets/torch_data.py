@@ -27,7 +27,8 @@ from torch.utils.data import Dataset, Sampler
 from yolo9000.datasets.augment import MIN_BOX_SIDE, darknet_hsv, darknet_jitter_place
 from yolo9000.datasets.records import DetectionDataset, ImageRecord
 from yolo9000.images import load_image
-from yolo9000.ops.letterbox import letterbox, letterbox_size
+from yolo9000.ops.boxes import box_convert
+from yolo9000.ops.letterbox import letterbox, letterbox_xyxy
 
 __all__ = ["DEFAULT_SIZES", "DetectionData", "MultiScaleBatchSampler", "collate"]
 
@@ -140,15 +141,11 @@ class DetectionData(Dataset):
 
 
 def _letterbox_targets(boxes: np.ndarray, labels: np.ndarray, w: int, h: int, size: int) -> torch.Tensor:
-    """(M, 5) [cx, cy, w, h, class] of ``boxes`` (pixels of a w x h image) in the letterboxed input."""
-    new_w, new_h = letterbox_size(w, h, size, size)
-    ox, oy = (size - new_w) // 2, (size - new_h) // 2
-    b = boxes * np.array([new_w / w, new_h / h] * 2) + np.array([ox, oy] * 2)
-    b = np.clip(b / size, 0, 1)
-    bw, bh = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
-    keep = (bw >= MIN_BOX_SIDE) & (bh >= MIN_BOX_SIDE)
-    b, bw, bh = b[keep], bw[keep], bh[keep]
-    out = np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2, bw, bh, labels[keep]], 1)
+    """(M, 5) [cx, cy, w, h, class] of ``boxes`` ((N, 4) xyxy pixels of a w x h image) in the letterboxed
+    input: corners clipped to it, boxes thinner than ``MIN_BOX_SIDE`` dropped."""
+    b_cxcywh_norm = box_convert(np.clip(letterbox_xyxy(boxes, w, h, size, size), 0, 1), "xyxy", "cxcywh")
+    keep = (b_cxcywh_norm[:, 2] >= MIN_BOX_SIDE) & (b_cxcywh_norm[:, 3] >= MIN_BOX_SIDE)
+    out = np.concatenate([b_cxcywh_norm[keep], labels[keep, None]], 1)
     return torch.as_tensor(out.reshape(-1, 5), dtype=torch.float32)
 
 

@@ -25,6 +25,7 @@ from yolo9000.errors import Yolo9000Error
 from yolo9000.eval.validate import darknet_output_boxes, ground_truth_from_dataset
 from yolo9000.metrics.structures import DetectionSet
 from yolo9000.metrics.voc import VOCResult, evaluate_voc
+from yolo9000.ops.boxes import box_convert
 from yolo9000.ops.letterbox import letterbox
 from yolo9000.ops.region import decode_region, region_detections
 from yolo9000.predict.predictor import Predictor
@@ -113,7 +114,7 @@ def predict_mapped(yolo: Predictor, images: Sequence[str | Path], nodes: Sequenc
             b = darknet_output_boxes(d.boxes_xyxy.numpy(), w, h, voc_boxes)
             img.append(np.full(len(d.scores), start + i, np.int64))
             lab.append(d.class_ids.numpy().astype(np.int64))
-            boxes.append(np.concatenate([b[:, :2], b[:, 2:] - b[:, :2]], axis=1))
+            boxes.append(box_convert(b, "xyxy", "xywh"))
             scores.append(d.scores.numpy().astype(np.float64))
     return DetectionSet(np.concatenate(img) if img else np.zeros(0, np.int64),
                         np.concatenate(lab) if lab else np.zeros(0, np.int64),

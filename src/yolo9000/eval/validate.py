@@ -25,6 +25,7 @@ from yolo9000.metrics.plots import plot_confusion_matrix, plot_pr_curves, plot_r
 from yolo9000.metrics.report import Result, evaluate, format_table, protocol, write_result_json
 from yolo9000.metrics.structures import DetectionSet, GroundTruth, detections_to_coco
 from yolo9000.metrics.voc import evaluate_voc
+from yolo9000.ops.boxes import box_convert
 from yolo9000.predict.predictor import Predictor
 
 
@@ -63,7 +64,7 @@ def ground_truth_from_dataset(ds: Any) -> GroundTruth:
         img.append(np.full(n, i, np.int64))
         lab.append(np.asarray(rec.labels, np.int64))
         b = np.asarray(rec.boxes_xyxy, np.float64).reshape(-1, 4)
-        boxes.append(np.concatenate([b[:, :2], b[:, 2:] - b[:, :2]], axis=1))
+        boxes.append(box_convert(b, "xyxy", "xywh"))
         diff.append(np.asarray(rec.difficult, bool))
         crowd.append(np.asarray(rec.iscrowd, bool))
         area.append(np.asarray(rec.area, np.float64) if rec.area is not None else boxes[-1][:, 2] * boxes[-1][:, 3])
@@ -157,7 +158,7 @@ def validate(yolo: Predictor, data: str | Path | DetectionDataset, split: str = 
         b = darknet_output_boxes(r.xyxy.numpy(), w, h, voc_format)
         img.append(np.full(len(r), i, np.int64))
         lab.append(r.class_ids.numpy())
-        boxes.append(np.concatenate([b[:, :2], b[:, 2:] - b[:, :2]], axis=1))
+        boxes.append(box_convert(b, "xyxy", "xywh"))
         scores.append(r.scores.numpy().astype(np.float64))
     seconds = time.perf_counter() - start
     dets = DetectionSet(np.concatenate(img), np.concatenate(lab), np.concatenate(boxes).reshape(-1, 4),

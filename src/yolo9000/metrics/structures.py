@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from yolo9000.errors import Yolo9000Error, file_error, require_file
+from yolo9000.ops.boxes import box_convert
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,7 +46,7 @@ class GroundTruth:
     @property
     def xyxy(self) -> np.ndarray:
         """(G, 4) x1, y1, x2, y2 in pixels."""
-        return xywh_to_xyxy(self.boxes_xywh)
+        return box_convert(self.boxes_xywh, "xywh", "xyxy")
 
     @property
     def num_images(self) -> int:
@@ -74,15 +75,11 @@ class DetectionSet:
 
     @property
     def xyxy(self) -> np.ndarray:
-        return xywh_to_xyxy(self.boxes_xywh)
+        """(D, 4) x1, y1, x2, y2 in pixels."""
+        return box_convert(self.boxes_xywh, "xywh", "xyxy")
 
     def __len__(self) -> int:
         return int(self.scores.shape[0])
-
-
-def xywh_to_xyxy(b: np.ndarray) -> np.ndarray:
-    """(N, 4) x, y, w, h -> (N, 4) x1, y1, x2, y2."""
-    return np.concatenate([b[:, :2], b[:, :2] + b[:, 2:]], axis=1)
 
 
 def _read_json(path: str | Path) -> Any:

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from yolo9000.errors import Yolo9000Error
+from yolo9000.errors import ConfigError, Yolo9000Error
 from yolo9000.ops.boxes import LOCATIONS
 
 ACTIVATIONS = ("leaky", "linear", "relu", "logistic")
@@ -436,59 +436,60 @@ def native_imgsz(config: DarknetConfig) -> int:
 
 
 def check_config(config: DarknetConfig) -> None:
-    """Validate layer wiring; raises ``ValueError`` naming the layer index and the problem."""
+    """Validate layer wiring; raises :class:`~yolo9000.errors.ConfigError` (a ``ValueError``) naming the layer
+    index and the problem."""
     net = config.net
     if net.channels < 1 or net.width < 1 or net.height < 1:
-        raise ValueError(f"[net] width, height and channels must be positive (got {net.width}x{net.height}x"
-                         f"{net.channels})")
+        raise ConfigError(f"[net] width, height and channels must be positive (got {net.width}x{net.height}x"
+                          f"{net.channels})")
     for i, spec in enumerate(config.layers):
         if isinstance(spec, ConvSpec):
             if spec.filters < 1 or spec.size < 1 or spec.stride < 1:
-                raise ValueError(f"layer {i} (convolutional): filters, size and stride must be positive")
+                raise ConfigError(f"layer {i} (convolutional): filters, size and stride must be positive")
             if spec.activation not in ACTIVATIONS:
-                raise ValueError(f"layer {i} (convolutional): unsupported activation {spec.activation!r}")
+                raise ConfigError(f"layer {i} (convolutional): unsupported activation {spec.activation!r}")
             if spec.padding < 0:
-                raise ValueError(f"layer {i} (convolutional): padding={spec.padding} must be >= 0")
+                raise ConfigError(f"layer {i} (convolutional): padding={spec.padding} must be >= 0")
         elif isinstance(spec, (MaxPoolSpec, ReorgSpec)):
             if spec.stride < 1 or getattr(spec, "size", 1) < 1:
-                raise ValueError(f"layer {i} ({type(spec).__name__[:-4].lower()}): size and stride must be positive")
+                raise ConfigError(f"layer {i} ({type(spec).__name__[:-4].lower()}): size and stride must be positive")
             if isinstance(spec, MaxPoolSpec) and spec.padding < 0:
-                raise ValueError(f"layer {i} (maxpool): padding={spec.padding} must be >= 0")
+                raise ConfigError(f"layer {i} (maxpool): padding={spec.padding} must be >= 0")
         elif isinstance(spec, RouteSpec):
             sources = route_sources(spec, i)
             if not sources or any(j < 0 or j >= i for j in sources):
-                raise ValueError(f"layer {i} (route): layers {spec.layers} must name earlier layers")
+                raise ConfigError(f"layer {i} (route): layers {spec.layers} must name earlier layers")
         elif isinstance(spec, (SoftmaxSpec, RegionSpec)) and i != len(config.layers) - 1:
             if not isinstance(config.layers[-1], CostSpec):
-                raise ValueError(f"layer {i}: {type(spec).__name__[:-4].lower()} must be the last layer")
+                raise ConfigError(f"layer {i}: {type(spec).__name__[:-4].lower()} must be the last layer")
         if isinstance(spec, RegionSpec):
             if (k := bad_anchor(spec.anchors)) is not None:
-                raise ValueError(f"layer {i} (region): anchors must be finite positive numbers, value {k + 1} is "
-                                 f"{spec.anchors[k]}")
+                raise ConfigError(f"layer {i} (region): anchors must be finite positive numbers, value {k + 1} is "
+                                  f"{spec.anchors[k]}")
             if spec.location not in LOCATIONS:
-                raise ValueError(f"layer {i} (region): location={spec.location}: choose {' or '.join(LOCATIONS)}")
+                raise ConfigError(f"layer {i} (region): location={spec.location}: choose {' or '.join(LOCATIONS)}")
             if len(spec.anchors) != 2 * spec.num:
-                raise ValueError(f"layer {i} (region): {len(spec.anchors)} anchor values for num={spec.num} "
-                                 f"(need {2 * spec.num})")
+                raise ConfigError(f"layer {i} (region): {len(spec.anchors)} anchor values for num={spec.num} "
+                                  f"(need {2 * spec.num})")
             prev = next((s for s in reversed(config.layers[:i]) if isinstance(s, ConvSpec)), None)
             want = spec.num * (spec.coords + 1 + spec.classes)
             if prev is None or prev.filters != want:
                 got = prev.filters if prev else 0
-                raise ValueError(f"layer {i} (region): the last convolution has {got} filters, "
-                                 f"num*(coords+1+classes) = {want}")
+                raise ConfigError(f"layer {i} (region): the last convolution has {got} filters, "
+                                  f"num*(coords+1+classes) = {want}")
     scales = spatial_scales(config)
     for i, spec in enumerate(config.layers):
         if isinstance(spec, RouteSpec) and len({scales[j] for j in route_sources(spec, i)}) != 1:
-            raise ValueError(f"layer {i} (route): layers {spec.layers} have different spatial sizes")
+            raise ConfigError(f"layer {i} (route): layers {spec.layers} have different spatial sizes")
         if 1 / scales[i] > MAX_IMGSZ:
-            raise ValueError(f"layer {i} ({_kind(spec)}): stride={getattr(spec, 'stride', 1)} brings the network's "
-                             f"total stride to {int(1 / scales[i]):,}, above the largest input size {MAX_IMGSZ}")
+            raise ConfigError(f"layer {i} ({_kind(spec)}): stride={getattr(spec, 'stride', 1)} brings the network's "
+                              f"total stride to {int(1 / scales[i]):,}, above the largest input size {MAX_IMGSZ}")
     channels = [config.net.channels, *layer_channels(config)]
     for i, spec in enumerate(config.layers):
         if isinstance(spec, ConvSpec) and (n := spec.filters * channels[i] * spec.size ** 2) > MAX_CONV_WEIGHTS:
-            raise ValueError(f"layer {i} (convolutional): filters={spec.filters} would hold {n:,} weights "
-                             f"({spec.filters} filters x {channels[i]} channels x {spec.size}x{spec.size}), more "
-                             f"than {MAX_CONV_WEIGHTS:,}")
+            raise ConfigError(f"layer {i} (convolutional): filters={spec.filters} would hold {n:,} weights "
+                              f"({spec.filters} filters x {channels[i]} channels x {spec.size}x{spec.size}), more "
+                              f"than {MAX_CONV_WEIGHTS:,}")
 
 
 def _kind(spec: LayerSpec) -> str:

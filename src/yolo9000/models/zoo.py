@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from yolo9000.darknet.names import bundled, default_names
-from yolo9000.errors import Yolo9000Error
+from yolo9000.errors import ConfigError, UnknownNameError, Yolo9000Error
 from yolo9000.models.darknet import (
     AvgPoolSpec,
     ConvSpec,
@@ -209,9 +209,10 @@ ZOO: dict[str, Callable[[], DarknetConfig]] = {
 
 
 def zoo_config(name: str) -> DarknetConfig:
-    """Config of a zoo network by name; raises ``KeyError`` listing the names if unknown."""
+    """Config of a zoo network by name; raises :class:`~yolo9000.errors.UnknownNameError` (a ``KeyError``)
+    listing the names if unknown."""
     if name not in ZOO:
-        raise KeyError(f"unknown model {name!r}; the zoo has: {', '.join(ZOO)}")
+        raise UnknownNameError(f"{name}: not a zoo model; the zoo has: {', '.join(ZOO)}")
     return ZOO[name]()
 
 
@@ -228,9 +229,10 @@ def with_classes(config: DarknetConfig, classes: int, names: tuple[str, ...] = (
     """The same detector predicting ``classes`` classes: the head conv's filters and the region follow."""
     region = config.region
     if region is None:
-        raise ValueError(f"{config.name} is not a detector")
+        raise ConfigError(f"{config.name}: not a detector")
     if region.tree is not None:
-        raise ValueError(f"{config.name}: a WordTree head cannot change its class count")
+        raise ConfigError(f"{config.name}: a WordTree head ({region.classes} tree nodes) cannot change its class "
+                          f"count to {classes}")
     return replace(_with_region(config, replace(region, classes=classes)), names=names or default_names(classes))
 
 
@@ -242,14 +244,14 @@ def with_anchors(config: DarknetConfig, anchors_grid: tuple[float, ...]) -> Dark
     """The same detector with these priors (flat ``w0, h0, ...`` in grid cells); their count may differ:
     ``num`` and the head conv's filters follow."""
     if config.region is None:
-        raise ValueError(f"{config.name} is not a detector")
+        raise ConfigError(f"{config.name}: not a detector")
     return _with_region(config, replace(config.region, anchors=tuple(anchors_grid), num=len(anchors_grid) // 2))
 
 
 def with_location(config: DarknetConfig, location: str) -> DarknetConfig:
     """The same detector placing box centres the ``direct`` (YOLOv2) or ``offset`` (RPN) way."""
     if config.region is None:
-        raise ValueError(f"{config.name} is not a detector")
+        raise ConfigError(f"{config.name}: not a detector")
     return replace(config, layers=config.layers[:-1] + (replace(config.region, location=location),))
 
 

@@ -1,9 +1,12 @@
-"""Darknet's letterbox: aspect-preserving resize onto a 0.5-grey canvas, and its inverse for boxes."""
+"""Darknet's letterbox: aspect-preserving resize onto a 0.5-grey canvas, and its box mappings both ways
+(:func:`letterbox_xyxy` forward, :func:`unletterbox_cxcywh` back)."""
 from __future__ import annotations
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from yolo9000.ops.boxes import Boxes
 
 
 def letterbox_size(image_w: int, image_h: int, net_w: int, net_h: int) -> tuple[int, int]:
@@ -117,11 +120,38 @@ def letterbox(image: np.ndarray | torch.Tensor, net_w: int, net_h: int | None = 
     return canvas
 
 
+# The two box mappings of the letterbox, forward and inverse side by side. Each keeps darknet's own form:
+# the forward moves corners as the pixels are pasted (darknet's training truth clips corners), the inverse
+# moves centres and sizes as ``correct_region_boxes`` does; :func:`~yolo9000.ops.boxes.box_convert` links them.
+def letterbox_xyxy(boxes_xyxy_px: Boxes, image_w: int, image_h: int, net_w: int, net_h: int) -> Boxes:
+    """Map boxes from the original image onto the letterboxed net input, as :func:`letterbox` moves the
+    pixels: scaled by ``new / image`` (:func:`letterbox_size`), shifted by the integer paste offset
+    ``(net - new) // 2``, divided by the net size; in the boxes' own dtype (float64 for the training truth).
+
+    The inverse is :func:`unletterbox_cxcywh`, up to darknet's half pixel: that takes the offset unrounded,
+    ``(net - new) / 2``, so where ``net - new`` is odd a box comes back shifted by half a net-input pixel.
+
+    Args:
+        boxes_xyxy_px: (..., 4) x1, y1, x2, y2 in pixels of the original image, tensor or array.
+    Returns:
+        (..., 4) x1, y1, x2, y2 as fractions of the network input, of the input's kind (not clipped).
+    """
+    new_w, new_h = letterbox_size(image_w, image_h, net_w, net_h)
+    sx, sy = new_w / image_w, new_h / image_h
+    ox, oy = (net_w - new_w) // 2, (net_h - new_h) // 2
+    b = boxes_xyxy_px
+    cols = [(b[..., 0] * sx + ox) / net_w, (b[..., 1] * sy + oy) / net_h,
+            (b[..., 2] * sx + ox) / net_w, (b[..., 3] * sy + oy) / net_h]
+    return torch.stack(cols, dim=-1) if isinstance(b, torch.Tensor) else np.stack(cols, axis=-1)
+
+
 def unletterbox_cxcywh(boxes_cxcywh_norm: torch.Tensor, image_w: int, image_h: int,
                        net_w: int, net_h: int) -> torch.Tensor:
     """Map boxes from the letterboxed net input back to the original image, with darknet's
     ``correct_region_boxes`` arithmetic (``relative=0``): the centre shift in double precision then stored
     in float32, the sizes and the scaling to pixels in float32.
+
+    The forward is :func:`letterbox_xyxy` (corners, the integer paste offset; see there for the half pixel).
 
     Args:
         boxes_cxcywh_norm: (N, 4) cx, cy, w, h as fractions of the network input.

@@ -13,7 +13,7 @@ import torch
 import torchvision
 
 from yolo9000.errors import Yolo9000Error
-from yolo9000.ops.boxes import RegionBoxCoder
+from yolo9000.ops.boxes import RegionBoxCoder, box_convert
 from yolo9000.ops.letterbox import unletterbox_cxcywh
 from yolo9000.wordtree.tree import (
     WordTree,
@@ -93,11 +93,6 @@ class Detections:
     det_index: torch.Tensor   # (K,) int64 prediction index a*H*W + row*W + col
 
 
-def cxcywh_to_xyxy(boxes_cxcywh: torch.Tensor) -> torch.Tensor:
-    """(N, 4) cx, cy, w, h -> (N, 4) x1, y1, x2, y2."""
-    return torchvision.ops.box_convert(boxes_cxcywh, "cxcywh", "xyxy")
-
-
 def tree_labels(objectness: torch.Tensor, cond_probs: torch.Tensor, tree: WordTree, conf: float,
                 hier_thresh: float = 0.5, tree_depth: int | None = None,
                 label_map: Sequence[int] | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -162,7 +157,8 @@ def region_detections(pred: RegionPredictions, index: int, image_w: int, image_h
         scored = obj[keep, None] * probs
         box_i, cls = (scored > conf).nonzero(as_tuple=True)
         det, scores = keep[box_i], scored[box_i, cls]
-    boxes = cxcywh_to_xyxy(unletterbox_cxcywh(pred.boxes_cxcywh_norm[index, det], image_w, image_h, net_w, net_h))
+    boxes_cxcywh_px = unletterbox_cxcywh(pred.boxes_cxcywh_norm[index, det], image_w, image_h, net_w, net_h)
+    boxes = box_convert(boxes_cxcywh_px, "cxcywh", "xyxy")
     # float64: batched_nms offsets boxes by class id, which at 9418 classes would cost float32 precision
     order = torchvision.ops.batched_nms(boxes.double(), scores.double(), cls, nms_iou)
     return Detections(boxes[order], scores[order], cls[order], det[order])

@@ -32,6 +32,7 @@ from yolo9000.darknet.cfg import config_to_cfg_text
 from yolo9000.errors import Yolo9000Error, file_error
 from yolo9000.fileio import atomic_write
 from yolo9000.models.darknet import Darknet, imgsz_problem, native_imgsz
+from yolo9000.ops.boxes import box_convert
 from yolo9000.ops.region import decode_region
 from yolo9000.optional import require
 from yolo9000.predict.onnx_backend import DECODED_OUTPUTS, INPUT_NAME, RAW_OUTPUT, OnnxMetadata, open_session
@@ -117,10 +118,9 @@ def boxes_scores_for_nms(raw: torch.Tensor, anchors_grid: torch.Tensor, net_w: i
         scores: (B, A*h*w, C) objectness x P(class).
     """
     pred = decode_region(raw, anchors_grid, location=location)
-    b = pred.boxes_cxcywh_norm
-    half_w, half_h = b[..., 2] / 2, b[..., 3] / 2
-    boxes_xyxy = torch.stack([(b[..., 0] - half_w) * net_w, (b[..., 1] - half_h) * net_h,
-                              (b[..., 0] + half_w) * net_w, (b[..., 1] + half_h) * net_h], dim=-1)
+    x1, y1, x2, y2 = box_convert(pred.boxes_cxcywh_norm, "cxcywh", "xyxy").unbind(-1)
+    # scaled per column: net_w, net_h may be symbolic sizes of the traced graph
+    boxes_xyxy = torch.stack([x1 * net_w, y1 * net_h, x2 * net_w, y2 * net_h], dim=-1)
     return boxes_xyxy, pred.objectness.unsqueeze(-1) * pred.class_probs
 
 

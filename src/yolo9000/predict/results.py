@@ -21,8 +21,9 @@ import torch
 import torchvision
 from PIL import Image, ImageDraw
 
-from yolo9000.errors import file_error
+from yolo9000.errors import UsageError, file_error
 from yolo9000.fileio import atomic_write, check_output_file, first_non_finite
+from yolo9000.ops.boxes import box_convert
 
 # labels in black on a box of the class colour where torchvision can (0.23 and newer), else in the class colour
 _LABEL_STYLE: dict[str, Any] = (
@@ -38,10 +39,6 @@ def class_color(class_id: int) -> tuple[int, int, int]:
 
 
 Array = Union[torch.Tensor, np.ndarray]
-
-
-def _stack(cols: list[Array], like: Array) -> Array:
-    return torch.stack(cols, dim=-1) if isinstance(like, torch.Tensor) else np.stack(cols, axis=-1)
 
 
 def _scale(like: Array, w: float, h: float) -> Array:
@@ -77,7 +74,7 @@ class Boxes:
     def __post_init__(self) -> None:
         n = len(self.xyxy)
         if tuple(self.xyxy.shape) != (n, 4) or tuple(self.conf.shape) != (n,) or tuple(self.cls.shape) != (n,):
-            raise ValueError(f"Boxes: xyxy (N, 4), conf (N,) and cls (N,) must agree; got {tuple(self.xyxy.shape)}, "
+            raise UsageError(f"Boxes: xyxy (N, 4), conf (N,) and cls (N,) must agree; got {tuple(self.xyxy.shape)}, "
                              f"{tuple(self.conf.shape)}, {tuple(self.cls.shape)}")
 
     @property
@@ -108,9 +105,7 @@ class Boxes:
     def xywh(self) -> Array:
         """(N, 4) float32 centre x, centre y, width, height in pixels. Ultralytics' ``xywh`` is this centre
         form; mind that :attr:`Results.xywh` is COCO's corner form (x1, y1, w, h)."""
-        b = self.xyxy
-        x1, y1, x2, y2 = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
-        return _stack([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1], b)
+        return box_convert(self.xyxy, "xyxy", "cxcywh")
 
     @property
     def xyxyn(self) -> Array:
@@ -244,12 +239,12 @@ class Results:
     @property
     def xywh(self) -> torch.Tensor:
         """(N, 4) x1, y1, width, height in pixels (COCO's box format)."""
-        return torchvision.ops.box_convert(self.xyxy, "xyxy", "xywh")
+        return box_convert(self.xyxy, "xyxy", "xywh")
 
     @property
     def cxcywh(self) -> torch.Tensor:
         """(N, 4) centre x, centre y, width, height in pixels."""
-        return torchvision.ops.box_convert(self.xyxy, "xyxy", "cxcywh")
+        return box_convert(self.xyxy, "xyxy", "cxcywh")
 
     @property
     def xyxy_clipped(self) -> torch.Tensor:
@@ -260,7 +255,7 @@ class Results:
     def top(self, k: int = 5) -> list[tuple[int, str, float]]:
         """Classifier: the ``k`` most probable (class id, name, probability)."""
         if self.probs is None:
-            raise ValueError("top() is for classifier results; this image has detections")
+            raise UsageError("top() is for classifier results; this image has detections")
         p, i = self.probs.topk(min(k, self.probs.numel()))
         return [(int(c), self.names[int(c)], float(v)) for v, c in zip(p, i)]
 
@@ -288,7 +283,7 @@ class Results:
         leaves the scores out of the labels, ``labels=False`` draws bare boxes."""
         img = self.orig_img if image is None else image
         if img is None:
-            raise ValueError("no image to draw on: pass image= (results were made without keeping images)")
+            raise UsageError("no image to draw on: pass image= (results were made without keeping images)")
         t = torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1)
         if self.probs is not None:
             pil = Image.fromarray(img)
@@ -312,7 +307,7 @@ class Results:
         p = Path(path)
         fmt = Image.registered_extensions().get(p.suffix.lower())
         if fmt is None:
-            raise ValueError(f"{p}: unknown image extension")
+            raise UsageError(f"{p}: unknown image extension")
         with atomic_write(p) as f:
             self.draw().save(f, format=fmt)
         return p
@@ -392,14 +387,14 @@ class Results:
         separator, is empty, ``.`` or ``..``) is written with ``_`` for the separators, or as ``class<id>``.
         """
         if self.probs is not None:
-            raise ValueError("save_crop() is for detections; this is a classifier's result")
+            raise UsageError("save_crop() is for detections; this is a classifier's result")
         if self.orig_img is None:
-            raise ValueError("no image to crop: the results were made without keeping images (keep_images=False)")
+            raise UsageError("no image to crop: the results were made without keeping images (keep_images=False)")
         if not gain > 0 or not pad >= 0:
-            raise ValueError(f"gain={gain}, pad={pad}: gain must be above 0 and pad at least 0")
+            raise UsageError(f"gain={gain}, pad={pad}: gain must be above 0 and pad at least 0")
         fn = Path(file_name)
         if not fn.name or fn.name != str(file_name):
-            raise ValueError(f"file_name={str(file_name)!r}: must be a bare file name (the folder is save_dir)")
+            raise UsageError(f"file_name={str(file_name)!r}: must be a bare file name (the folder is save_dir)")
         ext = Image.registered_extensions()
         stem, suffix = (fn.stem, fn.suffix) if fn.suffix.lower() in ext else (fn.name, ".jpg")
         fmt = ext[suffix.lower()]
@@ -407,12 +402,13 @@ class Results:
         h, w = img.shape[:2]
         taken: set[Path] = set()
         written: list[Path] = []
-        for (x1, y1, x2, y2), cid in zip(self.xyxy.double().tolist(), self.class_ids.tolist()):
-            if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
+        box_cxcywh = box_convert(self.xyxy.double(), "xyxy", "cxcywh")
+        grown_xyxy = box_convert(torch.cat([box_cxcywh[:, :2], box_cxcywh[:, 2:] * gain + pad], 1), "cxcywh", "xyxy")
+        for box, (x1, y1, x2, y2), cid in zip(self.xyxy.tolist(), grown_xyxy.tolist(), self.class_ids.tolist()):
+            if not all(math.isfinite(v) for v in box):
                 continue
-            cx, cy, bw, bh = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) * gain + pad, (y2 - y1) * gain + pad
-            c1, r1 = max(0, math.floor(cx - bw / 2)), max(0, math.floor(cy - bh / 2))
-            c2, r2 = min(w, math.ceil(cx + bw / 2)), min(h, math.ceil(cy + bh / 2))
+            c1, r1 = max(0, math.floor(x1)), max(0, math.floor(y1))
+            c2, r2 = min(w, math.ceil(x2)), min(h, math.ceil(y2))
             if c2 <= c1 or r2 <= r1:
                 continue
             folder = Path(save_dir) / _folder_name(self.names[cid], cid)

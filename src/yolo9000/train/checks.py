@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -236,10 +237,11 @@ def _check_resume_changes(changed: dict[str, Any], saved: dict[str, Any], merged
 
 
 def resume_config(cfg: Any, last: Path, forced: dict[str, Any] | None = None,
-                  trainer: str | None = None) -> tuple[dict[str, Any], Any]:
+                  trainer: str | None = None, given: Collection[str] | None = None) -> tuple[dict[str, Any], Any]:
     """``(state, config)`` to resume the run whose checkpoint is ``last``: the config the run was started
-    with, then every option of ``cfg`` (the resume's own config) that differs from its default -- what the
-    resume command line set -- then ``forced``. A resume with only ``--resume --name N`` thus runs to the
+    with, then the options of ``cfg`` (the resume's own config) that the resume set -- those named in
+    ``given`` (the flags its command line typed, a default typed included), else those that differ from
+    their default -- then ``forced``. A resume with only ``--resume --name N`` thus runs to the
     epoch count it was started with. ``last`` missing, not one of our checkpoints, without the training
     state or of another ``trainer`` (the command that runs ``cfg``), and an option the resume cannot honour,
     are one-line errors naming it. The half-written checkpoints a killed run left beside ``last``
@@ -256,7 +258,8 @@ def resume_config(cfg: Any, last: Path, forced: dict[str, Any] | None = None,
     names = {f.name for f in dataclasses.fields(cls)}
     saved = {k: tuple(v) if isinstance(v, list) else v for k, v in state["train_config"].items() if k in names}
     changed = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cls)
-               if f.default is dataclasses.MISSING or getattr(cfg, f.name) != f.default}
+               if f.default is dataclasses.MISSING or (f.name in given if given is not None
+                                                       else getattr(cfg, f.name) != f.default)}
     merged = {**saved, **changed, **(forced or {}), "resume": True}
     _check_resume_changes(changed, saved, merged, state, last)
     # what a resume could not change and gave as the run has it keeps the run's spelling (a relative path)

@@ -18,6 +18,7 @@ stops at an ancestor of the truth: the "degrades gracefully to a more general cl
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -30,7 +31,7 @@ from torch.utils.data import Dataset, Sampler
 from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2
 
-from yolo9000.darknet.cfg import parse_cfg_text
+from yolo9000.datasets.loader import warn_skipped
 from yolo9000.errors import Yolo9000Error, file_error
 from yolo9000.fields import option
 from yolo9000.fileio import copy_into
@@ -38,7 +39,7 @@ from yolo9000.images import CLASS_FOLDER_EXTS, scan_image
 from yolo9000.models.darknet import ConvSpec, Darknet, DarknetConfig, SoftmaxSpec, require_rgb
 from yolo9000.models.loading import resolve_config
 from yolo9000.ops.letterbox import letterbox
-from yolo9000.train.engine import RunContext, fit, poly_lambda
+from yolo9000.train.engine import RunContext, Task, fit, poly_lambda
 from yolo9000.train.init import initialise
 from yolo9000.train.options import EngineOptions, OptimOptions, RunOptions
 from yolo9000.wordtree.tree import (
@@ -267,7 +268,7 @@ def scan_images(ds: ImageFolder, skip_bad: bool) -> list[str]:
     return bad
 
 
-class ClassifyTask:
+class ClassifyTask(Task):
     """Classification on the engine: an ImageFolder's train split through darknet-style augmentation, the
     cross-entropy (or WordTree's hierarchical loss), top-1 / top-5 of the val split."""
 
@@ -280,16 +281,15 @@ class ClassifyTask:
         train_ds = image_folder(root, "train", transforms(cfg, True))
         names = tuple(train_ds.classes)
         self.val_ds = image_folder(root, "val", transforms(cfg, False), names)
-        bad = []
+        skipped = []
         for split, ds, use in (("train", train_ds, "train on"), ("val", self.val_ds, "validate on")):
             left_out = scan_images(ds, cfg.skip_bad)
-            if not len(ds):  # before the --skip-bad line: the error is the run's one line
+            if not len(ds):  # before the --skip-bad lines: the error is the run's one line
                 raise file_error(root / split, f"no readable images to {use} (--skip-bad left out all "
                                                f"{len(left_out)})")
-            bad += left_out
-        if bad:
-            print(f"--skip-bad: {len(bad)} unreadable image(s) left out of training and validation: "
-                  + ", ".join(bad[:10]) + (" ..." if len(bad) > 10 else ""), flush=True)
+            skipped.append((root / split, left_out))
+        for folder, left_out in skipped:
+            warn_skipped(folder, "unreadable image", left_out)
         self.tree: WordTree | None = None
         self.nodes: torch.Tensor | None = None
         self.val_keys = ("val_loss", "top1", "top5") + (("parent_top1", "errors_to_ancestor") if cfg.tree else ())
@@ -297,9 +297,8 @@ class ClassifyTask:
             self.tree = load_tree(cfg.tree)
             self.nodes = folder_nodes(names, self.tree, root / "train")
             tree_copy = copy_into(cfg.tree, ctx.run / "weights")
-        if ctx.state is not None:
-            config = parse_cfg_text(ctx.state["cfg"], str(ctx.last))
-            config = replace(config, names=tuple(ctx.state["names"]) if self.tree is not None else names)
+        if ctx.network is not None:  # the saved network; a tree's names are its own, the folders' otherwise
+            config = ctx.network if self.tree is not None else replace(ctx.network, names=names)
         elif self.tree is not None:
             config = classifier_with_tree(resolve_config(cfg.model), tree_copy, self.tree.num_nodes,
                                           tree_names(cfg.tree, self.tree))
@@ -324,7 +323,7 @@ class ClassifyTask:
             loss = nn.functional.cross_entropy(out, targets)
         return loss, {"loss": loss.detach()}
 
-    def validate(self, model: Darknet, epoch: int, final: bool, plots: bool) -> dict[str, float]:
+    def validate(self, model: Darknet, plots: bool) -> dict[str, float]:
         if self.tree is not None:
             m = evaluate_tree(model, self.val_loader, self.device, self.tree, self.nodes)
             return {"val_loss": m["loss"], "top1": m["top1"], "top5": m["top5"], "parent_top1": m["parent_top1"],
@@ -340,6 +339,6 @@ class ClassifyTask:
         """Nothing beyond the engine's results.csv and results.png: a classifier has no pictures to draw."""
 
 
-def train_classifier(cfg: ClassifyConfig) -> Path:
+def train_classifier(cfg: ClassifyConfig, given: Collection[str] | None = None) -> Path:
     """Train a classifier; returns the run folder (``weights/last.pt``, ``weights/best.pt``, ``results.csv``)."""
-    return fit(cfg, ClassifyTask)
+    return fit(cfg, ClassifyTask, given)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -17,7 +18,6 @@ import numpy as np
 import torch
 
 from yolo9000.anchors.kmeans import anchors_for_dataset, dataset_box_shapes, hand_picked_anchors
-from yolo9000.darknet.cfg import parse_cfg_text
 from yolo9000.datasets.config import load_dataset_config
 from yolo9000.datasets.loader import load_dataset
 from yolo9000.datasets.records import DetectionDataset
@@ -30,9 +30,9 @@ from yolo9000.models.darknet import Darknet, DarknetConfig, config_stride, requi
 from yolo9000.models.loading import resolve_config
 from yolo9000.models.zoo import with_anchors, with_classes, with_location, without_batchnorm, without_passthrough
 from yolo9000.predict.predictor import Predictor
-from yolo9000.train.engine import RunContext, darknet_lr_lambda, fit
+from yolo9000.train.engine import RunContext, Task, darknet_lr_lambda, fit
 from yolo9000.train.init import initialise
-from yolo9000.train.loss import BOX_LOSSES, OBJ_LOSSES, region_loss
+from yolo9000.train.loss import BOX_LOSSES, OBJ_LOSSES, region_loss, region_loss_problem
 from yolo9000.train.options import OPTIMIZERS, DetectionOptions, EngineOptions, OptimOptions, RunOptions
 from yolo9000.train.report import save_predictions, save_val_montage
 
@@ -165,6 +165,8 @@ def resolve_recipe(cfg: TrainConfig) -> TrainConfig:
     shapes`` generates the demo's set under ``<project>/shapes-data`` and names its YAML."""
     preset = cfg.preset or ("demo" if cfg.data == DEMO_DATA else "scratch")
     p = PRESETS[preset]
+    if cfg.data == DEMO_DATA and cfg.model is not None:
+        resolve_config(cfg.model)  # a bad --model stops the run before the demo's set is generated
     data = str(make_shapes(Path(cfg.project) / "shapes-data")) if cfg.data == DEMO_DATA else cfg.data
     optimizer = cfg.optimizer or p.optimizer
     lr = cfg.lr
@@ -239,6 +241,13 @@ def build_model(cfg: TrainConfig, train_set: DetectionDataset, imgsz: int) -> tu
     require_rgb(config, cfg.model)
     if config.region is None:
         raise Yolo9000Error(f"{cfg.model}: not a detector (train a classifier with 'yolo9000 train-classifier')")
+    if (problem := region_loss_problem(config.region)) is not None:
+        raise Yolo9000Error(f"--model {cfg.model}: {problem}")
+    if config.num_classes != len(names) and config.region.tree is not None:
+        classes = f"{len(names)} class{'es' if len(names) != 1 else ''}"
+        raise Yolo9000Error(f"--model {cfg.model}: a WordTree detector ({config.num_classes} tree nodes) cannot be "
+                            f"trained on the dataset's {classes}; train it with 'yolo9000 train-joint' (--tree, "
+                            f"--det-map), or choose a flat detector (e.g. yolov2-voc)")
     if config.num_classes != len(names):
         config = with_classes(config, len(names), names)
     else:
@@ -283,6 +292,9 @@ def augmentation(cfg: Any, config: DarknetConfig) -> dict[str, Any]:
     """:class:`~yolo9000.datasets.torch_data.DetectionData`'s augmentation for a detection or joint config:
     each option given, else the network cfg's own (``[region] jitter``, ``[net] hue/saturation/exposure``)."""
     net, region = config.net, config.region
+    if cfg.jitter is None and not 0 <= region.jitter < 1:  # --jitter itself is checked with the other options
+        raise Yolo9000Error(f"--model {cfg.model}: [region] jitter={region.jitter:g}: must lie in [0, 1), a fraction "
+                            f"of the image size (or give --jitter)")
     return dict(jitter=region.jitter if cfg.jitter is None else cfg.jitter,
                 hue=net.hue if cfg.hue is None else cfg.hue,
                 saturation=net.saturation if cfg.saturation is None else cfg.saturation,
@@ -295,10 +307,10 @@ def steps_lr(cfg: Any, total_batches: int):
     return darknet_lr_lambda(cfg.burn_in, [int(f * total_batches) for f in cfg.steps], list(cfg.scales))
 
 
-class DetectTask:
+class DetectTask(Task):
     """Detection on the engine: a :class:`DetectionDataset`'s training split through darknet's augmentation
     and multi-scale batches, the region loss, VOC07 mAP@0.5 of the validation split (and of a sample of the
-    training images: the fit)."""
+    training images: the fit). Its config is resolved by :func:`resolve_recipe`."""
 
     metric, score_key, best_key = "VOC07 mAP@0.5", "mAP50", "best_map"
     bar_keys = ("total", "coord", "obj", "noobj", "cls")
@@ -315,8 +327,8 @@ class DetectTask:
         self.train_set = load_training_split(data_yaml, "train", cfg.skip_bad, "train on")
         self.val_set = load_training_split(data_yaml, cfg.val_split, cfg.skip_bad, "validate on")
         self.names = tuple(self.train_set.names)
-        if ctx.state is not None:  # the saved network (k-means anchors included), not a fresh build
-            self.model, self.seen = Darknet(replace(parse_cfg_text(ctx.state["cfg"], str(ctx.last)), names=self.names)), 0
+        if ctx.network is not None:  # the saved network (k-means anchors included), not a fresh build
+            self.model, self.seen = Darknet(replace(ctx.network, names=self.names)), 0
         else:
             self.model, self.seen = build_model(cfg, self.train_set, imgsz)
         self.region = self.model.config.region
@@ -334,6 +346,10 @@ class DetectTask:
                                               seed=cfg.seed, shuffle=True, drop_last=len(self.data) >= cfg.batch)
         self.collate = collate
 
+    @classmethod
+    def resolve(cls, cfg: TrainConfig) -> TrainConfig:
+        return resolve_recipe(cfg)
+
     def lr_factor(self, total_batches: int):
         return steps_lr(self.cfg, total_batches)
 
@@ -341,7 +357,7 @@ class DetectTask:
         terms = region_loss(out, targets, self.region, seen, obj_loss=self.cfg.obj_loss, box_loss=self.cfg.box_loss)
         return terms["total"], {k: v.detach() for k, v in terms.items()}
 
-    def validate(self, model: Darknet, epoch: int, final: bool, plots: bool) -> dict[str, float]:
+    def validate(self, model: Darknet, plots: bool) -> dict[str, float]:
         predictor = Predictor.from_module(model, self.names, device=self.device)
         out = {"mAP50": validate(predictor, self.val_set, metric="voc07", imgsz=self.eval_size,
                                  save_dir=self.plots_dir if plots else None, exist_ok=True).mAP,
@@ -364,11 +380,12 @@ class DetectTask:
         save_predictions(predictor, records, run / "predictions", self.eval_size)
 
 
-def train(cfg: TrainConfig) -> Path:
+def train(cfg: TrainConfig, given: Collection[str] | None = None) -> Path:
     """Train a detector; returns the run folder (``weights/last.pt``, ``weights/best.pt``, ``results.csv``,
-    ``results.png``, validation plots in ``val/``, ``val_predictions.jpg``, ``predictions/``).
+    ``results.png``, validation plots in ``val/``, ``val_predictions.jpg``, ``predictions/``). ``given``: the
+    options the caller set, which a resume takes over the run's own (:func:`~yolo9000.train.engine.fit`).
 
     Under ``torchrun`` every process runs this function on its slice of each batch (DDP); process 0
     validates and writes.
     """
-    return fit(cfg, DetectTask, resolve=resolve_recipe)
+    return fit(cfg, DetectTask, given)

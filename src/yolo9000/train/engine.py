@@ -23,7 +23,7 @@ import dataclasses
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -34,11 +34,11 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm import tqdm
 
-from yolo9000.darknet.cfg import config_to_cfg_text
+from yolo9000.darknet.cfg import config_to_cfg_text, parse_cfg_text
 from yolo9000.darknet.weights import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, WeightsHeader
 from yolo9000.errors import Yolo9000Error
 from yolo9000.fileio import check_output_dir, removed_on_error, run_folder, save_torch
-from yolo9000.models.darknet import Darknet
+from yolo9000.models.darknet import Darknet, DarknetConfig
 from yolo9000.train import distributed as dist
 from yolo9000.train.checks import check_run_folder, check_run_options, resume_config
 from yolo9000.train.report import Scalars, append_csv, plot_results
@@ -47,13 +47,15 @@ from yolo9000.train.report import Scalars, append_csv, plot_results
 # ----------------------------------------------------------------------------- what a task supplies
 @dataclass(frozen=True)
 class RunContext:
-    """What a task is built with: the run folder, this process's place, and (on ``--resume``) the
-    checkpoint's state, whose network the task rebuilds instead of a fresh one."""
+    """What a task is built with: the run folder, this process's place, and on ``--resume`` the checkpoint's
+    state and its network (``network``: the saved config with the saved class names, tree paths resolved
+    beside ``last``), which the task builds instead of a fresh one."""
 
     run: Path
     info: dist.DistInfo
     state: dict[str, Any] | None
     last: Path
+    network: DarknetConfig | None = None
 
     @property
     def device(self) -> torch.device:
@@ -61,7 +63,9 @@ class RunContext:
 
 
 class Task(Protocol):
-    """One kind of training on the engine (see the module docstring)."""
+    """One kind of training on the engine (see the module docstring). The engine constructs it as
+    ``Task(cfg, context)`` (:class:`RunContext`); a task class subclasses this protocol to inherit the defaults
+    of :meth:`resolve` and :meth:`resume_forced`."""
 
     model: Darknet
     seen: int                     # images the starting weights had seen (darknet's header)
@@ -74,6 +78,17 @@ class Task(Protocol):
     sampler: Sampler[list]        # the global batches of an epoch (set_epoch(e)); each process takes its slice
     collate: Callable[[list], tuple[torch.Tensor, torch.Tensor]] | None
 
+    @classmethod
+    def resolve(cls, cfg: Any) -> Any:
+        """The config with its defaults made concrete, as the checkpoints record it (process 0 runs it first:
+        it may generate a demo's data). Default: ``cfg`` as given."""
+        return cfg
+
+    @classmethod
+    def resume_forced(cls, cfg: Any) -> dict[str, Any]:
+        """Options a resume takes from its own command line whatever the run was started with. Default: none."""
+        return {}
+
     def lr_factor(self, total_batches: int) -> Callable[[int], float]:
         """The learning-rate multiplier of batch i (darknet's policy; ``total_batches`` in the run)."""
 
@@ -81,9 +96,10 @@ class Task(Protocol):
         """(loss to minimise, the mean over the micro-batch; the terms to log, detached) of one micro-batch's
         float32 network output ``out``."""
 
-    def validate(self, model: Darknet, epoch: int, final: bool, plots: bool) -> dict[str, float]:
+    def validate(self, model: Darknet, plots: bool) -> dict[str, float]:
         """The epoch's validation columns (the score among them, NaN when not scored), on ``model`` (the
-        EMA's weights when EMA is on); ``plots``: also write the validation plots."""
+        EMA's weights when EMA is on); ``plots``: also write the validation plots (the last validation, or one
+        that may end the run early)."""
 
     def describe(self, row: dict[str, Any]) -> str:
         """The validation part of the epoch's line ("" when none)."""
@@ -232,6 +248,18 @@ class Trainer:
         self.hyper = [{k: g[k] for k in ("initial_lr", "momentum", "betas", "weight_decay") if k in g}
                       for g in self.optimizer.param_groups]
 
+    @classmethod
+    def create(cls, model: Darknet, cfg: Any, lr_factor: Callable[[int], float], device: torch.device,
+               dtype: torch.dtype | None) -> Trainer:
+        """A fresh state for ``model`` (on ``device``): ``--optimizer`` on the model's own groups, darknet's
+        policy ``lr_factor`` per batch, a gradient scaler when the forward runs in float16, ``--ema``."""
+        optimizer = make_optimizer(cfg.optimizer, model.param_groups(cfg.decay), cfg.lr, cfg.momentum)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
+        scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+        ema = (torch.optim.swa_utils.AveragedModel(model, avg_fn=_ema_avg(cfg.ema), use_buffers=True)
+               if cfg.ema > 0 else None)
+        return cls(model, ema, optimizer, scheduler, scaler)
+
     @property
     def eval_model(self) -> Darknet:
         """The weights a run validates and predicts with: the EMA's when EMA is on."""
@@ -280,6 +308,13 @@ class Trainer:
         return int(state["epoch"]) + 1, int(state["seen"])
 
 
+def saved_network(state: dict[str, Any], last: Path) -> DarknetConfig:
+    """The network a checkpoint ``state`` (read from ``last``) holds: its cfg text, its tree file resolved beside
+    ``last`` (a run copies its tree into ``weights/``), its class names."""
+    config = parse_cfg_text(state["cfg"], str(last), cfg_dir=last.parent)
+    return dataclasses.replace(config, names=tuple(state.get("names") or ()))
+
+
 def save_checkpoint_file(path: Path, ckpt: dict[str, Any]) -> None:
     """``torch.save`` through a temporary file and a rename: a kill leaves the old file whole."""
     save_torch(ckpt, path)
@@ -306,144 +341,195 @@ def _no_sync(net: nn.Module, sync: bool):
 
 
 # ----------------------------------------------------------------------------- the loop
-def fit(cfg: Any, build: Callable[[Any, RunContext], Task],
-        resume_forced: Callable[[Any], dict[str, Any]] | None = None,
-        resolve: Callable[[Any], Any] | None = None) -> Path:
-    """Train the task ``build(cfg, context)`` makes; returns the run folder.
+@dataclass
+class Loop:
+    """What :func:`fit` carries from epoch to epoch: the run's config, folder and checkpoints, the task, the
+    optimisation state (:class:`Trainer`), the network as the step runs it (DDP-wrapped under ``torchrun``),
+    the early stop and the images seen so far."""
+
+    cfg: Any
+    info: dist.DistInfo
+    dtype: torch.dtype | None     # the forward's autocast dtype (None: float32)
+    run: Path
+    last: Path
+    best: Path
+    task: Task
+    trainer: Trainer
+    net: nn.Module
+    stopper: EarlyStop
+    scalars: Scalars
+    start: int                    # the first epoch to run (0-based)
+    seen: int
+
+    @property
+    def device(self) -> torch.device:
+        return self.info.device
+
+
+def fit(cfg: Any, task: type[Task], given: Collection[str] | None = None) -> Path:
+    """Train ``task`` (a :class:`Task` class) on ``cfg``; returns the run folder.
 
     ``cfg`` is a trainer's config dataclass (the fields of :mod:`yolo9000.train.options` and the task's
     own; its class's ``TRAINER``, the command that runs it, goes into the checkpoints, and a resume of
-    another trainer's run is refused). ``resume_forced(cfg)``: options a resume takes from the resume's
-    command line whatever the run was started with. ``resolve(cfg)``: the config
-    with its defaults made concrete, as the checkpoints record it (it may generate a demo's data: process 0
-    runs it first).
+    another trainer's run is refused). ``given``: the options the caller set (the flags typed on the command
+    line); a resume takes those from ``cfg`` and the rest from the run (None: those that differ from their
+    default).
     """
     check_run_options(cfg)
     info = dist.setup(cfg.device)
-    try:
-        run = run_folder(cfg.project, cfg.name, exist_ok=cfg.exist_ok or cfg.resume)
-        check_output_dir(run, "a run folder")  # --exist-ok (or --resume) onto a file of that name
-        dist.barrier(info)  # every process has chosen the folder before process 0 creates it
-        last, best = run / "weights" / "last.pt", run / "weights" / "best.pt"
-        state = None
-        if cfg.resume:
-            state, cfg = resume_config(cfg, last, resume_forced(cfg) if resume_forced else None, type(cfg).TRAINER)
-            check_run_options(cfg)
-        if resolve is not None:
-            cfg = _main_first(info, lambda: resolve(cfg))
-        check_run_folder(run, cfg)
-        seed_all(cfg.seed)
-        if cfg.deterministic:
-            torch.use_deterministic_algorithms(True)
-        device = info.device
-        dtype = amp_dtype(device, cfg.amp, cfg.amp_dtype)
-        if cfg.batch % info.world or (cfg.batch // info.world) % cfg.subdivisions:
-            raise Yolo9000Error(f"--batch {cfg.batch} must split evenly over {info.world} process(es) "
-                                f"and --subdivisions {cfg.subdivisions}")
-        context = RunContext(run, info, state, last)
-
-        def start() -> Task:  # a run that cannot start leaves nothing (process 0 made the folder, if any)
-            with removed_on_error(run):
-                task = build(cfg, context)
-                run.mkdir(parents=True, exist_ok=True)
-                return task
-
-        task = _main_first(info, start)
-        model = task.model.to(device).train()
-        optimizer = make_optimizer(cfg.optimizer, model.param_groups(cfg.decay), cfg.lr, cfg.momentum)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, task.lr_factor(len(task.sampler) * cfg.epochs))
-        scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
-        ema = (torch.optim.swa_utils.AveragedModel(model, avg_fn=_ema_avg(cfg.ema), use_buffers=True)
-               if cfg.ema > 0 else None)
-        trainer = Trainer(model, ema, optimizer, scheduler, scaler)
-        start, seen, best_score = 0, task.seen, -1.0
-        if state is not None:
-            start, seen = trainer.restore(state)
-            best_score = float(state.get(task.best_key, -1.0))
-        stopper = EarlyStop.restore(cfg.patience, state, best_score)
-        if stopper.stop and start < cfg.epochs:  # a run that stopped early, resumed: it stays stopped
-            if info.is_main:
-                print(stopper.message(start, cfg.epochs, task.metric), flush=True)
-            start = cfg.epochs
-        net = dist.wrap(model, info)
-        if info.is_main:
-            print(f"run folder: {run}", flush=True)
-        scalars = Scalars(run, cfg.tensorboard and info.is_main)
-        mini = cfg.batch // info.world // cfg.subdivisions
-        batches_per_epoch = len(task.sampler)
-        for epoch in range(start, cfg.epochs):
-            task.data.set_epoch(epoch)
-            task.sampler.set_epoch(epoch)
-            loader = DataLoader(task.data, batch_sampler=dist.RankSlice(task.sampler, info.rank, info.world),
-                                collate_fn=task.collate, num_workers=cfg.workers, pin_memory=device.type == "cuda")
-            net.train()
-            sums: dict[str, torch.Tensor] = {}
-            t0, n_img = time.perf_counter(), 0
-            bar = tqdm(loader, total=batches_per_epoch, desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                       leave=False, dynamic_ncols=True, disable=None if info.is_main else True)
-            for i, (inputs, targets) in enumerate(bar):
-                inputs, targets = inputs.to(device, non_blocking=True), targets.to(device, non_blocking=True)
-                finite = torch.ones((), dtype=torch.bool, device=device)
-                for j in range(0, len(inputs), mini):
-                    with _no_sync(net, j + mini >= len(inputs)):
-                        with _autocast(device, dtype):
-                            out = net(inputs[j:j + mini])
-                        loss, terms = task.loss(out.float(), targets[j:j + mini], seen)
-                        scaler.scale(loss * len(out) / len(inputs)).backward()
-                    for k, v in terms.items():
-                        sums[k] = sums.get(k, 0.0) + v * len(out)
-                    finite &= torch.isfinite(loss.detach())
-                if not bool(dist.all_sum(finite.float(), info) == info.world):  # every process stops together
-                    raise Yolo9000Error(f"non-finite loss (NaN or Infinity) at epoch {epoch + 1}, batch {i + 1}: "
-                                        f"training stopped before the update; the last good checkpoint is "
-                                        f"{last if last.exists() else 'none (first epoch)'} (try a lower --lr)")
-                scaler.step(optimizer)
-                scaler.update()
-                optimizer.zero_grad(set_to_none=True)
-                scheduler.step()
-                if ema is not None:
-                    ema.update_parameters(model)
-                seen += len(inputs) * info.world
-                n_img += len(inputs)
-                if i % 10 == 0:  # one host sync every 10 batches for the progress bar
-                    bar.set_postfix(**{k: f"{float(sums[k]) / n_img:.3f}" for k in task.bar_keys if k in sums},
-                                    size=inputs.shape[-1], img_s=f"{n_img * info.world / (time.perf_counter() - t0):.1f}",
-                                    lr=f"{scheduler.get_last_lr()[0]:.2e}")
-            bar.close()
-            keys = sorted(sums)
-            totals = dist.all_sum(torch.stack([torch.as_tensor(sums[k], device=device).float() for k in keys]
-                                              + [torch.tensor(float(n_img), device=device)]), info)
-            n_all = max(1.0, float(totals[-1]))
-            row: dict[str, Any] = {"epoch": epoch + 1, **{k: float(v) / n_all for k, v in zip(keys, totals[:-1])},
-                                   "lr": scheduler.get_last_lr()[0], "images_per_s": n_all / (time.perf_counter() - t0)}
-            final = epoch + 1 == cfg.epochs
-            row.update({k: float("nan") for k in task.val_keys})
-            if info.is_main:
-                if final or (cfg.val_every and (epoch + 1) % cfg.val_every == 0):
-                    row.update(task.validate(trainer.eval_model, epoch, final, final or stopper.next_may_stop()))
-                append_csv(run / "results.csv", row)
-                scalars.log(row)
-                improved = stopper.update(row.get(task.score_key, float("nan")), epoch + 1)
-                ckpt = trainer.checkpoint(cfg, epoch, seen, **{task.best_key: stopper.best},
-                                          early_stop=stopper.state())
-                save_checkpoint_file(last, ckpt)
-                if improved or not best.exists():
-                    save_checkpoint_file(best, ckpt)
-                print(f"epoch {epoch + 1}/{cfg.epochs}: loss {row[task.bar_keys[0]]:.4f}{task.describe(row)}, "
-                      f"{row['images_per_s']:.1f} images/s", flush=True)
-                if stopper.stop and not final:
-                    print(stopper.message(epoch + 1, cfg.epochs, task.metric), flush=True)
-            stop = cfg.patience > 0 and float(dist.all_sum(torch.tensor(float(info.is_main and stopper.stop),
-                                                                         device=device), info)) > 0
-            dist.barrier(info)
-            if stop:  # every process leaves the loop together; the last row of results.csv is this epoch
+    with contextlib.ExitStack() as stack:
+        stack.callback(dist.cleanup)
+        # the run folder, the config (resumed, resolved), the task and the optimisation state
+        loop = _prepare(cfg, info, stack, task, given)
+        for epoch in range(loop.start, loop.cfg.epochs):
+            row = _train_epoch(loop, epoch)  # every batch of the epoch; the terms averaged over all processes
+            if _end_epoch(loop, epoch, row):  # validate, log, checkpoint; True: the early stop
                 break
-        scalars.close()
+        _finish(loop)  # the curves, and the task's report from best.pt
+        return loop.run
+
+
+def _prepare(cfg: Any, info: dist.DistInfo, stack: contextlib.ExitStack, task_class: type[Task],
+             given: Collection[str] | None) -> Loop:
+    """The :class:`Loop` of a run that starts or resumes (:func:`fit`'s arguments); on process 0 the run
+    folder is removed again if the run stops before its first ``last.pt`` (``stack`` holds that guard)."""
+    run = run_folder(cfg.project, cfg.name, exist_ok=cfg.exist_ok or cfg.resume)
+    check_output_dir(run, "a run folder")  # --exist-ok (or --resume) onto a file of that name
+    dist.barrier(info)  # every process has chosen the folder before process 0 creates it
+    last, best = run / "weights" / "last.pt", run / "weights" / "best.pt"
+    if info.is_main:  # a run that stops before its first last.pt (a full disk, Ctrl-C) leaves nothing
+        stack.enter_context(removed_on_error(run, unless=last))
+    state = None
+    if cfg.resume:
+        state, cfg = resume_config(cfg, last, task_class.resume_forced(cfg), type(cfg).TRAINER, given)
+        check_run_options(cfg)
+    cfg = _main_first(info, lambda: task_class.resolve(cfg))
+    check_run_folder(run, cfg)
+    seed_all(cfg.seed)
+    if cfg.deterministic:
+        torch.use_deterministic_algorithms(True)
+    dtype = amp_dtype(info.device, cfg.amp, cfg.amp_dtype)
+    if cfg.batch % info.world or (cfg.batch // info.world) % cfg.subdivisions:
+        raise Yolo9000Error(f"--batch {cfg.batch} must split evenly over {info.world} process(es) "
+                            f"and --subdivisions {cfg.subdivisions}")
+    context = RunContext(run, info, state, last, None if state is None else saved_network(state, last))
+
+    def made() -> Task:  # process 0 makes the folder once the task is built
+        task = task_class(cfg, context)
+        run.mkdir(parents=True, exist_ok=True)
+        return task
+
+    task = _main_first(info, made)
+    trainer = Trainer.create(task.model.to(info.device).train(), cfg, task.lr_factor(len(task.sampler) * cfg.epochs),
+                             info.device, dtype)
+    start, seen, best_score = 0, task.seen, -1.0
+    if state is not None:
+        start, seen = trainer.restore(state)
+        best_score = float(state.get(task.best_key, -1.0))
+    stopper = EarlyStop.restore(cfg.patience, state, best_score)
+    if stopper.stop and start < cfg.epochs:  # a run that stopped early, resumed: it stays stopped
         if info.is_main:
-            if (run / "results.csv").is_file():
-                plot_results(run / "results.csv", run / "results.png")
-            if best.is_file():
-                task.finish(run, best)
-        return run
-    finally:
-        dist.cleanup()
+            print(stopper.message(start, cfg.epochs, task.metric), flush=True)
+        start = cfg.epochs
+    net = dist.wrap(trainer.model, info)
+    if info.is_main:
+        print(f"run folder: {run}", flush=True)
+    return Loop(cfg, info, dtype, run, last, best, task, trainer, net, stopper,
+                Scalars(run, cfg.tensorboard and info.is_main), start, seen)
+
+
+def _train_epoch(loop: Loop, epoch: int) -> dict[str, Any]:
+    """One pass over the task's batches of ``epoch`` (each process its slice): the step of every batch; returns
+    the epoch's row of ``results.csv`` (the loss terms per image over all processes, lr, images/s)."""
+    cfg, info, task, device = loop.cfg, loop.info, loop.task, loop.device
+    task.data.set_epoch(epoch)
+    task.sampler.set_epoch(epoch)
+    loader = DataLoader(task.data, batch_sampler=dist.RankSlice(task.sampler, info.rank, info.world),
+                        collate_fn=task.collate, num_workers=cfg.workers, pin_memory=device.type == "cuda")
+    loop.net.train()
+    sums: dict[str, torch.Tensor] = {}
+    t0, n_img = time.perf_counter(), 0
+    bar = tqdm(loader, total=len(task.sampler), desc=f"epoch {epoch + 1}/{cfg.epochs}",
+               leave=False, dynamic_ncols=True, disable=None if info.is_main else True)
+    for i, (inputs, targets) in enumerate(bar):
+        _step(loop, inputs.to(device, non_blocking=True), targets.to(device, non_blocking=True), sums, epoch, i)
+        n_img += len(inputs)
+        if i % 10 == 0:  # one host sync every 10 batches for the progress bar
+            bar.set_postfix(**{k: f"{float(sums[k]) / n_img:.3f}" for k in task.bar_keys if k in sums},
+                            size=inputs.shape[-1], img_s=f"{n_img * info.world / (time.perf_counter() - t0):.1f}",
+                            lr=f"{loop.trainer.scheduler.get_last_lr()[0]:.2e}")
+    bar.close()
+    keys = sorted(sums)
+    totals = dist.all_sum(torch.stack([torch.as_tensor(sums[k], device=device).float() for k in keys]
+                                      + [torch.tensor(float(n_img), device=device)]), info)
+    n_all = max(1.0, float(totals[-1]))
+    return {"epoch": epoch + 1, **{k: float(v) / n_all for k, v in zip(keys, totals[:-1])},
+            "lr": loop.trainer.scheduler.get_last_lr()[0], "images_per_s": n_all / (time.perf_counter() - t0)}
+
+
+def _step(loop: Loop, inputs: torch.Tensor, targets: torch.Tensor, sums: dict[str, torch.Tensor], epoch: int,
+          batch: int) -> None:
+    """One weight update from one batch: its micro-batches (``--subdivisions``) accumulate their gradients (DDP
+    all-reduces on the last only); a non-finite loss on any process stops the run before the update; the
+    loss terms times the images are added to ``sums``."""
+    t, task = loop.trainer, loop.task
+    mini = loop.cfg.batch // loop.info.world // loop.cfg.subdivisions
+    finite = torch.ones((), dtype=torch.bool, device=loop.device)
+    for j in range(0, len(inputs), mini):
+        with _no_sync(loop.net, j + mini >= len(inputs)):
+            with _autocast(loop.device, loop.dtype):
+                out = loop.net(inputs[j:j + mini])
+            loss, terms = task.loss(out.float(), targets[j:j + mini], loop.seen)
+            t.scaler.scale(loss * len(out) / len(inputs)).backward()
+        for k, v in terms.items():
+            sums[k] = sums.get(k, 0.0) + v * len(out)
+        finite &= torch.isfinite(loss.detach())
+    if not bool(dist.all_sum(finite.float(), loop.info) == loop.info.world):  # every process stops together
+        raise Yolo9000Error(f"non-finite loss (NaN or Infinity) at epoch {epoch + 1}, batch {batch + 1}: "
+                            f"training stopped before the update; the last good checkpoint is "
+                            f"{loop.last if loop.last.exists() else 'none (first epoch)'} (try a lower --lr)")
+    t.scaler.step(t.optimizer)
+    t.scaler.update()
+    t.optimizer.zero_grad(set_to_none=True)
+    t.scheduler.step()
+    if t.ema is not None:
+        t.ema.update_parameters(t.model)
+    loop.seen += len(inputs) * loop.info.world
+
+
+def _end_epoch(loop: Loop, epoch: int, row: dict[str, Any]) -> bool:
+    """Process 0 validates (every ``--val-every`` epochs and the last), appends ``row`` to ``results.csv`` and
+    TensorBoard, writes ``last.pt`` (and ``best.pt`` on a better score) and prints the epoch's line. Returns
+    whether the run stops early (``--patience``), agreed by every process."""
+    cfg, info, task, stopper = loop.cfg, loop.info, loop.task, loop.stopper
+    final = epoch + 1 == cfg.epochs
+    row.update({k: float("nan") for k in task.val_keys})
+    if info.is_main:
+        if final or (cfg.val_every and (epoch + 1) % cfg.val_every == 0):
+            row.update(task.validate(loop.trainer.eval_model, final or stopper.next_may_stop()))
+        append_csv(loop.run / "results.csv", row)
+        loop.scalars.log(row)
+        improved = stopper.update(row.get(task.score_key, float("nan")), epoch + 1)
+        ckpt = loop.trainer.checkpoint(cfg, epoch, loop.seen, **{task.best_key: stopper.best},
+                                       early_stop=stopper.state())
+        save_checkpoint_file(loop.last, ckpt)
+        if improved or not loop.best.exists():
+            save_checkpoint_file(loop.best, ckpt)
+        print(f"epoch {epoch + 1}/{cfg.epochs}: loss {row[task.bar_keys[0]]:.4f}{task.describe(row)}, "
+              f"{row['images_per_s']:.1f} images/s", flush=True)
+        if stopper.stop and not final:
+            print(stopper.message(epoch + 1, cfg.epochs, task.metric), flush=True)
+    stop = cfg.patience > 0 and float(dist.all_sum(torch.tensor(float(info.is_main and stopper.stop),
+                                                                 device=loop.device), info)) > 0
+    dist.barrier(info)
+    return stop  # every process leaves the loop together; the last row of results.csv is this epoch
+
+
+def _finish(loop: Loop) -> None:
+    """Process 0: ``results.png`` from ``results.csv``, then the task's pictures and report from ``best.pt``."""
+    loop.scalars.close()
+    if loop.info.is_main:
+        if (loop.run / "results.csv").is_file():
+            plot_results(loop.run / "results.csv", loop.run / "results.png")
+        if loop.best.is_file():
+            loop.task.finish(loop.run, loop.best)

@@ -17,7 +17,7 @@ the smaller detection set).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from yolo9000.darknet.cfg import parse_cfg_text
 from yolo9000.datasets.config import load_dataset_config
+from yolo9000.datasets.loader import warn_skipped
 from yolo9000.datasets.records import DetectionDataset, ImageRecord
 from yolo9000.datasets.shapes import JOINT_TREE, make_joint_shapes
 from yolo9000.datasets.torch_data import DetectionData, collate
@@ -40,9 +40,9 @@ from yolo9000.models.darknet import ConvSpec, Darknet, DarknetConfig, require_rg
 from yolo9000.models.loading import resolve_config
 from yolo9000.predict.predictor import Predictor
 from yolo9000.train.detect import augmentation, load_training_split, resolve_sizes, steps_lr
-from yolo9000.train.engine import RunContext, fit
+from yolo9000.train.engine import RunContext, Task, fit
 from yolo9000.train.init import initialise
-from yolo9000.train.loss import CLASS_ONLY_OBJECTNESS, class_only_rows, region_loss
+from yolo9000.train.loss import CLASS_ONLY_OBJECTNESS, class_only_rows, region_loss, region_loss_problem
 from yolo9000.train.options import DetectionOptions, EngineOptions, OptimOptions, RunOptions
 from yolo9000.wordtree.tree import WordTree, load_label_map, load_tree, tree_names
 
@@ -292,18 +292,17 @@ def demo_cfg_text(tree: str, num_nodes: int, size: int = 160,
 def _resumed(ctx: RunContext) -> tuple[Darknet, WordTree, int]:
     """The network of a resumed run: ``last.pt``'s own (its tree, copied beside it when the run started,
     found there); returns (model, tree, 0: the engine restores the images seen)."""
-    config = parse_cfg_text(ctx.state["cfg"], str(ctx.last), cfg_dir=ctx.last.parent)
-    if config.region is None or config.region.tree is None:
+    config = ctx.network
+    if config is None or config.region is None or config.region.tree is None:
         raise file_error(ctx.last, "not a WordTree detector's checkpoint (no [region] tree=)")
-    model = Darknet(replace(config, names=tuple(ctx.state.get("names") or ())))
-    return model, load_tree(config.region.tree), 0
+    return Darknet(config), load_tree(config.region.tree), 0
 
 
 def _build(cfg: JointConfig, ctx: RunContext) -> tuple[Darknet, WordTree, int]:
     """The WordTree network of ``cfg`` (tree, and its names file, copied into the run's ``weights`` so
     checkpoints resolve it), initialised from ``cfg.weights``, or on a resume ``last.pt``'s
     (:func:`_resumed`); returns (model, tree, images seen)."""
-    if ctx.state is not None:
+    if ctx.network is not None:
         return _resumed(ctx)
     run = ctx.run
     config = resolve_config(cfg.model)
@@ -323,6 +322,8 @@ def _build(cfg: JointConfig, ctx: RunContext) -> tuple[Darknet, WordTree, int]:
     else:
         layers = config.layers[:-1] + (replace(config.region, tree=str(dest.resolve())),)
         config = DarknetConfig(config.name, config.net, layers, names)
+    if (problem := region_loss_problem(config.region)) is not None:
+        raise Yolo9000Error(f"--model {cfg.model}: {problem}")
     model = Darknet(config)
     return model, tree, initialise(model, cfg.weights)
 
@@ -349,6 +350,8 @@ def _resolved(cfg: JointConfig) -> JointConfig:
         if (cfg.data, cfg.cls_data) != ("shapes", "shapes"):
             raise Yolo9000Error("the shapes demo is --data shapes with --cls-data shapes (give both, or real data "
                                 "for both)")
+        if cfg.model is not None:
+            resolve_config(cfg.model)  # a bad --model stops the run before the demo is generated and announced
         root = Path(cfg.project) / "joint-shapes-data"
         size = cfg.imgsz or 128
         demo = make_joint_shapes(root, size=size)
@@ -370,7 +373,7 @@ def _resolved(cfg: JointConfig) -> JointConfig:
     return cfg
 
 
-class JointTask:
+class JointTask(Task):
     """YOLO9000's joint training on the engine: :class:`JointData` batches of both kinds, the region loss
     with the hierarchical class term (class-only rows for the classification images), and VOC07 mAP@0.5 of
     the detection val split through the detection classes' tree nodes."""
@@ -387,9 +390,7 @@ class JointTask:
         det = load_training_split(cfg.data, "train", cfg.skip_bad, "train on")
         self.det_nodes = detection_nodes(det.names, tree, cfg.det_map, self.model.config.names, cfg.data)
         records, cls_nodes, bad = classification_records(cfg.cls_data, tree, cfg.skip_bad)
-        if bad:
-            print(f"--skip-bad: {len(bad)} unreadable classification image(s) left out: "
-                  + ", ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else ""), flush=True)
+        warn_skipped(cfg.cls_data, "unreadable classification image", bad)
         self.val_set = None
         self.val_keys: tuple[str, ...] = ()
         if cfg.val and "val" in load_dataset_config(cfg.data).splits:  # read now: a bad record stops the run here
@@ -404,11 +405,19 @@ class JointTask:
         self.sampler = JointBatchSampler(self.data.n_det, self.data.n_cls, k_det, k_cls, sizes, cfg.scale_every,
                                          cfg.seed)
         self.collate = collate
-        self.result = None
         if ctx.info.is_main:
             print(f"joint training: {self.data.n_det} detection + {self.data.n_cls} classification images, "
                   f"{k_det}+{k_cls} per batch, {len(self.sampler)} batches per epoch, tree of {tree.num_nodes} "
                   f"nodes, objectness rule {cfg.objectness}", flush=True)
+
+    @classmethod
+    def resolve(cls, cfg: JointConfig) -> JointConfig:
+        return _resolved(cfg)
+
+    @classmethod
+    def resume_forced(cls, cfg: JointConfig) -> dict[str, Any]:
+        """--val is the resume's own (the network, with its tree, comes from last.pt: :func:`_resumed`)."""
+        return {"val": cfg.val}
 
     def lr_factor(self, total_batches: int):
         return steps_lr(self.cfg, total_batches)
@@ -418,33 +427,30 @@ class JointTask:
                             self.cfg.box_loss)
         return terms["total"], {k: v.detach() for k, v in terms.items()}
 
-    def validate(self, model: Darknet, epoch: int, final: bool, plots: bool) -> dict[str, float]:
+    def validate(self, model: Darknet, plots: bool) -> dict[str, float]:
         if self.val_set is None:
             return {}
         predictor = Predictor.from_module(model, model.config.names, device=self.device)
-        self.result = evaluate_mapped(predictor, self.val_set, self.det_nodes, imgsz=self.cfg.imgsz)
-        return {"mAP50": self.result.mAP}
+        return {"mAP50": evaluate_mapped(predictor, self.val_set, self.det_nodes, imgsz=self.cfg.imgsz).mAP}
 
     def describe(self, row: dict[str, Any]) -> str:
         m = row.get("mAP50", float("nan"))
         return f" (cls {row['cls']:.4f})" + (f", {self.metric} {m:.4f}" if not math.isnan(m) else "")
 
     def finish(self, run: Path, best: Path) -> None:
-        """``val.json``: the last validation's mAP and its per-class APs."""
-        if self.result is not None:
-            write_json({"mAP50_voc07": self.result.mAP, "per_class": self.result.per_class()}, run / "val.json")
-            print(f"val (VOC07 mAP@0.5 through the detection classes' tree nodes): {self.result.mAP:.4f}",
-                  flush=True)
+        """``val.json``: the mAP of ``best.pt`` on the val split and its per-class APs (with a val split)."""
+        if self.val_set is None:
+            return
+        result = evaluate_mapped(Predictor.load(best, device=self.device), self.val_set, self.det_nodes,
+                                 imgsz=self.cfg.imgsz)
+        write_json({"mAP50_voc07": result.mAP, "per_class": result.per_class()}, run / "val.json")
+        print(f"val of best.pt (VOC07 mAP@0.5 through the detection classes' tree nodes): {result.mAP:.4f}",
+              flush=True)
 
 
-def _resume_forced(cfg: JointConfig) -> dict[str, Any]:
-    """--val is the resume's own (the network, with its tree, comes from last.pt: :func:`_resumed`)."""
-    return {"val": cfg.val}
-
-
-def train_joint(cfg: JointConfig) -> Path:
+def train_joint(cfg: JointConfig, given: Collection[str] | None = None) -> Path:
     """Joint detection + classification training of a WordTree detector; returns the run folder
     (``weights/last.pt`` and ``best.pt``, the tree file beside them, ``results.csv``; ``val.json`` when
     ``cfg.val`` and the detection YAML has a val split). With ``--data shapes --cls-data shapes`` (the
     defaults) it trains the generated demo of ``benchmarks/joint_demo.py``."""
-    return fit(cfg, JointTask, _resume_forced, _resolved)
+    return fit(cfg, JointTask, given)

@@ -89,11 +89,11 @@ from functools import lru_cache
 
 import torch
 import torch.nn.functional as F
-from torchvision.ops import box_convert, complete_box_iou_loss
+from torchvision.ops import complete_box_iou_loss
 
 from yolo9000.errors import Yolo9000Error
 from yolo9000.models.darknet import RegionSpec
-from yolo9000.ops.boxes import RegionBoxCoder, box_iou_cxcywh, shape_iou_wh
+from yolo9000.ops.boxes import RegionBoxCoder, box_convert, box_iou_cxcywh, shape_iou_wh
 from yolo9000.wordtree.tree import WordTree, group_log_softmax, load_tree
 
 PRIOR_SEEN = 12800   # darknet: the anchor-prior term applies while *net.seen < 12800
@@ -168,11 +168,20 @@ def decode_grid(xy: torch.Tensor, wh: torch.Tensor, region: RegionSpec) -> tuple
                                                   aw, ah)
 
 
-def _check_supported(region: RegionSpec) -> None:
+def region_loss_problem(region: RegionSpec) -> str | None:
+    """Why the region loss cannot train a ``[region]`` head, or None. The trainers ask before building the
+    network, and stop with a one-line error naming ``--model``."""
     if region.tree is None and region.map is not None:
-        raise NotImplementedError("region loss with map= but no tree= is not implemented")
+        return "[region] map= without tree=: training such a head is not implemented (give tree= too, or drop map=)"
     if region.coords != 4:
-        raise NotImplementedError(f"region loss with coords={region.coords} (masks) is not implemented")
+        return f"[region] coords={region.coords}: training boxes of other than 4 coordinates (masks) is not implemented"
+    return None
+
+
+def _check_supported(region: RegionSpec) -> None:
+    """NotImplementedError where :func:`region_loss_problem` says why (the trainers refuse such a network first)."""
+    if (problem := region_loss_problem(region)) is not None:
+        raise NotImplementedError(problem)
 
 
 @torch.no_grad()
