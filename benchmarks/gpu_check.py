@@ -490,12 +490,14 @@ def section_benchmark(ctx: Ctx) -> dict:
 
 
 def _step_batches(sampler, steps: int) -> Iterator[list]:
-    """``steps`` batches from an epoch-based batch sampler, epoch after epoch (keys carry the epoch)."""
+    """``steps`` batches from an epoch-based batch sampler, epoch after epoch; the keys carry the epoch
+    (``(index, size, epoch)``, which DetectionData reads), so one loader with persistent workers serves every
+    epoch."""
     done, epoch = 0, 0
     while True:
         sampler.set_epoch(epoch)
         for b in sampler:
-            yield b
+            yield [(*k, epoch) for k in b]
             done += 1
             if done == steps:
                 return
@@ -539,7 +541,6 @@ def section_train_amp(ctx: Ctx) -> dict:
     data = DetectionData(ds, train=True, seed=tc.seed, **augmentation(tc, model.config))
     sampler = MultiScaleBatchSampler(len(data), tc.batch, sizes=sizes, every=tc.scale_every, seed=tc.seed,
                                      shuffle=True, drop_last=len(data) >= tc.batch)
-    sampler.with_epoch = True  # (index, size, epoch) keys: one loader with persistent workers serves every epoch
     loader = torch.utils.data.DataLoader(data, batch_sampler=_Steps(sampler, plan.train_steps), collate_fn=collate,
                                          num_workers=plan.train_workers, pin_memory=ctx.cuda,
                                          persistent_workers=plan.train_workers > 0)

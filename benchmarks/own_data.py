@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from yolo9000.darknet.weights import load_checkpoint
+from yolo9000.checkpoints.format import load_checkpoint
 from yolo9000.datasets import load_dataset
 from yolo9000.eval.validate import validate
 from yolo9000.fileio import atomic_write, write_json

@@ -14,7 +14,7 @@ import torchvision
 from PIL import Image
 
 from yolo9000 import YOLO, Results, Yolo9000Error
-from yolo9000.darknet.names import bundled
+from yolo9000.names import bundled
 from yolo9000.predict.sources import load_image
 
 TINY = "yolov2-tiny-voc"
@@ -384,7 +384,7 @@ def test_raw_forward_shape(tiny, hw, grid):
 
 
 def test_yolo9000_labels_at_a_depth_or_through_a_map(weights_dir: Path, reference_dir: Path) -> None:
-    from yolo9000.darknet.names import bundled
+    from yolo9000.names import bundled
     from yolo9000.wordtree.tree import load_label_map
 
     yolo = YOLO("yolo9000", weights_dir / "yolo9000.weights")

@@ -13,7 +13,7 @@ from yolo9000.darknet.cfg import parse_cfg_text
 from yolo9000.datasets.check import DatasetReport, SplitReport
 from yolo9000.errors import ConfigError, UnknownNameError, UsageError, Yolo9000Error
 from yolo9000.models.darknet import ConvSpec, DarknetConfig, NetSpec, check_config
-from yolo9000.models.zoo import with_anchors, with_classes, with_location
+from yolo9000.models.edit import with_anchors, with_classes, with_location
 from yolo9000.predict.results import Boxes
 
 

@@ -1,6 +1,6 @@
 """The package's architecture, checked on its source: the import graph (every ``import`` of the package,
 those inside functions and under ``TYPE_CHECKING`` included) has no cycle, points one way (cli -> train /
-predict / eval -> models / ops / darknet formats), and the tests mirror the package's folders."""
+predict / eval -> checkpoints -> darknet formats -> models / ops), and the tests mirror the package's folders."""
 from __future__ import annotations
 
 import ast
@@ -124,12 +124,18 @@ def test_the_dependencies_point_one_way() -> None:
     assert not _importers(graph, "yolo9000") - {m for m, d in graph.items() if "yolo9000" not in d}
     assert not any("yolo9000" in deps for deps in graph.values())
     # the layers below training and prediction know nothing of them
-    low = ("yolo9000.models", "yolo9000.ops", "yolo9000.darknet", "yolo9000.datasets", "yolo9000.metrics",
-           "yolo9000.wordtree")
+    low = ("yolo9000.checkpoints", "yolo9000.models", "yolo9000.ops", "yolo9000.darknet", "yolo9000.datasets",
+           "yolo9000.metrics", "yolo9000.wordtree")
     high = ("yolo9000.train", "yolo9000.predict", "yolo9000.eval", "yolo9000.cli", "yolo9000.api")
     for m, deps in graph.items():
         if m.startswith(low):
             assert not {d for d in deps if d.startswith(high)}, m
+    # networks from files (checkpoints/) -> darknet's files (darknet/) -> the networks (models/), never back
+    for m, deps in graph.items():
+        if m.startswith("yolo9000.models"):
+            assert not {d for d in deps if d.startswith(("yolo9000.darknet", "yolo9000.checkpoints"))}, m
+        if m.startswith("yolo9000.darknet"):
+            assert not {d for d in deps if d.startswith("yolo9000.checkpoints")}, m
     # evaluation and prediction never train
     for m, deps in graph.items():
         if m.startswith(("yolo9000.predict", "yolo9000.eval")):
@@ -258,8 +264,8 @@ def test_the_tests_mirror_the_package() -> None:
     packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
     tests = {p.name for p in (ROOT / "tests").iterdir() if p.is_dir() and (p / "__init__.py").is_file()}
     assert tests <= packages, tests - packages
-    assert {"train", "predict", "eval", "darknet", "models", "ops", "datasets", "metrics", "wordtree", "anchors",
-            "cli"} <= tests
+    assert {"train", "predict", "eval", "checkpoints", "darknet", "models", "ops", "datasets", "metrics", "wordtree",
+            "anchors", "cli"} <= tests
 
 
 @pytest.mark.parametrize("name", ["YOLO", "Results", "Yolo9000Error", "__version__"])

@@ -8,18 +8,20 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from yolo9000.checkpoints.format import CHECKPOINT_EXTS, checkpoint_dict, save_checkpoint
+from yolo9000.checkpoints.loading import load_model, resolve_config
 from yolo9000.darknet.cfg import config_to_cfg_text, require_darknet
-from yolo9000.darknet.weights import save_checkpoint, save_darknet_weights
+from yolo9000.darknet.weights import save_darknet_weights
 from yolo9000.errors import Yolo9000Error
 from yolo9000.eval.validate import ValResult, validate
 from yolo9000.fileio import atomic_write
 from yolo9000.models.darknet import Darknet
-from yolo9000.models.loading import CHECKPOINT_EXTS, load_model, resolve_config
 from yolo9000.predict.export import FORMATS, ExportOptions, export_onnx
 from yolo9000.predict.predictor import Predictor, RandomWeightsWarning
 from yolo9000.train.detect import TrainConfig, train
@@ -81,14 +83,13 @@ class YOLO(Predictor):
             with atomic_write(p, "w") as f:
                 f.write(text)
         elif p.suffix.lower() in CHECKPOINT_EXTS:
-            save_checkpoint(p, self.model, config_to_cfg_text(self.config, extensions=True), self.names,
-                            self.header)
+            save_checkpoint(p, checkpoint_dict(self.model, config_to_cfg_text(self.config, extensions=True),
+                                               self.names, self.header))
         else:
             raise Yolo9000Error(f"{p}: unknown extension (use .weights, .cfg or .pt)")
         return p
 
-    def export(self, format: str = "onnx", file: str | Path | None = None, imgsz: int | None = None, batch: int = 1,
-               dynamic: bool = False, with_decode: bool = False, opset: int = 18, check: bool = True) -> Path:
+    def export(self, format: str = "onnx", file: str | Path | None = None, **options: Any) -> Path:
         """Export the network (as ``yolo9000 export``), checked against PyTorch with onnxruntime; returns
         the file written.
 
@@ -96,11 +97,12 @@ class YOLO(Predictor):
             format: ``"onnx"`` (the only format).
             file: the output; default ``<weights stem>.onnx`` beside a checkpoint this object was loaded
                 from, else ``<model name>.onnx`` in the working folder.
-            imgsz, batch: the input traced, (batch, 3, imgsz, imgsz); ``dynamic`` frees batch, height and width.
-                ``imgsz`` None: the model's own (:attr:`imgsz`, the size it was trained and validated at).
-            with_decode: end in boxes_xyxy (B, N, 4) network-input pixels and scores (B, N, C) instead of
-                the raw head.
-            opset: ONNX opset; check: compare onnxruntime with PyTorch before writing (max diff 1e-4).
+            options: the fields of :class:`~yolo9000.predict.export.ExportOptions` (the flags of ``yolo9000
+                export``, with their defaults): ``imgsz`` and ``batch``, the input traced, (batch, 3, imgsz,
+                imgsz), ``imgsz`` None: the model's own (:attr:`imgsz`, the size it was trained and validated
+                at); ``dynamic`` frees batch, height and width; ``with_decode`` ends in boxes_xyxy (B, N, 4)
+                network-input pixels and scores (B, N, C) instead of the raw head; ``opset``; ``check``
+                compares onnxruntime with PyTorch before writing (max diff ``tolerance``, 1e-4).
         """
         if format not in FORMATS:
             raise Yolo9000Error(f"format={format!r}: choose one of {', '.join(FORMATS)}")
@@ -108,8 +110,10 @@ class YOLO(Predictor):
             raise Yolo9000Error(f"{self.source}: this YOLO already runs an ONNX file")
         if file is None:
             src = Path(self.source)
-            file = src.with_suffix(".onnx") if src.suffix.lower() in CHECKPOINT_EXTS else Path(f"{self.config.name}.onnx")
-        options = ExportOptions(imgsz=self.imgsz if imgsz is None else imgsz, batch=batch, dynamic=dynamic, with_decode=with_decode, opset=opset,
-                                check=check)
+            file = (src.with_suffix(".onnx") if src.suffix.lower() in CHECKPOINT_EXTS
+                    else Path(f"{self.config.name}.onnx"))
+        what = ExportOptions(**options)
+        if what.imgsz is None:
+            what = replace(what, imgsz=self.imgsz)
         self._warn_random_weights("the export holds random weights")
-        return export_onnx(self.model, file, self.names, options).path
+        return export_onnx(self.model, file, self.names, what).path

@@ -710,7 +710,7 @@ CASES: list[Case] = [
                                                 "-o", w.p("x.onnx")], expect=("imgsz=100",)),
     Case("options/export-opset-5", lambda w: ["export", "--model", w.a.det_cfg, "--imgsz", "64", "--opset", "5",
                                               "-o", w.p("x.onnx")], expect=("opset",)),
-    Case("options/benchmark-iters-0", lambda w: benchmark(w, "--iters", "0"), expect=("iters=0",)),
+    Case("options/benchmark-iters-0", lambda w: benchmark(w, "--iters", "0"), expect=("--iters 0",)),
     Case("options/anchors-imgsz-100", lambda w: anchors(w.voc(), "--imgsz", "100"), expect=("100",)),
     Case("options/anchors-k-0", lambda w: anchors(w.voc(), "-k", "0"), expect=("k",)),
     Case("options/train-imgsz-100", lambda w: train(w, w.voc(), "--imgsz", "100"), expect=("100",)),

@@ -1,4 +1,4 @@
-"""Darknet .weights I/O (both headers, byte-exact round trips, size checks) and checkpoints."""
+"""Darknet .weights I/O (both headers, byte-exact round trips, size checks)."""
 from __future__ import annotations
 
 import filecmp
@@ -7,12 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from yolo9000.darknet.cfg import config_to_cfg_text, parse_cfg
+from yolo9000.darknet.cfg import parse_cfg
+from yolo9000.darknet.weights import WeightsHeader, load_darknet_weights, save_darknet_weights
 from yolo9000.errors import Yolo9000Error
 from yolo9000.models import Darknet, zoo_config
-from yolo9000.darknet.weights import (
-    WeightsHeader, load_checkpoint, load_darknet_weights, save_checkpoint, save_darknet_weights,
-)
 
 ROUND_TRIP = [("yolov2-voc", "yolov2-voc"), ("yolov2-coco", "yolov2"), ("yolov2-tiny-voc", "yolov2-tiny-voc"),
               ("yolo9000", "yolo9000"), ("darknet19", "darknet19"), ("yolov2-tiny-voc", "yolov2-tiny-voc.oldheader")]
@@ -105,34 +103,6 @@ def test_partial_file_with_cutoff(weights_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(Yolo9000Error, match="too long"):
         load_darknet_weights(det, part, cutoff=17)
     assert np.isfinite(det.layers[23].conv.weight.detach().numpy()).all()
-
-
-def test_checkpoint_round_trip_keeps_weights_file_exact(weights_dir: Path, tmp_path: Path) -> None:
-    config = zoo_config("yolov2-tiny-voc")
-    model = Darknet(config)
-    src = weights_dir / "yolov2-tiny-voc.oldheader.weights"
-    header = load_darknet_weights(model, src)
-    ckpt_path = tmp_path / "m.pt"
-    save_checkpoint(ckpt_path, model, config_to_cfg_text(config), config.names, header)
-    ckpt = load_checkpoint(ckpt_path)  # weights_only=True inside
-    back = Darknet(config)
-    back.load_state_dict(ckpt["model"])
-    out = tmp_path / "back.weights"
-    from yolo9000.darknet.weights import checkpoint_header
-    save_darknet_weights(back, out, checkpoint_header(ckpt))
-    assert filecmp.cmp(src, out, shallow=False)
-    assert torch.load(ckpt_path, weights_only=True)["names"][0] == "aeroplane"
-
-
-def test_bad_checkpoints(tmp_path: Path) -> None:
-    junk = tmp_path / "junk.pt"
-    junk.write_bytes(b"not a zip file at all")
-    with pytest.raises(Yolo9000Error, match=r"junk.pt: not a checkpoint \(neither a torch zip archive nor a pickle\)"):
-        load_checkpoint(junk)
-    foreign = tmp_path / "foreign.pt"
-    torch.save({"state_dict": {}}, foreign)
-    with pytest.raises(Yolo9000Error, match="not a yolo9000 checkpoint"):
-        load_checkpoint(foreign)
 
 
 def test_cfg_model_reads_same_file_as_zoo(weights_dir: Path, reference_dir: Path) -> None:

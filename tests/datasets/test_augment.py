@@ -15,7 +15,7 @@ from yolo9000.datasets import DetectionDataset, ImageRecord, load_dataset
 from yolo9000.datasets.augment import (MIN_BOX_SIDE, darknet_distort, darknet_hsv, darknet_jitter_place,
                                        hsv_to_rgb, jitter_params, place_image, rand_scale, rgb_to_hsv,
                                        transform_boxes)
-from yolo9000.datasets.torch_data import (DEFAULT_SIZES, DetectionData, MultiScaleBatchSampler, collate)
+from yolo9000.datasets.torch_data import DEFAULT_SIZES, DetectionData, MultiScaleBatchSampler, collate, multiscale_sizes
 from yolo9000.ops.letterbox import letterbox, letterbox_size, unletterbox_cxcywh
 from yolo9000.predict.sources import load_image
 
@@ -335,33 +335,26 @@ def test_sampler_shuffle_epochs_and_drop_last() -> None:
     assert e0 == list(MultiScaleBatchSampler(list(range(23)), batch_size=5, drop_last=True, seed=0))
     s.set_epoch(1)
     assert list(s) != e0
-    s = MultiScaleBatchSampler(10, 4, with_epoch=True, epoch=2)
-    assert all(len(k) == 3 and k[2] == 2 for b in s for k in b)
 
 
-def test_sampler_resumes_mid_epoch() -> None:
-    full = list(MultiScaleBatchSampler(300, batch_size=4, seed=11, epoch=2))
-    s = MultiScaleBatchSampler(300, batch_size=4, seed=11, epoch=2)
-    it = iter(s)
-    head = [next(it) for _ in range(23)]
-    state = s.state_dict()
-    assert state == {"seed": 11, "epoch": 2, "batch": 23}
-    r = MultiScaleBatchSampler(300, batch_size=4, seed=0)
-    r.load_state_dict(state)
-    assert len(r) == len(full) - 23
-    assert head + list(r) == full
-    assert list(MultiScaleBatchSampler(300, 4, seed=11, epoch=2, start_batch=23)) == full[23:]
-    assert s.state_dict(batches_done=5)["batch"] == 5
+def test_multiscale_sizes_draw_one_size_per_block_and_restart_each_epoch() -> None:
+    """One uniform draw per block of ``every`` batches from the (tag, seed, epoch) stream; the detection and the
+    joint samplers share it (their tags differ)."""
+    sizes = multiscale_sizes((320, 352, 384), 25, 10, (2, 11, 3))
+    k = np.random.default_rng([2, 11, 3]).integers(3, size=3)
+    assert sizes == [(320, 352, 384)[k[b // 10]] for b in range(25)]
+    assert multiscale_sizes((320, 352), 0, 10, (2, 0, 0)) == []
+    s = MultiScaleBatchSampler(300, batch_size=4, sizes=(320, 352, 384), every=10, seed=11, epoch=3)
+    assert s.batch_sizes() == multiscale_sizes((320, 352, 384), 75, 10, (2, 11, 3))  # _SIZES = 2
+    assert [b[0][1] for b in s] == s.batch_sizes()
 
 
-def test_dataloader_workers_and_resume(synth: DetectionDataset) -> None:
+def test_dataloader_workers_give_the_same_batches(synth: DetectionDataset) -> None:
     data = DetectionData(synth, seed=5)
     sizes = (64, 96)
 
-    def run(workers: int, state: dict | None = None) -> list:
+    def run(workers: int) -> list:
         s = MultiScaleBatchSampler(data, batch_size=2, sizes=sizes, every=2, seed=5, epoch=1)
-        if state:
-            s.load_state_dict(state)
         data.set_epoch(1)
         loader = DataLoader(data, batch_sampler=s, collate_fn=collate, num_workers=workers)
         return list(loader)
@@ -372,10 +365,6 @@ def test_dataloader_workers_and_resume(synth: DetectionDataset) -> None:
     for (xa, ta), (xb, tb) in zip(serial, parallel):
         assert torch.equal(xa, xb) and torch.equal(ta, tb)
         assert xa.shape[-1] in sizes and ta.shape[2] == 5
-    resumed = run(0, {"seed": 5, "epoch": 1, "batch": 1})
-    assert len(resumed) == 2
-    for (xa, ta), (xb, tb) in zip(serial[1:], resumed):
-        assert torch.equal(xa, xb) and torch.equal(ta, tb)
 
 
 def test_raccoon_smoke() -> None:

@@ -11,7 +11,7 @@ from yolo9000.datasets import check_dataset, load_dataset
 from yolo9000.cli.check_data import add_check_data_parser, cmd_check_data
 from yolo9000.datasets.loader import exif_orientation
 
-from .test_datasets import make_image, write_yaml
+from .helpers import make_image, write_yaml
 
 
 def jpeg_with_orientation(path: Path, orientation: int, size: tuple[int, int] = (64, 32)) -> Path:

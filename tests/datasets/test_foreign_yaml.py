@@ -13,7 +13,7 @@ from yolo9000.datasets import check_dataset, load_dataset, load_dataset_config
 from yolo9000.errors import Yolo9000Error
 from yolo9000.paths import datasets_dir, yolo9000_home
 
-from .test_datasets import coco_set, flat_voc, make_image, voc_xml, write_yaml
+from .helpers import coco_set, flat_voc, make_image, voc_xml, write_yaml
 
 URL = "https://github.com/ultralytics/assets/releases/download/v0.0.0/coco8.zip"
 

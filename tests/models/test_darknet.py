@@ -10,7 +10,6 @@ from yolo9000.models import ZOO, Darknet, darknet_float_count, zoo_config
 from yolo9000.models.darknet import (
     ConvSpec, DarknetConfig, MaxPoolDarknet, MaxPoolSpec, NetSpec, check_config, imgsz_problem, layer_channels, reorg,
 )
-from yolo9000.models.loading import names_problem
 
 FLOATS = {"yolov2-voc": 50_676_061, "yolov2-coco": 50_983_561, "yolov2-tiny-voc": 15_867_885,
           "yolov2-tiny-coco": 11_237_145, "yolo9000": 48_807_501, "darknet19": 20_856_776,
@@ -149,19 +148,3 @@ def test_check_config_refuses_what_no_network_runs(layers: tuple, message: str) 
     with pytest.raises(ValueError) as e:
         check_config(DarknetConfig("x", NetSpec(), layers))
     assert str(e.value) == message
-
-
-@pytest.mark.parametrize("names, problem", [
-    (["cat", "dog"], None),
-    (("cat", "dog"), None),
-    (["cat"], "its 'names' list holds 1 names for the network's 2 classes"),
-    ([], "its 'names' list is empty"),
-    ("catdog", "its 'names' are not a list of class names ('catdog')"),
-    ([1, 2], "its 'names' are not a list of class names ([1, 2])"),
-    (["cat", ""], "its 'names' are not a list of class names (['cat', ''])"),
-    (["cat", "d\nog"], "its 'names' are not a list of class names (['cat', 'd\\nog'])"),
-    ({"0": "cat"}, "its 'names' are not a list of class names ({'0': 'cat'})"),
-    (["x" * 80, "a class"], None),
-])
-def test_names_problem(names: object, problem: str | None) -> None:
-    assert names_problem(names, 2) == problem

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from yolo9000 import YOLO
+from yolo9000 import YOLO, Yolo9000Error
 from yolo9000.models.inference import fuse_for_inference, is_packed
 from yolo9000.models import Darknet, zoo_config
 from yolo9000.darknet.weights import load_darknet_weights
@@ -93,25 +93,12 @@ def test_bf16_follows_weight_changes(tiny_voc_weights) -> None:
 
 
 def test_precision_options_are_checked(tiny_voc_weights) -> None:
-    import argparse
-
-    from yolo9000 import Yolo9000Error
-    from yolo9000.models.inference import add_precision_args
-
     for kwargs, words in [({"precision": "int8"}, "precision='int8'"), ({"precision": "fp16"}, "CUDA"),
                           ({"precision": "bf16", "fuse": False}, "fuse=True"),
                           ({"compile": True, "fuse": False}, "fuse=True")]:
         with pytest.raises(Yolo9000Error) as e:
             YOLO("yolov2-tiny-voc", tiny_voc_weights, **kwargs)
         assert words in str(e.value) and "\n" not in str(e.value)
-    p = argparse.ArgumentParser()
-    add_precision_args(p)
-    a = p.parse_args([])
-    assert (a.precision, a.compile) == ("fp32", False)
-    a = p.parse_args(["--precision", "bf16", "--compile"])
-    assert (a.precision, a.compile) == ("bf16", True)
-    with pytest.raises(SystemExit):
-        p.parse_args(["--precision", "fp64"])
 
 
 def test_fp32_default_is_the_packed_copy(tiny_voc_weights) -> None:

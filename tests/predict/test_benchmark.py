@@ -81,8 +81,8 @@ def test_bf16_batch2_benchmark(tiny_voc_weights) -> None:
 
 
 @pytest.mark.parametrize("kwargs, words", [
-    ({"iters": 0}, "iters=0"),
-    ({"batch": 0}, "batch=0"),
+    ({"iters": 0}, "--iters 0: must be at least 1"),
+    ({"batch": 0}, "--batch 0: must be at least 1"),
     ({"cuda_graphs": True}, "CUDA"),
     ({"imgsz": 100}, "multiple of 32"),
 ])

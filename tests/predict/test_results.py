@@ -1,9 +1,11 @@
-"""Results under Ultralytics' names: Boxes, plot, save_txt, save_crop, summary/to_json; predict's classes and
-max_det; the CLI's --save-txt / --save-conf / --save-crop / --classes / --max-det."""
+"""Results under Ultralytics' names: Boxes, one meaning per box-format name, indexing a Results as a whole,
+plot, save_txt, save_crop, summary/to_json; the CLI's --save-txt / --save-conf / --save-crop / --classes /
+--max-det (predict's own classes and max_det: test_predictor.py)."""
 from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,7 @@ from PIL import Image
 
 from yolo9000 import YOLO, Results, Yolo9000Error
 from yolo9000.cli.app import main
+from yolo9000.errors import UsageError
 from yolo9000.predict.results import Boxes
 
 NAMES = ("cat", "dog", "bus")
@@ -73,8 +76,111 @@ def test_our_own_names_are_unchanged():
     assert torch.equal(r.boxes.xyxy, r.xyxy) and torch.equal(r.boxes.conf, r.scores)
     assert torch.equal(r.boxes.cls, r.class_ids)
     assert r.class_names == ["dog", "cat", "dog", "bus"]
-    assert r.xywh[0].tolist() == [10, 20, 40, 40]  # ours stays COCO's corner form, x1, y1, w, h
+    assert r.xywh_coco[0].tolist() == [10, 20, 40, 40]  # COCO's corner form, x1, y1, w, h
     assert r.cxcywh[0].tolist() == [30, 40, 40, 40] == r.boxes.xywh[0].tolist()
+
+
+# ---------------------------------------------------------------- one meaning per box-format name
+
+
+def test_centre_form_has_one_name_on_results_and_boxes():
+    r = hand_result()
+    expect = [[30, 40, 40, 40], [100, 50, 200, 100], [10, 100, 40, 20], [30, 52.3125, 35.5, 37.625]]
+    assert torch.equal(r.cxcywh, r.boxes.xywh)
+    assert torch.allclose(r.cxcywh, torch.tensor(expect), atol=1e-6)
+    expect_coco = [[10, 20, 40, 40], [0, 0, 200, 100], [-10, 90, 40, 20], [12.25, 33.5, 35.5, 37.625]]
+    assert torch.allclose(r.xywh_coco, torch.tensor(expect_coco), atol=1e-6)
+    assert [rec["bbox"] for rec in r.to_coco(7)] == r.xywh_coco.tolist()  # COCO's JSON takes the corner form
+
+
+def test_results_xywh_is_deprecated_and_keeps_its_old_meaning():
+    """``r.xywh`` was COCO's corner form while ``r.boxes.xywh`` is the centre form: it warns, and never
+    silently changes what it returns."""
+    r = hand_result()
+    with pytest.warns(FutureWarning, match=r"r\.xywh_coco.*r\.boxes\.xywh"):
+        old = r.xywh
+    assert torch.equal(old, r.xywh_coco)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the package's own writers use the new names
+        r.to_coco(1)
+        r.to_records()
+
+
+# ---------------------------------------------------------------- Results index as a whole
+
+
+def det_result(**kwargs) -> Results:
+    """hand_result with darknet prediction indices, a frame, an fps and an image: every field set."""
+    r = hand_result(noise_image(), **kwargs)
+    return Results(r.xyxy, r.scores, r.class_ids, r.names, r.path, r.orig_shape, frame=3,
+                   det_index=torch.arange(10, 10 + len(r), dtype=torch.int64), orig_img=r.orig_img, fps=25.0)
+
+
+def assert_per_image_fields_kept(part: Results, whole: Results) -> None:
+    assert part.names == whole.names and part.path == whole.path and part.orig_shape == whole.orig_shape
+    assert part.frame == whole.frame and part.fps == whole.fps and part.error == whole.error
+    assert part.orig_img is whole.orig_img and part.probs is None
+
+
+@pytest.mark.parametrize("index, rows", [
+    (0, [0]), (-1, [3]), (np.int64(2), [2]), (torch.tensor(1), [1]), (slice(1, 3), [1, 2]), (slice(None, 2), [0, 1]),
+    ([3, 0], [3, 0]), (np.array([3, 0]), [3, 0]), (torch.tensor([2, 2]), [2, 2]),
+    ([True, False, True, False], [0, 2]), (np.array([False, True, False, True]), [1, 3]),
+    (torch.tensor([True, True, False, False]), [0, 1]), (torch.zeros(4, dtype=torch.bool), []), ([], []),
+])
+def test_results_index_every_detection_field_together(index, rows):
+    r = det_result()
+    part = r[index]
+    assert isinstance(part, Results) and len(part) == len(rows)
+    assert part.xyxy.tolist() == [XYXY[i] for i in rows] and part.xyxy.shape == (len(rows), 4)
+    assert part.scores.tolist() == pytest.approx([SCORES[i] for i in rows])
+    assert part.class_ids.tolist() == [CLASS_IDS[i] for i in rows] and part.class_ids.dtype == torch.int64
+    assert part.det_index.tolist() == [10 + i for i in rows]
+    assert part.class_names == [NAMES[CLASS_IDS[i]] for i in rows]
+    assert torch.equal(part.boxes.data, r.boxes[index].data)  # Boxes index the same way
+    assert_per_image_fields_kept(part, r)
+
+
+def test_results_filter_by_a_mask_of_their_own_fields():
+    r = det_result()
+    sure = r[r.boxes.conf > 0.6]
+    assert sure.scores.tolist() == pytest.approx([0.9, 0.8]) and sure.det_index.tolist() == [10, 11]
+    dogs = r[r.class_ids == 1]
+    assert dogs.xyxy.tolist() == [XYXY[0], XYXY[2]] and dogs.class_names == ["dog", "dog"]
+    assert len(r[r.scores > 1]) == 0 and r[r.scores > 1].boxes.xyxy.shape == (0, 4)
+    both = r[r.class_ids == 1][1:]  # indexing composes
+    assert both.det_index.tolist() == [12] and torch.equal(both.xyxy, r[2].xyxy)
+    assert [x.det_index.tolist() for x in r] == [[10], [11], [12], [13]]  # iteration: one Results each
+    assert torch.equal(r[1:3].xywh_coco, r.xywh_coco[1:3]) and torch.equal(r[1:3].cxcywh, r.cxcywh[1:3])
+    plain = hand_result()  # det_index None stays None
+    assert plain[0].det_index is None and len(plain[0]) == 1
+    assert len(hand_result()) == 4 and len(hand_result(xyxy=[], scores=[], class_ids=[])) == 0
+
+
+def test_results_bad_indices():
+    r = det_result()
+    for bad in (4, -5, torch.tensor(9)):
+        with pytest.raises(IndexError, match="out of range"):
+            r[bad]
+    with pytest.raises(IndexError):
+        r[[True, False]]  # a mask of the wrong length
+    for bad in (True, (0, 1)):
+        with pytest.raises(UsageError, match="index"):
+            r[bad]
+    with pytest.raises(IndexError):
+        Results.unreadable("x.jpg", "x.jpg: corrupt", NAMES)[0]
+    assert len(Results.unreadable("x.jpg", "x.jpg: corrupt", NAMES)[[]]) == 0
+
+
+def test_classifier_result_cannot_be_indexed():
+    c = classifier_result()
+    assert len(c) == 0
+    with pytest.raises(UsageError, match="classifier.*no detections to index.*r.probs"):
+        c[0]
+    with pytest.raises(UsageError, match="classifier"):
+        c[torch.zeros(0, dtype=torch.bool)]
+    with pytest.raises(UsageError, match="classifier"):
+        list(c)
 
 
 def test_boxes_index_together_like_ultralytics():
@@ -287,104 +393,10 @@ def test_summary_and_to_json():
         bad.to_json()
 
 
-# ---------------------------------------------------------------- predict(classes=, max_det=)
-
-IMGSZ = 96
-CONF = 0.01  # random weights: low scores, so there are detections
-
-
-@pytest.fixture(scope="module")
-def nano() -> YOLO:
-    torch.manual_seed(0)
-    return YOLO("yolov2-nano", device="cpu")
-
-
-@pytest.fixture(scope="module")
-def images() -> list[np.ndarray]:
-    return [noise_image(72, 96, seed=s) for s in (1, 2)]
-
-
-@pytest.fixture(scope="module")
-def unfiltered(nano, images) -> list[Results]:
-    return nano.predict(images, imgsz=IMGSZ, conf=CONF)
-
-
-def by_hand(r: Results, classes: list[int] | None, max_det: int | None) -> list[int]:
-    idx = [i for i, c in enumerate(r.class_ids.tolist()) if classes is None or c in classes]
-    return idx if max_det is None else idx[:max_det]
-
-
-def test_unfiltered_has_detections_sorted_by_score(unfiltered):
-    for r in unfiltered:
-        assert len(r) > 20 and len(set(r.class_ids.tolist())) >= 3
-        assert torch.all(r.scores[:-1] >= r.scores[1:])
-
-
-@pytest.mark.parametrize("classes,max_det", [([0, 2], None), (None, 5), ([1, 3, 5], 4), (7, 2), (None, 10_000)])
-def test_classes_and_max_det_equal_filtering_by_hand(nano, images, unfiltered, classes, max_det):
-    got = nano.predict(images, imgsz=IMGSZ, conf=CONF, classes=classes, max_det=max_det)
-    wanted = None if classes is None else ([classes] if isinstance(classes, int) else classes)
-    for r, full in zip(got, unfiltered):
-        keep = by_hand(full, wanted, max_det)
-        assert r.class_ids.tolist() == full.class_ids[keep].tolist()
-        assert torch.equal(r.xyxy, full.xyxy[keep]) and torch.equal(r.scores, full.scores[keep])
-        assert torch.equal(r.det_index, full.det_index[keep])
-        if max_det is not None:
-            assert len(r) == min(max_det, len(by_hand(full, wanted, None)))
-    assert any(len(r) for r in got)
-
-
-@pytest.mark.parametrize("kwargs,words", [
-    ({"classes": [20]}, "20 out of range"), ({"classes": [0, -1]}, "-1 out of range"),
-    ({"classes": []}, "one or more"), ({"classes": [1.5]}, "whole class ids"), ({"classes": "0"}, "whole"),
-    ({"classes": 2.0}, "whole"), ({"max_det": 0}, "at least 1"), ({"max_det": -3}, "at least 1"),
-    ({"max_det": 2.5}, "whole number"), ({"max_det": True}, "whole number"),
-])
-def test_bad_classes_and_max_det_are_one_line_errors(nano, images, kwargs, words):
-    with pytest.raises(Yolo9000Error, match=words) as e:
-        nano.predict(images, imgsz=IMGSZ, **kwargs)
-    assert "\n" not in str(e.value)
-
-
-def test_classes_accept_numpy_ints(nano, images, unfiltered):
-    (r,) = nano.predict(images[:1], imgsz=IMGSZ, conf=CONF, classes=np.array([2, 4]))
-    assert r.class_ids.tolist() == [c for c in unfiltered[0].class_ids.tolist() if c in (2, 4)]
-
-
-def test_classifier_refuses_classes_and_max_det(tmp_path):
-    from tests.train.test_classify import SMALL_CLASSIFIER
-
-    cfg = tmp_path / "cls.cfg"
-    cfg.write_text(SMALL_CLASSIFIER)
-    yolo = YOLO(str(cfg), device="cpu")
-    for kwargs in ({"classes": [0]}, {"max_det": 3}):
-        with pytest.raises(Yolo9000Error, match="classifier"):
-            yolo.predict(noise_image(32, 32), imgsz=32, **kwargs)
-
-
-def test_wordtree_classes_filter_the_returned_nodes(tmp_path):
-    from yolo9000.train.joint import demo_cfg_text
-
-    tree_lines = ["polygon -1", "round -1", "triangle 0", "square 0", "pentagon 0", "circle 1", "ellipse 1"]
-    tree = tmp_path / "t.tree"
-    tree.write_text("\n".join(tree_lines) + "\n")
-    cfg = tmp_path / "tree.cfg"
-    cfg.write_text(demo_cfg_text(str(tree), len(tree_lines), 64, anchors=(0.5, 0.5, 1.0, 1.0, 1.6, 1.6)))
-    torch.manual_seed(1)
-    yolo = YOLO(str(cfg), device="cpu")
-    img = noise_image(64, 64, seed=3)
-    (full,) = yolo.predict(img, imgsz=64, conf=0.001, hier=0.2)
-    assert len(full) and yolo.tree is not None
-    present = sorted(set(full.class_ids.tolist()))
-    pick = present[:1] + [6]
-    (r,) = yolo.predict(img, imgsz=64, conf=0.001, hier=0.2, classes=pick, max_det=3)
-    keep = by_hand(full, pick, 3)
-    assert r.class_ids.tolist() == full.class_ids[keep].tolist() and torch.equal(r.xyxy, full.xyxy[keep])
-    with pytest.raises(Yolo9000Error, match="7 out of range"):
-        yolo.predict(img, imgsz=64, classes=[7])
-
-
 # ---------------------------------------------------------------- the CLI
+
+IMGSZ = 96  # test_predictor's too
+CONF = 0.01  # random weights: low scores, so there are detections
 
 
 @pytest.fixture(scope="module")

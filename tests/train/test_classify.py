@@ -11,7 +11,8 @@ from PIL import Image
 
 from yolo9000.errors import Yolo9000Error
 from yolo9000.models import zoo_config
-from yolo9000.train.classify import ClassifyConfig, classifier_with_classes, train_classifier
+from yolo9000.models.edit import classifier_with_classes
+from yolo9000.train.classify import ClassifyConfig, train_classifier
 from yolo9000.train.engine import poly_lambda
 
 SMALL_CLASSIFIER = """[net]

@@ -79,17 +79,17 @@ def test_interrupted_and_resumed_equals_uninterrupted_with_ema(task: str, data, 
 
     cfg, fit = _job(task, data, tmp_path, ema=0.9, deterministic=True)
     full = fit(replace(cfg, name="full"))
-    real = engine.save_checkpoint_file
+    real = engine.save_checkpoint
 
     def killed(path: Path, ckpt: dict) -> None:  # the run is killed once epoch 1's last.pt is on disk
         real(path, ckpt)
         if path.name == "last.pt":
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(engine, "save_checkpoint_file", killed)
+    monkeypatch.setattr(engine, "save_checkpoint", killed)
     with pytest.raises(KeyboardInterrupt):
         fit(replace(cfg, name="part"))
-    monkeypatch.setattr(engine, "save_checkpoint_file", real)
+    monkeypatch.setattr(engine, "save_checkpoint", real)
     assert [r["epoch"] for r in _rows(tmp_path / "part")] == ["1"]
     part = fit(type(cfg)(data=cfg.data, project=str(tmp_path), name="part", resume=True))  # as it was configured
     a, b = _rows(full), _rows(part)
@@ -233,7 +233,7 @@ def test_bad_options_are_one_line_before_anything_is_written(task: str, data, tm
                             ({"lr": -0.1}, "--lr -0.1: must be a finite number >= 0"),
                             ({"epochs": 0}, "--epochs 0: must be at least 1"),
                             ({"batch": 0}, "--batch 0: must be at least 1"),
-                            ({"amp_dtype": "fp8"}, "--amp-dtype fp8: choose auto, fp16, bf16")):
+                            ({"amp_dtype": "fp8"}, "--amp-dtype fp8: choose auto, fp16 or bf16")):
         cfg, fit = _job(task, data, tmp_path / "runs", **change)
         with pytest.raises(Yolo9000Error, match=message.replace("(", r"\(")):
             fit(cfg)

@@ -10,12 +10,12 @@ import pytest
 import torch
 
 from yolo9000 import YOLO
+from yolo9000.checkpoints.format import load_checkpoint
+from yolo9000.checkpoints.loading import resolve_config
 from yolo9000.cli.app import main as cli_main
-from yolo9000.darknet.weights import load_checkpoint
 from yolo9000.datasets.shapes import make_shapes
 from yolo9000.errors import Yolo9000Error
 from yolo9000.models.darknet import native_imgsz
-from yolo9000.models.loading import resolve_config
 from yolo9000.predict.predictor import RandomWeightsWarning
 from yolo9000.train.detect import PRESETS, TrainConfig, resolve_recipe, train
 from yolo9000.train.engine import make_optimizer

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import torch
 
+from yolo9000.checkpoints.format import CHECKPOINT_FORMAT, CHECKPOINT_VERSION
 from yolo9000.cli.app import build_parser, main
 from yolo9000.cli.args import given_flags
-from yolo9000.darknet.weights import CHECKPOINT_FORMAT, CHECKPOINT_VERSION
 from yolo9000.errors import Yolo9000Error
 from yolo9000.train.checks import SEED_MAX, check_run_name, check_run_options, resume_config
 from yolo9000.train.classify import Augmented, ClassifyConfig, EpochBatches

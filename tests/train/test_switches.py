@@ -17,7 +17,7 @@ from yolo9000.errors import Yolo9000Error
 from yolo9000.train.loss import region_loss
 from yolo9000.models import Darknet, zoo_config
 from yolo9000.models.darknet import ConvSpec, RegionSpec, ReorgSpec, RouteSpec
-from yolo9000.models.zoo import with_location, without_passthrough
+from yolo9000.models.edit import with_location, without_passthrough
 from yolo9000.ops.letterbox import letterbox
 from yolo9000.ops.boxes import RegionBoxCoder
 from yolo9000.ops.region import decode_region
@@ -225,17 +225,18 @@ def test_the_switches_are_cli_flags_and_bad_values_are_one_line(tmp_path: Path) 
     for flag in ("--no-batchnorm", "--no-passthrough", "--location", "--anchors", "--no-multiscale", "--val-imgsz",
                  "--obj-loss"):
         assert flag in p.stdout
-    for bad, need in ((["--location", "sideways"], "--location sideways: choose direct or offset"),
-                      (["--val-imgsz", "100"], "--val-imgsz 100: must be a positive multiple of 32")):
+    for bad, need in ((["--val-imgsz", "100"], "--val-imgsz 100: must be a positive multiple of 32"),):
         q = subprocess.run([str(EXE), "train", *bad, "--project", str(tmp_path)],
                            capture_output=True, text=True)
         lines = q.stderr.strip().splitlines()
         assert q.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"yolo9000: error: {need}"), q.stderr
     for bad, need in ((["--anchors", "kmeans"], "argument --anchors: invalid choice: 'kmeans'"),
+                      (["--location", "sideways"], "argument --location: invalid choice: 'sideways'"),
                       (["--obj-loss", "hinge"], "argument --obj-loss: invalid choice: 'hinge'")):
         q = subprocess.run([str(EXE), "train", *bad, "--project", str(tmp_path)], capture_output=True, text=True)
         assert q.returncode == 2 and q.stderr.strip().splitlines()[-1].startswith(f"yolo9000 train: error: {need}")
     for bad, need in (({"anchors": "kmeans"}, "--anchors kmeans: choose auto, hand or model"),
+                      ({"location": "sideways"}, "--location sideways: choose direct or offset"),
                       ({"obj_loss": "hinge"}, "--obj-loss hinge: choose mse, bce or mixed")):
         with pytest.raises(Yolo9000Error, match=need):  # the Python API: the same check, one line
             check_run_options(TrainConfig(project=str(tmp_path), **bad))

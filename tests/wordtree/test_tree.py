@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from yolo9000.errors import Yolo9000Error
-from yolo9000.darknet.names import bundled
+from yolo9000.names import bundled
 from yolo9000.wordtree.tree import absolute_probs, group_softmax, load_tree, parse_tree_lines, top_down_darknet
 
 from tests.conftest import SHARED

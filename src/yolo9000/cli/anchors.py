@@ -1,7 +1,10 @@
-"""``yolo9000 anchors``: k-means anchors of a dataset, their report and plots."""
+"""``yolo9000 anchors``: k-means anchors of a dataset, their report and plots; its flags are
+:class:`AnchorsOptions`' fields."""
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -23,12 +26,39 @@ from yolo9000.anchors.report import (
     plot_study,
     study_markdown,
 )
+from yolo9000.cli.args import add_dataclass_args, dataclass_from_args
 from yolo9000.datasets import DatasetPaths, dataset_paths, load_dataset
 from yolo9000.errors import Yolo9000Error
+from yolo9000.fields import option
 from yolo9000.fileio import check_outputs, write_json
+from yolo9000.models.darknet import imgsz_problem
 
 
 # ------------------------------------------------------------------------------------------ CLI
+@dataclass(frozen=True)
+class AnchorsOptions:
+    """``yolo9000 anchors``' options: field names are the flags (``coco_json`` = ``--coco-json``; ``k`` =
+    ``-k``); ``data`` or ``coco_json``, one of them."""
+
+    data: str | None = option(None, "dataset YAML", one_of="source")
+    coco_json: str | None = option(None, "COCO instances JSON (instead of --data)", one_of="source")
+    image_sizes: str | None = option(None, 'with --coco-json lacking image sizes: JSON {"<image id or file_name>": '
+                                           "[width, height]}; none: each image's box extents")
+    split: str = option("train", "dataset split")
+    k: int = option(5, "number of anchors", min=1, flags=("-k",))
+    imgsz: int = option(416, f"network input size for grid units (x {STRIDE} px)",
+                        check=partial(imgsz_problem, stride=STRIDE))
+    restarts: int = option(10, "k-means runs from different seeds; best kept", min=1)
+    seed: int = option(0, "random seed")
+    iters: int = option(300, "maximum iterations per run")
+    letterbox: bool = option(True, "sides / the longer image side (--no-letterbox: stretch, w / image width, "
+                                   "h / image height)")
+    study: bool = option(False, "the paper's Table 1: k = 1..10 (IoU), k = 5, 9 (Euclidean), darknet's VOC anchors")
+    decimals: int = option(2, "decimals of the printed anchors", range="[0, 10]")
+    json: str | None = option(None, "write the anchors (or the study) as JSON here")
+    plot: str | None = option(None, "write a PNG here: box shapes and anchors (with --study: mean IoU against k)")
+
+
 def add_anchors_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``anchors`` (k-means dimension clusters and the Table 1 study) to a CLI's subparsers."""
     p = sub.add_parser("anchors", help="anchor shapes by k-means with d = 1 - IoU (YOLOv2 dimension clusters)",
@@ -36,28 +66,11 @@ def add_anchors_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPars
                                    "anchors in grid cells (32 px) at --imgsz, ready for a cfg and a model config, "
                                    "and the mean IoU of the boxes with their closest anchor. --study prints the "
                                    "paper's Table 1 on the data instead.")
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--data", help="dataset YAML")
-    src.add_argument("--coco-json", help="COCO instances JSON (instead of --data)")
-    p.add_argument("--image-sizes", help='with --coco-json lacking image sizes: JSON {"<image id or file_name>": '
-                                         "[width, height]} (default: each image's box extents)")
-    p.add_argument("--split", default="train", help="dataset split (default train)")
-    p.add_argument("-k", type=int, default=5, help="number of anchors (default 5)")
-    p.add_argument("--imgsz", type=int, default=416, help="network input size for grid units (default 416)")
-    p.add_argument("--restarts", type=int, default=10, help="k-means runs from different seeds; best kept (10)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--iters", type=int, default=300, help="maximum iterations per run (default 300)")
-    p.add_argument("--no-letterbox", action="store_true",
-                   help="stretch: w / image width, h / image height (default: sides / the longer image side)")
-    p.add_argument("--study", action="store_true",
-                   help="the paper's Table 1: k = 1..10 (IoU), k = 5, 9 (Euclidean), darknet's VOC anchors")
-    p.add_argument("--decimals", type=int, default=2, help="decimals of the printed anchors (default 2)")
-    p.add_argument("--json", help="write the anchors (or the study) as JSON here")
-    p.add_argument("--plot", help="write a PNG here: box shapes and anchors (with --study: mean IoU against k)")
+    add_dataclass_args(p, AnchorsOptions)
     return p
 
 
-def _load_shapes(a: argparse.Namespace) -> BoxShapes:
+def _load_shapes(a: AnchorsOptions) -> BoxShapes:
     if a.coco_json:
         sizes = load_image_sizes(a.image_sizes) if a.image_sizes else None
         return boxes_from_coco_json(a.coco_json, sizes)
@@ -68,7 +81,7 @@ def _load_shapes(a: argparse.Namespace) -> BoxShapes:
     return BoxShapes(b.wh_px, b.image_wh_px, f"{a.data} [{a.split}]", b.sizes_note, b.images)
 
 
-def _label(a: argparse.Namespace) -> str:
+def _label(a: AnchorsOptions) -> str:
     return Path(a.coco_json).name if a.coco_json else f"{Path(a.data).name} [{a.split}]"
 
 
@@ -76,21 +89,20 @@ def _write_json(path: str | Path, obj: dict) -> None:
     write_json(obj, path, indent=2)
 
 
-def cmd_anchors(a: argparse.Namespace) -> int:
+def cmd_anchors(args: argparse.Namespace) -> int:
     """Run ``anchors``: print anchors (or the study), write --json / --plot; 0 on success."""
-    if a.imgsz < STRIDE or a.imgsz % STRIDE:
-        raise Yolo9000Error(f"--imgsz must be a positive multiple of {STRIDE}, got {a.imgsz}")
-    if not 0 <= a.decimals <= 10:
-        raise Yolo9000Error(f"--decimals must be between 0 and 10, got {a.decimals}")
-    if a.k < 1 or a.restarts < 1:
-        raise Yolo9000Error(f"k must be at least 1 and --restarts at least 1 (got -k {a.k}, --restarts {a.restarts})")
+    return run_anchors(dataclass_from_args(AnchorsOptions, args))
+
+
+def run_anchors(a: AnchorsOptions) -> int:
+    """``yolo9000 anchors`` on checked options (:func:`cmd_anchors`)."""
     data = dataset_paths(a.data) if a.data else DatasetPaths(frozenset(), frozenset())
     check_outputs({"--json": a.json, "--plot": a.plot}, reads=[a.coco_json, a.image_sizes, *data.files],
                   data_folders=data.folders)
     if a.plot and Path(a.plot).suffix.lower() != ".png":
         raise Yolo9000Error(f"{a.plot}: --plot writes a PNG picture; give a .png file name")
     boxes = _load_shapes(a)
-    letterbox = not a.no_letterbox
+    letterbox = a.letterbox
     shapes = boxes.normalised(letterbox)
     mode = "letterboxed (sides / the longer image side)" if letterbox else "stretched (w / width, h / height)"
     head = f"{boxes.source}: {len(boxes)} boxes in {boxes.images} images, {mode}; {boxes.sizes_note}"
@@ -120,7 +132,7 @@ def cmd_anchors(a: argparse.Namespace) -> int:
     return 0
 
 
-def _run_study(a: argparse.Namespace, boxes: BoxShapes, shapes: np.ndarray, letterbox: bool, head: str) -> int:
+def _run_study(a: AnchorsOptions, boxes: BoxShapes, shapes: np.ndarray, letterbox: bool, head: str) -> int:
     rows = anchor_study(shapes, restarts=a.restarts, seed=a.seed, source=boxes.source)
     if a.json:
         _write_json(a.json, {"study": [{"method": r.method, "k": r.k, "mean_iou": r.mean_iou,

@@ -1,6 +1,7 @@
 """The ``yolo9000`` command: the parser (one subcommand per job, each registering its function) and the
 functions. predict and val take their flags from :class:`~yolo9000.predict.options.PredictOptions` and
-:class:`~yolo9000.eval.options.ValOptions`, the trainers from their config dataclasses, all through
+:class:`~yolo9000.eval.options.ValOptions`, convert from :class:`ConvertOptions`, the trainers from their
+config dataclasses and the other subcommands from their modules' options dataclasses, all through
 :mod:`yolo9000.cli.args`.
 Every user error ends as one line on stderr (``yolo9000: error: <file>: <problem>``) and exit code 2.
 """
@@ -12,6 +13,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +27,17 @@ from yolo9000.cli.benchmark import add_benchmark_parser, cmd_benchmark
 from yolo9000.cli.check_data import add_check_data_parser, cmd_check_data
 from yolo9000.cli.download import add_download_parser, cmd_download
 from yolo9000.cli.export import add_export_parser, cmd_export
+from yolo9000.cli.score import add_score_parser, cmd_score
 from yolo9000.cli.shapes import add_shapes_parser, cmd_shapes
 from yolo9000.cli.wordtree import add_wordtree_parser, cmd_wordtree
 from yolo9000.errors import Yolo9000Error
+from yolo9000.fields import option
 from yolo9000.eval.options import ValOptions
 from yolo9000.eval.validate import check_val_outputs, format_sizes, validate_sizes
 from yolo9000.fileio import (
     DISK_ERRNOS, HeldInterrupts, check_output_dir, check_outputs, check_staged, disk_error, staged_folder, write_json,
 )
-from yolo9000.metrics import load_detections, load_ground_truth
-from yolo9000.metrics.report import evaluate, format_table, write_result_json
+from yolo9000.metrics.report import write_result_json
 from yolo9000.models.darknet import darknet_float_count, imgsz_problem, native_imgsz
 from yolo9000.models.zoo import ZOO
 from yolo9000.predict.options import PredictOptions
@@ -62,23 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_dataclass_args(p, PredictOptions)
 
     p = sub.add_parser("convert", help="convert between darknet .cfg/.weights and yolo9000 checkpoints")
-    _add_model_args(p)
-    p.add_argument("-o", "--output", required=True,
-                   help="output file: .weights (darknet's), .cfg (the network as darknet cfg text) or .pt")
-    p.add_argument("--seed", type=int, default=0, help="seed of the fresh initialisation (no --weights)")
+    add_dataclass_args(p, ConvertOptions)
 
     p = sub.add_parser("info", help="print a network's layers and darknet float count")
     _add_model_args(p)
     p.add_argument("--imgsz", type=int, default=None, help="input size of the printed shapes (default: the model's "
                                                            "own, its cfg's [net] width)")
 
-    p = sub.add_parser("score", help="score detections (COCO results JSON) against ground truth (COCO JSON)")
-    p.add_argument("--gt", required=True, help="COCO instances JSON (an extra 'difficult' 0/1 is honoured by VOC)")
-    p.add_argument("--dets", required=True, help="COCO results JSON list")
-    p.add_argument("--metric", choices=("voc07", "voc", "coco"), default="voc07")
-    p.add_argument("--iou", type=float, default=0.5, help="IoU threshold of the VOC metrics (strictly above)")
-    p.add_argument("--no-plus1", action="store_true", help="VOC metrics: widths x2 - x1 instead of x2 - x1 + 1")
-    p.add_argument("--json", default=None, help="write the result as JSON here")
+    add_score_parser(sub)
 
     p = sub.add_parser("val", help="predict on a dataset split and score it (darknet's validation settings)")
     add_dataclass_args(p, ValOptions)
@@ -135,6 +129,47 @@ def cmd_predict(args: argparse.Namespace) -> int:
     moved into place is held back, so the files and the JSON are kept together."""
     a = dataclass_from_args(PredictOptions, args)
     save_dir = Path(a.save_dir) if a.save_dir else None
+    yolo, items, reads = _predict_setup(args, a, save_dir)
+    tally = _PredictTally()
+    with contextlib.ExitStack() as stack:
+        held = stack.enter_context(HeldInterrupts())  # exits last: after the staged files are in place
+        stage = stack.enter_context(staged_folder(save_dir, "--save-dir", a.exist_ok, reads)) if save_dir else None
+        writers: dict[str, object] = {}  # videos: closed before the staged files move into place
+        stack.callback(_release_writers, writers)
+        # .track notes what each finished result added; a Ctrl-C ends this block only
+        with _KeepOnInterrupt(tally.progress) as interrupted:
+            _predict_loop(a, yolo, items, stage, writers, tally, interrupted)
+        # the commit: files and JSON together, a second Ctrl-C held back until both are in place
+        held.hold()
+        _release_writers(writers)
+        if interrupted.caught:  # the JSON holds the results handled to the end, as the files written do
+            n_records, tally.n_images, _ = interrupted.done
+            del tally.records[n_records:]
+        if stage is not None:  # refused before the JSON is written: nothing is
+            check_staged(stage, save_dir, "--save-dir", a.exist_ok, reads)
+        if a.save_json:
+            write_json(tally.records, a.save_json)
+    return _predict_summary(a, yolo, tally, save_dir, interrupted.caught or held.interrupted)
+
+
+class _PredictTally:
+    """What ``predict`` has done so far: the JSON ``records`` (detections, top-5 rows or errors), the ``bad``
+    inputs' errors, and the counts of images predicted and detections found."""
+
+    def __init__(self) -> None:
+        self.records: list[dict] = []
+        self.bad: list[str] = []
+        self.n_images = 0
+        self.n_dets = 0
+
+    def progress(self) -> tuple[int, int, int]:
+        """(records, images, detections) so far: what :class:`_KeepOnInterrupt` keeps at a Ctrl-C."""
+        return len(self.records), self.n_images, self.n_dets
+
+
+def _predict_setup(args: argparse.Namespace, a: PredictOptions, save_dir: Path | None) -> tuple[YOLO, list, list]:
+    """The checks before any work, then the model, the sources expanded into single items, and every path the
+    run reads (inputs, model, weights, names, label map: no output may be one of them)."""
     _check_label_flags(a, save_dir)
     yolo = YOLO(a.model, a.weights, names=a.names, device=a.device, precision=a.precision, compile=a.compile)
     if a.save_crop and not yolo.is_detector:
@@ -143,64 +178,58 @@ def cmd_predict(args: argparse.Namespace) -> int:
     reads = [*args.source, *(i for i in items if isinstance(i, (str, Path))), a.model, a.weights, a.names,
              a.label_map, *yolo.files_read]
     check_outputs({"--save-json": a.save_json}, {"--save-dir": save_dir}, reads=reads)
-    records: list[dict] = []
-    bad: list[str] = []
-    n_images = n_dets = 0
-    with contextlib.ExitStack() as stack:
-        held = stack.enter_context(HeldInterrupts())  # exits last: after the staged files are in place
-        stage = stack.enter_context(staged_folder(save_dir, "--save-dir", a.exist_ok, reads)) if save_dir else None
-        writers: dict[str, object] = {}  # videos: closed before the staged files move into place
-        stack.callback(_release_writers, writers)
-        used: set[str] = set()
-        label_names: set[str] = set()  # labels/*.txt (and the crops' stems), unique as the images' names
-        # .track notes what each finished result added; a Ctrl-C ends this block only
-        with _KeepOnInterrupt(lambda: (len(records), n_images, n_dets)) as interrupted:
-            results = yolo.predict(items, imgsz=a.imgsz, conf=a.conf, nms=a.nms, hier=a.hier, batch=a.batch,
-                                   tree_depth=a.tree_depth, label_map=a.label_map, skip_bad=a.skip_bad,
-                                   classes=a.classes, max_det=a.max_det, stream=True,
-                                   keep_images=stage is not None, exif=a.exif,
-                                   progress=not a.quiet and sys.stderr.isatty())
-            for r in interrupted.track(results):
-                if r.error is not None:
-                    bad.append(r.error)
-                    records.append({"image": r.path, "error": r.error.removeprefix(f"{r.path}: ")})
-                    continue
-                n_images += 1
-                n_dets += len(r)
-                if yolo.is_detector:
-                    records += r.to_records()
-                else:
-                    records += [{"image": r.path, "class_id": c, "class_name": n, "score": p} for c, n, p in r.top(5)]
-                if stage is None:
-                    continue
-                if r.frame is None:
-                    r.save(stage / _unique_name(output_stem(r.path), ".jpg", used))
-                else:
-                    _write_video_frame(writers, r, stage, used)
-                if a.save_txt or a.save_crop:
-                    _save_labels_and_crops(a, r, stage, label_names)
-        # the commit: files and JSON together, a second Ctrl-C held back until both are in place
-        held.hold()
-        _release_writers(writers)
-        if interrupted.caught:  # the JSON holds the results handled to the end, as the files written do
-            n_records, n_images, _ = interrupted.done
-            del records[n_records:]
-        if stage is not None:  # refused before the JSON is written: nothing is
-            check_staged(stage, save_dir, "--save-dir", a.exist_ok, reads)
-        if a.save_json:
-            write_json(records, a.save_json)
-    if interrupted.caught or held.interrupted:
+    return yolo, items, reads
+
+
+def _predict_loop(a: PredictOptions, yolo: YOLO, items: list, stage: Path | None, writers: dict[str, object],
+                  tally: _PredictTally, interrupted: _KeepOnInterrupt) -> None:
+    """Predict every item, adding each result to ``tally`` and, with a ``stage`` folder, writing its annotated
+    image (or video frame, through ``writers``), labels and crops there; ``interrupted`` tracks the results."""
+    used: set[str] = set()
+    label_names: set[str] = set()  # labels/*.txt (and the crops' stems), unique as the images' names
+    results = yolo.predict(items, imgsz=a.imgsz, conf=a.conf, nms=a.nms, hier=a.hier, batch=a.batch,
+                           tree_depth=a.tree_depth, label_map=a.label_map, skip_bad=a.skip_bad,
+                           classes=a.classes, max_det=a.max_det, stream=True,
+                           keep_images=stage is not None, exif=a.exif,
+                           progress=not a.quiet and sys.stderr.isatty())
+    for r in interrupted.track(results):
+        if r.error is not None:
+            tally.bad.append(r.error)
+            tally.records.append({"image": r.path, "error": r.error.removeprefix(f"{r.path}: ")})
+            continue
+        tally.n_images += 1
+        tally.n_dets += len(r)
+        if yolo.is_detector:
+            tally.records += r.to_records()
+        else:
+            tally.records += [{"image": r.path, "class_id": c, "class_name": n, "score": p} for c, n, p in r.top(5)]
+        if stage is None:
+            continue
+        if r.frame is None:
+            r.save(stage / _unique_name(output_stem(r.path), ".jpg", used))
+        else:
+            _write_video_frame(writers, r, stage, used)
+        if a.save_txt or a.save_crop:
+            _save_labels_and_crops(a, r, stage, label_names)
+
+
+def _predict_summary(a: PredictOptions, yolo: YOLO, tally: _PredictTally, save_dir: Path | None,
+                     interrupted: bool) -> int:
+    """Print ``predict``'s closing lines on stderr (what was kept after a Ctrl-C, else the counts and the
+    skipped inputs) and return the exit code: 130 if interrupted, else 0."""
+    if interrupted:
         kept = [f"the files done in {save_dir}"] if save_dir else []
         kept += [f"their JSON in {a.save_json}"] if a.save_json else []
-        print(f"yolo9000: interrupted after {n_images} images; kept "
+        print(f"yolo9000: interrupted after {tally.n_images} images; kept "
               f"{' and '.join(kept) or 'nothing (no outputs asked)'}", file=sys.stderr)
         return 130
     what = "detections" if yolo.is_detector else "top-5 rows"
-    print(f"{n_images} images, {n_dets if yolo.is_detector else len(records) - len(bad)} {what}"
-          + (f"; {len(bad)} unreadable, skipped" if bad else "")
+    n = tally.n_dets if yolo.is_detector else len(tally.records) - len(tally.bad)
+    print(f"{tally.n_images} images, {n} {what}"
+          + (f"; {len(tally.bad)} unreadable, skipped" if tally.bad else "")
           + (f"; annotated images in {save_dir}" if save_dir else "")
           + (f"; JSON in {a.save_json}" if a.save_json else ""), file=sys.stderr)
-    for error in bad:
+    for error in tally.bad:
         print(f"yolo9000: warning: skipped {error}", file=sys.stderr)
     return 0
 
@@ -283,24 +312,27 @@ def _write_video_frame(writers: dict[str, object], r, save_dir: Path, used: set[
     writers[r.path].write(np.ascontiguousarray(frame))  # type: ignore[attr-defined]
 
 
-def cmd_convert(a: argparse.Namespace) -> int:
+@dataclass(frozen=True, kw_only=True)
+class ConvertOptions:
+    """``yolo9000 convert``'s options: field names are the flags (``output`` = ``-o/--output``); keyword-only,
+    so the required ``output`` keeps its place after ``weights``."""
+
+    model: str = option(help="zoo name, darknet .cfg, or a checkpoint (.pt)")
+    weights: str | None = option(None, "darknet .weights or checkpoint (.pt); a name from 'yolo9000 download --list' "
+                                       "(e.g. yolov2-voc.weights) downloads once into the cache")
+    output: str = option(help="output file: .weights (darknet's), .cfg (the network as darknet cfg text) or .pt",
+                         flags=("-o", "--output"))
+    seed: int = option(0, "seed of the fresh initialisation (no --weights)")
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    """Write ``--model`` (with ``--weights``, else freshly initialised from ``--seed``) to ``-o``."""
+    a = dataclass_from_args(ConvertOptions, args)
     check_outputs({"-o": a.output}, reads=[a.model, a.weights])
     if a.weights is None:
         torch.manual_seed(a.seed)
-    yolo = YOLO(a.model, a.weights)
-    out = yolo.save(a.output)
+    out = YOLO(a.model, a.weights).save(a.output)
     print(f"wrote {out}", file=sys.stderr)
-    return 0
-
-
-def cmd_score(a: argparse.Namespace) -> int:
-    check_outputs({"--json": a.json}, reads=[a.gt, a.dets])
-    gt = load_ground_truth(a.gt)
-    dets = load_detections(a.dets, gt)
-    result = evaluate(gt, dets, a.metric, a.iou, not a.no_plus1)
-    if a.json:  # first: a write that fails leaves no table behind
-        write_result_json(result, a.json)
-    print(format_table(result))
     return 0
 
 

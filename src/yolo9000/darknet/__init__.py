@@ -1,3 +1,3 @@
-"""Darknet's own files: ``.cfg`` text (:mod:`.cfg`), ``.weights`` (:mod:`.weights`, with our ``.pt``
-checkpoints), names files (:mod:`.names`), the bundled data (``data/``: ``9k.tree``, ``voc.names``, ...)
-and darknet's published weights by name (:mod:`.hub`)."""
+"""Darknet's own files: ``.cfg`` text (:mod:`.cfg`), ``.weights`` (:mod:`.weights`) and darknet's published
+weights by name (:mod:`.hub`). It builds on the networks of ``models/``, which never import it; names files and
+the bundled lists are :mod:`yolo9000.names`, our ``.pt`` checkpoints :mod:`yolo9000.checkpoints`."""

@@ -15,7 +15,6 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from yolo9000.darknet.names import bundled
 from yolo9000.errors import ConfigError, Yolo9000Error, file_error, read_text_file
 from yolo9000.models.darknet import (
     AvgPoolSpec,
@@ -33,6 +32,7 @@ from yolo9000.models.darknet import (
     check_config,
     config_stride,
 )
+from yolo9000.names import bundled
 
 _SECTION_ALIASES = {
     "net": "net", "network": "net", "convolutional": "convolutional", "conv": "convolutional",

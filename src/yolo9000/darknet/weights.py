@@ -1,32 +1,24 @@
-"""Darknet ``.weights`` files and our own checkpoints.
+"""Darknet ``.weights`` files.
 
 A ``.weights`` file is a header, then for every convolution in cfg order: biases, [BN scales, rolling
 means, rolling variances], weights (O, I, K, K), all little-endian float32. Two headers exist:
 20 bytes (int32 major, minor, revision, uint64 seen) when ``major*10 + minor >= 2``, else 16 bytes
-(int32 seen). Reading then writing reproduces a file byte for byte, header included.
-
-Checkpoints (``.pt``) hold the network as darknet cfg text, its class names, the state dict and the
-darknet header, and load with ``torch.load(weights_only=True)``.
+(int32 seen). Reading then writing reproduces a file byte for byte, header included. Our own ``.pt``
+checkpoints, which carry the header, are :mod:`yolo9000.checkpoints.format`.
 """
 from __future__ import annotations
 
-import pickle
-import warnings
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import numpy as np
 import torch
 from torch import nn
 
-from yolo9000.errors import Yolo9000Error, file_error, require_file
-from yolo9000.fileio import atomic_write, save_torch
+from yolo9000.errors import file_error, require_file
+from yolo9000.fileio import atomic_write
 from yolo9000.models.darknet import conv_blocks
-
-CHECKPOINT_FORMAT = "yolo9000-checkpoint"
-CHECKPOINT_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -132,101 +124,3 @@ def save_darknet_weights(model: nn.Module, path: str | Path, header: WeightsHead
         f.write(header.to_bytes())
         for t in _tensors_in_file_order(model):
             f.write(t.detach().to("cpu", torch.float32).contiguous().numpy().astype("<f4", copy=False).tobytes())
-
-
-def save_checkpoint(path: str | Path, model: nn.Module, cfg_text: str, names: tuple[str, ...] | list[str],
-                    header: WeightsHeader = WeightsHeader(), **extra: Any) -> None:
-    """Save a checkpoint: cfg text, names, state dict (CPU), darknet header, plus ``extra`` entries.
-
-    ``extra`` values must be plain containers of tensors, numbers and strings (``weights_only`` loads).
-    """
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    ckpt = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "cfg": cfg_text, "names": list(names),
-            "header": [header.major, header.minor, header.revision, header.seen], "model": state, **extra}
-    save_torch(ckpt, path)
-
-
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read a checkpoint with ``weights_only=True``; raises a one-line error if it is not one of ours."""
-    p = require_file(path, "checkpoint")
-    try:
-        with warnings.catch_warnings():  # torch warns about pickle protocols on foreign files
-            warnings.simplefilter("ignore")
-            ckpt = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as e:  # torch raises many types for a corrupt or foreign file
-        raise file_error(p, _unreadable_checkpoint(p, e)) from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise file_error(p, "not a yolo9000 checkpoint (no 'format' marker)")
-    if not isinstance(ckpt.get("version", 0), int) or ckpt.get("version", 0) > CHECKPOINT_VERSION:
-        raise file_error(p, f"checkpoint version {ckpt.get('version')!r} is not one this yolo9000 understands")
-    if not isinstance(ckpt.get("cfg"), str) or not isinstance(ckpt.get("model"), dict):
-        raise file_error(p, "damaged yolo9000 checkpoint: it lacks its network ('cfg' text) or weights ('model')")
-    return ckpt
-
-
-def _unreadable_checkpoint(path: Path, error: Exception) -> str:
-    """Why ``torch.load(weights_only=True)`` could not read ``path``, in the user's terms."""
-    objects = ("not a yolo9000 checkpoint: it holds pickled Python objects, which could run code when loaded, "
-               "so it is not loaded")
-    with open(path, "rb") as f:
-        head = f.read(4)
-    if not head:
-        return "empty file, not a checkpoint"
-    if zipfile.is_zipfile(path):  # torch's format; the weights-only unpickler names a refused GLOBAL
-        if isinstance(error, pickle.UnpicklingError) and "GLOBAL" in str(error):
-            return objects
-        return "a zip archive that is not a torch checkpoint (or a damaged one)"
-    if head == b"PK\x03\x04":  # a zip's first entry without its central directory: cut short
-        return "truncated or damaged checkpoint (an incomplete zip archive)"
-    if head[:1] == b"\x80":  # a bare pickle (PROTO opcode first) that the weights-only unpickler refused
-        return objects
-    return "not a checkpoint (neither a torch zip archive nor a pickle)"
-
-
-def checkpoint_header(ckpt: dict[str, Any]) -> WeightsHeader:
-    return WeightsHeader(*(int(v) for v in ckpt.get("header", (0, 2, 0, 0))))
-
-
-def load_state(model: nn.Module, state: dict[str, torch.Tensor], source: str | Path) -> None:
-    """Strictly load a state dict, turning missing/unexpected keys or shape mismatches into one line."""
-    own = model.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    bad = [k for k in own if k in state and own[k].shape != state[k].shape]
-    if missing or unexpected or bad:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} missing (first {missing[0]})")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected (first {unexpected[0]})")
-        if bad:
-            parts.append(f"shape mismatch at {bad[0]}: {tuple(state[bad[0]].shape)} vs {tuple(own[bad[0]].shape)}")
-        raise Yolo9000Error(f"{source}: weights do not fit this network: {'; '.join(parts)}")
-    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
-    if bad:
-        raise file_error(source, f"{len(bad)} tensors hold NaN or Infinity (first {bad[0]}): corrupt, or saved "
-                                 f"from a diverged training run")
-    model.load_state_dict(state)
-
-
-def load_state_prefix(model: nn.Module, state: dict[str, torch.Tensor], source: str | Path) -> int:
-    """Load the longest run of leading layers of ``model`` (``layers.<i>.*``) that ``state`` holds with the
-    same shapes: a classifier's backbone into a detector, or a detector into one with another class count.
-    Returns how many layers were loaded; raises a one-line error if not even the first fits."""
-    own = model.state_dict()
-    layers: dict[int, list[str]] = {}
-    for k in own:
-        if k.startswith("layers."):
-            layers.setdefault(int(k.split(".")[1]), []).append(k)
-    take: dict[str, torch.Tensor] = {}
-    n = 0
-    for i in sorted(layers):
-        keys = layers[i]
-        if not all(k in state and state[k].shape == own[k].shape for k in keys):
-            break
-        take.update({k: state[k] for k in keys})
-        n += 1
-    if not take:
-        raise file_error(source, "its first layer does not fit this network (different input or first conv)")
-    model.load_state_dict(take, strict=False)
-    return n

@@ -40,10 +40,10 @@ from typing import Any
 
 import yaml
 
-from yolo9000.darknet.names import bundled, read_names
 from yolo9000.datasets import coco, voc, yolo
 from yolo9000.datasets.records import DatasetConfig
 from yolo9000.errors import file_error, require_file
+from yolo9000.names import bundled, read_names
 from yolo9000.paths import DATASETS_ENV, datasets_dir
 
 FORMATS = ("voc", "coco", "yolo")

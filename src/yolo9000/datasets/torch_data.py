@@ -12,8 +12,8 @@ darknet's multi-scale batches.
 
 Every random number of an item comes from a generator seeded by (seed, epoch, index), and every
 random number of the sampler from one seeded by (seed, epoch): a run is reproducible whatever the number
-of workers, and a run resumed mid-epoch (``MultiScaleBatchSampler.state_dict`` / ``load_state_dict``)
-sees exactly the batches, sizes and augmentations it would have seen.
+of workers, and a run resumed at an epoch sees exactly the batches, sizes and augmentations it would have
+seen.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from yolo9000.images import load_image
 from yolo9000.ops.boxes import box_convert
 from yolo9000.ops.letterbox import letterbox, letterbox_xyxy
 
-__all__ = ["DEFAULT_SIZES", "DetectionData", "MultiScaleBatchSampler", "collate"]
+__all__ = ["DEFAULT_SIZES", "DetectionData", "MultiScaleBatchSampler", "collate", "multiscale_sizes"]
 
 #: darknet's multi-scale sizes, ``(rand() % 10 + 10) * 32`` in ``train_detector`` (examples/detector.c)
 DEFAULT_SIZES = tuple(range(320, 609, 32))
@@ -165,19 +165,20 @@ def collate(batch: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.T
     return images, targets
 
 
+def multiscale_sizes(sizes: Sequence[int], batches: int, every: int, key: Sequence[int]) -> list[int]:
+    """The input size of each of ``batches`` batches: one uniform draw among ``sizes`` per block of ``every``
+    batches (darknet's ``random=1``; neighbouring blocks may draw the same size, as darknet's ``rand() % 10``
+    may), from the random stream ``key`` (``np.random.default_rng(key)``)."""
+    blocks = -(-batches // every)
+    k = np.random.default_rng(list(key)).integers(len(sizes), size=blocks)
+    return [sizes[k[b // every]] for b in range(batches)]
+
+
 class MultiScaleBatchSampler(Sampler[list[tuple[int, int]]]):
     """Batches of ``(index, size)`` keys, one random square size per ``every`` batches (darknet's ``random=1``).
 
-    Batch ``b`` of epoch ``e`` has size ``sizes[k]``, ``k`` drawn uniformly for its block ``b // every``
-    from a generator seeded by (seed, e) (consecutive blocks may draw the same size, as darknet's
-    ``rand() % 10`` may); blocks restart at each epoch. The order is a permutation from the same
-    (seed, e) when ``shuffle``, else 0..n-1.
-
-    Resuming: iteration starts at batch ``start_batch`` of ``epoch``; ``state_dict(batches_done)`` records
-    where a run stands and ``load_state_dict`` restores it, after which the remaining batches (indices and
-    sizes) are exactly those the uninterrupted epoch would have yielded. A DataLoader fetches batches
-    ahead of the training loop, so pass the number of batches the loop consumed; without it, the number
-    this sampler yielded is used (exact only without prefetching, e.g. ``num_workers=0``).
+    The sizes of epoch ``e`` are :func:`multiscale_sizes` of the stream (seed, e); blocks restart at each
+    epoch. The order is a permutation from the same (seed, e) when ``shuffle``, else 0..n-1.
 
     Args:
         data_source: the dataset (its ``len``) or its length.
@@ -185,13 +186,11 @@ class MultiScaleBatchSampler(Sampler[list[tuple[int, int]]]):
         sizes: the candidate sizes (default 320, 352, ..., 608).
         every: batches per size.
         shuffle, drop_last: as torch's samplers.
-        seed, epoch, start_batch: the stream's key and where to start.
-        with_epoch: yield ``(index, size, epoch)`` triples (for persistent DataLoader workers).
+        seed, epoch: the stream's key.
     """
 
     def __init__(self, data_source: Sized | int, batch_size: int, sizes: Sequence[int] = DEFAULT_SIZES,
-                 every: int = 10, shuffle: bool = True, drop_last: bool = False, seed: int = 0, epoch: int = 0,
-                 start_batch: int = 0, with_epoch: bool = False):
+                 every: int = 10, shuffle: bool = True, drop_last: bool = False, seed: int = 0, epoch: int = 0):
         self.n = int(data_source) if isinstance(data_source, int) else len(data_source)
         if batch_size < 1 or every < 1:
             raise ValueError(f"batch_size and every must be >= 1, got {batch_size} and {every}")
@@ -204,21 +203,15 @@ class MultiScaleBatchSampler(Sampler[list[tuple[int, int]]]):
         self.drop_last = drop_last
         self.seed = int(seed)
         self.epoch = int(epoch)
-        self.start_batch = int(start_batch)
-        self.with_epoch = with_epoch
-        self._yielded = 0
 
     def batches_per_epoch(self) -> int:
         return self.n // self.batch_size if self.drop_last else -(-self.n // self.batch_size)
 
     def __len__(self) -> int:
-        """Batches this iteration yields: the epoch's, less ``start_batch``."""
-        return max(0, self.batches_per_epoch() - self.start_batch)
+        return self.batches_per_epoch()
 
-    def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
+    def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
-        self.start_batch = int(start_batch)
-        self._yielded = 0
 
     def order(self) -> np.ndarray:
         """The epoch's image order, (n,) int64."""
@@ -228,28 +221,9 @@ class MultiScaleBatchSampler(Sampler[list[tuple[int, int]]]):
 
     def batch_sizes(self) -> list[int]:
         """The input size of each batch of the epoch."""
-        nb = self.batches_per_epoch()
-        blocks = -(-nb // self.every)
-        k = np.random.default_rng([_SIZES, self.seed, self.epoch]).integers(len(self.sizes), size=blocks)
-        return [self.sizes[k[b // self.every]] for b in range(nb)]
+        return multiscale_sizes(self.sizes, self.batches_per_epoch(), self.every, (_SIZES, self.seed, self.epoch))
 
-    def __iter__(self) -> Iterator[list[tuple[int, ...]]]:
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
         order = self.order().tolist()
-        sizes = self.batch_sizes()
-        self._yielded = 0
-        for b in range(self.start_batch, len(sizes)):
-            idx = order[b * self.batch_size:(b + 1) * self.batch_size]
-            s = sizes[b]
-            self._yielded += 1
-            yield [(i, s, self.epoch) for i in idx] if self.with_epoch else [(i, s) for i in idx]
-
-    def state_dict(self, batches_done: int | None = None) -> dict[str, int]:
-        """Where the run stands: ``{"seed", "epoch", "batch"}``, ``batch`` = ``start_batch`` + the batches
-        consumed in this iteration (``batches_done``; default: those yielded)."""
-        done = self._yielded if batches_done is None else int(batches_done)
-        return {"seed": self.seed, "epoch": self.epoch, "batch": self.start_batch + done}
-
-    def load_state_dict(self, state: dict[str, int]) -> None:
-        """Continue from a :meth:`state_dict`: the next iteration starts at its batch of its epoch."""
-        self.seed = int(state.get("seed", self.seed))
-        self.set_epoch(int(state["epoch"]), int(state.get("batch", 0)))
+        for b, s in enumerate(self.batch_sizes()):
+            yield [(i, s) for i in order[b * self.batch_size:(b + 1) * self.batch_size]]

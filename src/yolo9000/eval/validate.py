@@ -21,8 +21,9 @@ from yolo9000.datasets.records import DetectionDataset
 from yolo9000.errors import Yolo9000Error, file_error
 from yolo9000.fileio import atomic_write, check_outputs, check_staged, staged_folder, write_json
 from yolo9000.metrics.analysis import confusion_matrix, recall_at_proposals
+from yolo9000.metrics.coco import COCOResult
 from yolo9000.metrics.plots import plot_confusion_matrix, plot_pr_curves, plot_recall_at_proposals, plot_speed_accuracy
-from yolo9000.metrics.report import Result, evaluate, format_table, protocol, write_result_json
+from yolo9000.metrics.report import Result, evaluate, format_table, headline, protocol, write_result_json
 from yolo9000.metrics.structures import DetectionSet, GroundTruth, detections_to_coco
 from yolo9000.metrics.voc import evaluate_voc
 from yolo9000.ops.boxes import box_convert
@@ -42,8 +43,7 @@ class ValResult:
     @property
     def mAP(self) -> float:
         """The headline number: VOC mAP over classes with ground truth, or COCO AP@[.5:.95]."""
-        r = self.result
-        return float(r.stats["AP"]) if hasattr(r, "stats") else float(r.mAP)
+        return headline(self.result)
 
     @property
     def protocol(self) -> str:
@@ -119,6 +119,23 @@ def validate(yolo: Predictor, data: str | Path | DetectionDataset, split: str = 
     before any work (:func:`~yolo9000.fileio.check_outputs`), and so is a file of ``save_dir`` or ``save_voc``
     that this call did not write (``exist_ok``: replaced).
     """
+    _check_val_args(yolo, metric, iou, max_images)
+    check_val_outputs(data, {"the COCO results file": save_json},
+                      {"the comp4 folder": save_voc, "the plots folder": save_dir})
+    ds, split = _load_split(yolo, data, split, skip_bad, max_images, save_voc)
+    gt = ground_truth_from_dataset(ds)
+    imgsz = yolo.imgsz if imgsz is None else imgsz
+    dets, seconds = _predict_split(yolo, ds, imgsz, conf, nms, batch, progress)
+    result = evaluate(gt, dets, metric, iou, plus1)
+    settings = {"imgsz": imgsz, "conf": conf, "nms": nms, "split": split, "images": len(ds.records),
+                "metric": metric, "data": str(ds.root if isinstance(data, DetectionDataset) else data)}
+    out = ValResult(result, gt, dets, settings, seconds)
+    _write_val_outputs(out, save_dir, save_json, save_voc, exist_ok)
+    return out
+
+
+def _check_val_args(yolo: Predictor, metric: str, iou: float, max_images: int | None) -> None:
+    """One-line errors for :func:`validate`'s arguments that cannot apply, before any work."""
     if metric not in ("voc07", "voc", "coco"):
         raise Yolo9000Error(f"metric {metric!r}: choose voc07, voc or coco")
     if metric != "coco" and not 0.0 < iou < 1.0:
@@ -127,13 +144,17 @@ def validate(yolo: Predictor, data: str | Path | DetectionDataset, split: str = 
         raise Yolo9000Error(f"{yolo.config.name}: val needs a detector")
     if max_images is not None and max_images < 1:
         raise Yolo9000Error(f"max_images={max_images}: must be at least 1")
-    check_val_outputs(data, {"the COCO results file": save_json},
-                      {"the comp4 folder": save_voc, "the plots folder": save_dir})
+
+
+def _load_split(yolo: Predictor, data: str | Path | DetectionDataset, split: str, skip_bad: bool,
+                max_images: int | None, save_voc: str | Path | None) -> tuple[DetectionDataset, str]:
+    """The split :func:`validate` scores and its name: ``data`` loaded (or taken as loaded), cut to an evenly
+    spaced sample of ``max_images``, and checked against the model (its class count) and ``save_voc`` (the
+    comp4 file names fit the file system)."""
     if isinstance(data, DetectionDataset):
         ds, split = data, data.split
     else:
         ds = load_dataset(data, split, skip_bad=skip_bad)
-    voc_format = ds.format == "voc"
     where = ds.root if isinstance(data, DetectionDataset) else data  # a loaded split: its folder, not its repr
     if max_images is not None and len(ds.records) > max_images:
         keep = np.unique(np.linspace(0, len(ds.records) - 1, max_images).round().astype(np.int64))
@@ -146,8 +167,14 @@ def validate(yolo: Predictor, data: str | Path | DetectionDataset, split: str = 
     if save_voc and (long := [n for n in ds.names if len(os.fsencode(f"comp4_det_test_{n}.txt")) > 255]):
         raise file_error(save_voc, f"class {long[0]!r} makes a comp4 file name over the file system's 255 bytes; "
                                    f"shorten the class names, or leave out --save-voc")
-    gt = ground_truth_from_dataset(ds)
-    imgsz = yolo.imgsz if imgsz is None else imgsz
+    return ds, split
+
+
+def _predict_split(yolo: Predictor, ds: DetectionDataset, imgsz: int, conf: float, nms: float, batch: int,
+                   progress: bool) -> tuple[DetectionSet, float]:
+    """Predict every image of ``ds``: the detections (boxes COCO xywh pixels as darknet writes them, see
+    :func:`darknet_output_boxes`; image index = record index) and the seconds the predictions took."""
+    voc_format = ds.format == "voc"
     start = time.perf_counter()
     img, lab, boxes, scores = [], [], [], []
     results = yolo.predict([r.image for r in ds.records], imgsz=imgsz, conf=conf, nms=nms, batch=batch,
@@ -163,10 +190,15 @@ def validate(yolo: Predictor, data: str | Path | DetectionDataset, split: str = 
     seconds = time.perf_counter() - start
     dets = DetectionSet(np.concatenate(img), np.concatenate(lab), np.concatenate(boxes).reshape(-1, 4),
                         np.concatenate(scores))
-    result = evaluate(gt, dets, metric, iou, plus1)
-    settings = {"imgsz": imgsz, "conf": conf, "nms": nms, "split": split, "images": len(ds.records),
-                "metric": metric, "data": str(ds.root if isinstance(data, DetectionDataset) else data)}
-    out = ValResult(result, gt, dets, settings, seconds)
+    return dets, seconds
+
+
+def _write_val_outputs(out: ValResult, save_dir: str | Path | None, save_json: str | Path | None,
+                       save_voc: str | Path | None, exist_ok: bool) -> None:
+    """:func:`validate`'s files, all or nothing: the comp4 files and the plots with ``results.json`` staged
+    (one staging folder per folder: ``save_voc`` may be ``save_dir``), checked, then the COCO results JSON
+    written, and the staged files moved into place last."""
+    dets, gt, result, settings = out.dets, out.gt, out.result, out.settings
     folders = {os.path.realpath(f): what for f, what in ((save_dir, "the plots folder"), (save_voc, "the comp4 folder"))
                if f}  # one staging folder per folder: --save-voc may be --save-dir
     with contextlib.ExitStack() as stack:  # the folders' files move into place after the JSON is written
@@ -181,7 +213,6 @@ def validate(yolo: Predictor, data: str | Path | DetectionDataset, split: str = 
             check_staged(stage, Path(f), folders[f], exist_ok)
         if save_json:
             write_json(detections_to_coco(dets, gt), save_json, indent=None)
-    return out
 
 
 @dataclass(frozen=True)
@@ -267,7 +298,8 @@ def save_plots(val: ValResult, folder: str | Path) -> list[Path]:
     """PR curves (VOC area AP at IoU 0.5), confusion matrix (score >= 0.25) and recall at N proposals."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    r = val.result if not hasattr(val.result, "stats") else evaluate_voc(val.gt, val.dets, 0.5, False, True)
+    # the PR curves are VOC's (per class, at IoU 0.5): a COCO run draws those of its own detections
+    r = evaluate_voc(val.gt, val.dets, 0.5, False, True) if isinstance(val.result, COCOResult) else val.result
     out = [plot_pr_curves(r.recall, r.precision, r.ap, r.names, folder / "pr_curves.png",
                           title=f"{protocol(r)}: mAP {r.mAP:.4f}")]
     out.append(plot_confusion_matrix(confusion_matrix(val.gt, val.dets), val.gt.names, folder / "confusion_matrix.png"))

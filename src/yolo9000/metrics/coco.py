@@ -45,7 +45,7 @@ import copy
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -246,26 +246,95 @@ def _count_before(flag: np.ndarray, seg_first: np.ndarray) -> np.ndarray:
     return c - c[seg_first]
 
 
+class _GtArrays(NamedTuple):
+    """The ground truth as arrays (G boxes, A area ranges, K categories)."""
+
+    img: np.ndarray    # (G,) int64 image index
+    lab: np.ndarray    # (G,) int64 category index
+    box: np.ndarray    # (G, 4) float64 COCO xywh
+    crowd: np.ndarray  # (G,) bool
+    ign: np.ndarray    # (A, G) bool: ignored in area range a (crowd, or the area field outside the range)
+    npig: np.ndarray   # (K, A) int64: boxes not ignored, per category and area range
+
+
+class _DetArrays(NamedTuple):
+    """The kept detections (the first maxDets[-1] by score of each image and category), Dk of them, numbered in
+    accumulate()'s order: by category, then merged over images by score with a stable sort (images in
+    sorted-id order, then rank in the image)."""
+
+    img: np.ndarray    # (Dk,) int64 image index
+    lab: np.ndarray    # (Dk,) int64 category index
+    box: np.ndarray    # (Dk, 4) float64 COCO xywh
+    score: np.ndarray  # (Dk,) float64
+    key: np.ndarray    # (Dk,) int64 image * K + category
+    rank: np.ndarray   # (Dk,) int64 rank by score in its image and category (0: the highest)
+    first: np.ndarray  # (Dk,) int64 index of the first detection of its category
+    out: np.ndarray    # (A, Dk) bool: w*h outside area range a (ignored there when unmatched)
+
+
+class _Matches(NamedTuple):
+    """The matches of evaluateImg(), E of them: one per (area range, IoU threshold, matched detection), ordered by
+    area range, then threshold, then category, then accumulate()'s merged order."""
+
+    a: np.ndarray    # (E,) int64 area range index
+    t: np.ndarray    # (E,) int64 IoU threshold index
+    i: np.ndarray    # (E,) int64 detection index (in _DetArrays)
+    ign: np.ndarray  # (E,) bool: matched to an ignored box, so an ignored detection
+    out: np.ndarray  # (E,) bool: the detection's w*h lies outside the area range
+    k: np.ndarray    # (E,) int64 the detection's category
+
+
+#: (A, 1) float64 lower and upper ends of :data:`AREA_RANGES` (both inclusive).
+_AREA_LO = np.array([r[0] for r in AREA_RANGES], np.float64)[:, None]
+_AREA_HI = np.array([r[1] for r in AREA_RANGES], np.float64)[:, None]
+#: (T,) the IoU a match needs at each threshold (pycocotools: ``min(t, 1 - 1e-10)``).
+_MATCH_IOU = np.minimum(IOU_THRESHOLDS, 1 - 1e-10)
+
+
 def _accumulate_numpy(gt: GroundTruth, dets: DetectionSet) -> tuple[np.ndarray, np.ndarray]:
-    """(T,R,K,A,M) precision and (T,K,A,M) recall, K in the ground truth's category order."""
+    """(T,R,K,A,M) precision and (T,K,A,M) recall, K in the ground truth's category order.
+
+    evaluate() and accumulate() in steps: the ground truth's ignore flags, the detections ranked and cut,
+    the (detection, box) pairs that may match, the greedy matching, then the precision and recall per maxDets.
+    """
     T, R, K, A, M = len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS), gt.num_classes, len(AREA_RANGES), len(MAX_DETS)
     precision = -np.ones((T, R, K, A, M))
     recall = -np.ones((T, K, A, M))
-    lo = np.array([r[0] for r in AREA_RANGES], np.float64)[:, None]
-    hi = np.array([r[1] for r in AREA_RANGES], np.float64)[:, None]
+    g = _ground_truth_arrays(gt, K)
+    if not (g.npig > 0).any():
+        return precision, recall
+    d = _ranked_detections(gt, dets, K)
+    c_det, c_gt, c_iou = _candidate_pairs(d, g, K)
+    d_matched, d_ign = _match(d, g, c_det, c_gt, c_iou)
+    matches = _matches(d, d_matched, d_ign)
+    c_seg = np.broadcast_to(_recall_counts(g.npig).transpose(1, 0, 2)[:, None], (A, T, K, R)).reshape(-1, R)
+    valid = g.npig > 0  # (K, A)
+    npig_f = g.npig.T.astype(np.float64)  # (A, K)
+    for mi, max_det in enumerate(MAX_DETS):
+        q, J = _precision_envelope(max_det, d, matches, c_seg, K)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rc = J.reshape(A, T, K) / npig_f[:, None, :]
+        precision[..., mi] = np.where(valid[None, None], q.transpose(1, 3, 2, 0), -1.0)
+        recall[..., mi] = np.where(valid[None], rc.transpose(1, 2, 0), -1.0)
+    return precision, recall
 
-    # ground truth: ignored per area range (crowd, or the area field outside the range)
+
+def _ground_truth_arrays(gt: GroundTruth, K: int) -> _GtArrays:
+    """The ground truth's arrays, each box ignored per area range (crowd, or the area field outside the range),
+    and the count of boxes not ignored per (category, area range)."""
     g_img = np.asarray(gt.image_index, np.int64)
     g_lab = np.asarray(gt.label, np.int64)
     g_box = np.asarray(gt.boxes_xywh, np.float64).reshape(-1, 4)
     g_area = np.asarray(gt.area, np.float64)
     g_crowd = np.asarray(gt.iscrowd, bool)
-    g_ign = g_crowd[None, :] | (g_area[None, :] < lo) | (g_area[None, :] > hi)  # (A, G)
-    npig = np.stack([np.bincount(g_lab[~g_ign[a]], minlength=K) for a in range(A)], 1)  # (K, A)
-    if not (npig > 0).any():
-        return precision, recall
+    g_ign = g_crowd[None, :] | (g_area[None, :] < _AREA_LO) | (g_area[None, :] > _AREA_HI)  # (A, G)
+    npig = np.stack([np.bincount(g_lab[~g_ign[a]], minlength=K) for a in range(len(AREA_RANGES))], 1)  # (K, A)
+    return _GtArrays(g_img, g_lab, g_box, g_crowd, g_ign, npig)
 
-    # detections: rank by score inside each (image, category), keep the first maxDets[-1]
+
+def _ranked_detections(gt: GroundTruth, dets: DetectionSet, K: int) -> _DetArrays:
+    """The detections ranked by score (stable) inside each (image, category), cut at maxDets[-1], and put in
+    accumulate()'s order (see :class:`_DetArrays`)."""
     d_img = np.asarray(dets.image_index, np.int64)
     d_lab = np.asarray(dets.label, np.int64)
     d_box = np.asarray(dets.boxes_xywh, np.float64).reshape(-1, 4)
@@ -279,24 +348,32 @@ def _accumulate_numpy(gt: GroundTruth, dets: DetectionSet) -> tuple[np.ndarray, 
     keep = order[rank_sorted < MAX_DETS[-1]]
     d_rank = np.empty(D, np.int64)
     d_rank[order] = rank_sorted
-    # the kept detections are numbered in accumulate()'s order from here on: by category, then merged
-    # over images by score with a stable sort (images in sorted-id order, then rank in the image)
     img_rank = _image_rank(gt.image_keys)[d_img[keep]]
     keep = keep[np.lexsort((keep, img_rank, -d_score[keep], d_lab[keep]))]
     d_img, d_lab, d_box, d_score, d_key, d_rank = (x[keep] for x in (d_img, d_lab, d_box, d_score, d_key, d_rank))
-    Dk = keep.size
+    first = np.searchsorted(d_lab, np.arange(K), side="left")[d_lab]
+    with np.errstate(over="ignore"):  # a box near float64's range (1e300) is of infinite area: "large"
+        d_area = d_box[:, 2] * d_box[:, 3]
+    d_out = (d_area[None, :] < _AREA_LO) | (d_area[None, :] > _AREA_HI)  # (A, Dk)
+    return _DetArrays(d_img, d_lab, d_box, d_score, d_key, d_rank, first, d_out)
 
-    # candidate (detection, box) pairs of the same image and category with IoU >= the lowest threshold
-    thr = np.minimum(IOU_THRESHOLDS, 1 - 1e-10)
-    g_key = g_img * K + g_lab
+
+def _candidate_pairs(d: _DetArrays, g: _GtArrays, K: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (detection, box) pairs of the same image and category with IoU >= the lowest threshold.
+
+    Returns (P,) int64 detection indices (ascending), (P,) int64 box indices (a detection's boxes in the
+    ground truth's order) and (P,) float64 IoUs. The IoUs are computed in chunks of detections with at
+    most ~``_MAX_PAIRS`` pairs (bounds memory).
+    """
+    g_key = g.img * K + g.lab
     g_order = np.argsort(g_key, kind="stable")  # boxes grouped by (image, category), given order inside
     g_key_sorted = g_key[g_order]
-    g_start = np.searchsorted(g_key_sorted, d_key, side="left")
-    g_count = np.searchsorted(g_key_sorted, d_key, side="right") - g_start
-    cand_det, cand_gt, cand_iou = [], [], []
+    g_start = np.searchsorted(g_key_sorted, d.key, side="left")
+    g_count = np.searchsorted(g_key_sorted, d.key, side="right") - g_start
+    cand_det, cand_gt, cand_iou = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0)]
     cum = np.cumsum(g_count)
     lo_det = 0
-    while lo_det < Dk:  # chunks of detections with at most ~_MAX_PAIRS pairs
+    while lo_det < d.key.size:
         base = cum[lo_det - 1] if lo_det else 0
         hi_det = max(int(np.searchsorted(cum, base + _MAX_PAIRS, side="right")), lo_det + 1)
         cnt = g_count[lo_det:hi_det]
@@ -305,99 +382,128 @@ def _accumulate_numpy(gt: GroundTruth, dets: DetectionSet) -> tuple[np.ndarray, 
             p_det = np.repeat(np.arange(lo_det, hi_det), cnt)
             offs = np.arange(n_pairs) - np.repeat(np.cumsum(cnt) - cnt, cnt)
             p_gt = g_order[g_start[p_det] + offs]
-            iou = _bb_iou(d_box[p_det], g_box[p_gt], g_crowd[p_gt])
-            sel = iou >= thr[0]
+            iou = _bb_iou(d.box[p_det], g.box[p_gt], g.crowd[p_gt])
+            sel = iou >= _MATCH_IOU[0]
             cand_det.append(p_det[sel])
             cand_gt.append(p_gt[sel])
             cand_iou.append(iou[sel])
         lo_det = hi_det
+    return np.concatenate(cand_det), np.concatenate(cand_gt), np.concatenate(cand_iou)
 
-    # evaluateImg(): greedy matching, detections in rank order, every area range and threshold at once
+
+def _match(d: _DetArrays, g: _GtArrays, c_det: np.ndarray, c_gt: np.ndarray,
+           c_iou: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """evaluateImg()'s greedy matching, detections in rank order, every area range and threshold at once.
+
+    ``c_det``, ``c_gt``, ``c_iou``: :func:`_candidate_pairs`. Returns (A, T, Dk) bool ``matched`` and
+    (A, T, Dk) bool ``ignored`` (matched to an ignored box).
+    """
+    A, T, Dk = len(AREA_RANGES), len(IOU_THRESHOLDS), d.key.size
     d_matched = np.zeros((A, T, Dk), bool)
     d_ign = np.zeros((A, T, Dk), bool)
-    if cand_det:
-        c_det = np.concatenate(cand_det)
-        c_gt = np.concatenate(cand_gt)
-        c_iou = np.concatenate(cand_iou)
-        by_rank = np.argsort(d_rank[c_det], kind="stable")  # a detection's pairs stay together, in box order
-        c_det, c_gt, c_iou = c_det[by_rank], c_gt[by_rank], c_iou[by_rank]
-        c_rank = d_rank[c_det]
-        bounds = np.searchsorted(c_rank, np.arange(MAX_DETS[-1] + 1), side="left")
-        taken = np.zeros((A, T, g_box.shape[0]), bool)
-        for r in range(MAX_DETS[-1]):
-            s, e = bounds[r], bounds[r + 1]
-            if s == e:
-                continue
-            pd, pg, piou = c_det[s:e], c_gt[s:e], c_iou[s:e]
-            new = np.r_[True, pd[1:] != pd[:-1]]
-            seg_start = np.flatnonzero(new)
-            seg = np.cumsum(new) - 1
-            eligible = (~taken[:, :, pg] | g_crowd[pg]) & (piou >= thr[:, None])  # (A, T, P)
-            ign = g_ign[:, pg][:, None, :]  # (A, 1, P)
-            m1 = _segment_last_argmax(piou, eligible & ~ign, seg_start, seg)  # non-ignored boxes first
-            m2 = _segment_last_argmax(piou, eligible & ign, seg_start, seg)  # used where m1 found none
-            m = np.where(m1 >= 0, m1, m2)  # (A, T, S)
-            ai, ti, si = np.nonzero(m >= 0)
-            pi = m[ai, ti, si]
-            det = pd[seg_start[si]]
-            d_matched[ai, ti, det] = True
-            d_ign[ai, ti, det] = g_ign[ai, pg[pi]]
-            taken[ai, ti, pg[pi]] = True
-    # (an unmatched detection whose w*h is outside the range is ignored: counted below)
-    with np.errstate(over="ignore"):  # a box near float64's range (1e300) is of infinite area: "large"
-        d_area = d_box[:, 2] * d_box[:, 3]
-    d_out = (d_area[None, :] < lo) | (d_area[None, :] > hi)  # (A, Dk)
+    if not c_det.size:
+        return d_matched, d_ign
+    by_rank = np.argsort(d.rank[c_det], kind="stable")  # a detection's pairs stay together, in box order
+    c_det, c_gt, c_iou = c_det[by_rank], c_gt[by_rank], c_iou[by_rank]
+    bounds = np.searchsorted(d.rank[c_det], np.arange(MAX_DETS[-1] + 1), side="left")
+    taken = np.zeros((A, T, g.box.shape[0]), bool)
+    for r in range(MAX_DETS[-1]):
+        s, e = bounds[r], bounds[r + 1]
+        if s != e:
+            _match_rank(c_det[s:e], c_gt[s:e], c_iou[s:e], g, taken, d_matched, d_ign)
+    return d_matched, d_ign
 
-    # accumulate(): per category the detections of all images merged by score (stable: images in
-    # sorted-id order, then rank). Per area range a, threshold t, category k and maxDets m, pycocotools
-    # walks that list with tp / fp counts; precision changes only at true positives (up at each, down
-    # in between), so the envelope sampled at a recall threshold is the highest precision over the
-    # true positives from the c-th on, c = the least count with c / npig >= the threshold. Only the
-    # matched detections are visited one by one; the fp count at each true positive comes from counts.
-    start_of = np.searchsorted(d_lab, np.arange(K), side="left")[d_lab]  # first index of each one's category
+
+def _match_rank(pd: np.ndarray, pg: np.ndarray, piou: np.ndarray, g: _GtArrays, taken: np.ndarray,
+                d_matched: np.ndarray, d_ign: np.ndarray) -> None:
+    """One step of :func:`_match`: the candidate pairs of the detections of one rank (at most one per image and
+    category), (P,) detection, box and IoU, grouped by detection. Each detection takes, per area range and
+    threshold, among the eligible boxes (not taken, or crowd; IoU >= the threshold) the not ignored one of
+    highest IoU (the last of equal ones), else an ignored one alike. Marks (A, T, G) ``taken`` and (A, T, Dk)
+    ``d_matched`` / ``d_ign`` in place."""
+    new = np.r_[True, pd[1:] != pd[:-1]]
+    seg_start = np.flatnonzero(new)
+    seg = np.cumsum(new) - 1
+    eligible = (~taken[:, :, pg] | g.crowd[pg]) & (piou >= _MATCH_IOU[:, None])  # (A, T, P)
+    ign = g.ign[:, pg][:, None, :]  # (A, 1, P)
+    m1 = _segment_last_argmax(piou, eligible & ~ign, seg_start, seg)  # non-ignored boxes first
+    m2 = _segment_last_argmax(piou, eligible & ign, seg_start, seg)  # used where m1 found none
+    m = np.where(m1 >= 0, m1, m2)  # (A, T, S)
+    ai, ti, si = np.nonzero(m >= 0)
+    pi = m[ai, ti, si]
+    det = pd[seg_start[si]]
+    d_matched[ai, ti, det] = True
+    d_ign[ai, ti, det] = g.ign[ai, pg[pi]]
+    taken[ai, ti, pg[pi]] = True
+
+
+def _matches(d: _DetArrays, d_matched: np.ndarray, d_ign: np.ndarray) -> _Matches:
+    """(A, T, Dk) ``d_matched`` / ``d_ign`` of :func:`_match` as a list of matches (:class:`_Matches`)."""
     ev_a, ev_t, ev_i = np.nonzero(d_matched)  # matches, by (a, t) then category then merged order
-    ev_gi = d_ign[ev_a, ev_t, ev_i]  # matched to an ignored box: an ignored detection
-    ev_out = d_out[ev_a, ev_i]
-    ev_k = d_lab[ev_i]
-    valid = npig > 0  # (K, A)
-    c_thr = np.zeros((K, A, R), np.int64)
-    for k, a in zip(*np.nonzero(valid)):
+    return _Matches(ev_a, ev_t, ev_i, d_ign[ev_a, ev_t, ev_i], d.out[ev_a, ev_i], d.lab[ev_i])
+
+
+def _recall_counts(npig: np.ndarray) -> np.ndarray:
+    """(K, A) boxes not ignored -> (K, A, R) int64: per recall threshold the least count c of true positives
+    with ``c / npig >= threshold`` (``searchsorted(side="left")`` on ``arange(npig + 1) / npig``; npig + 1 where
+    unreachable, 0 for a (category, area range) without boxes)."""
+    K, A = npig.shape
+    c_thr = np.zeros((K, A, len(RECALL_THRESHOLDS)), np.int64)
+    for k, a in zip(*np.nonzero(npig > 0)):
         n = int(npig[k, a])
         c_thr[k, a] = np.searchsorted(np.arange(n + 1) / n, RECALL_THRESHOLDS, side="left")
-    c_seg = np.broadcast_to(c_thr.transpose(1, 0, 2)[:, None], (A, T, K, R)).reshape(-1, R)  # (S, R)
+    return c_thr
+
+
+def _precision_envelope(max_det: int, d: _DetArrays, m: _Matches, c_seg: np.ndarray,
+                        K: int) -> tuple[np.ndarray, np.ndarray]:
+    """accumulate() at one maxDets: (A, T, K, R) sampled precision envelope and (S, 1) int64 true positives per
+    (a, t, k) segment, S = A*T*K.
+
+    Per segment pycocotools walks the category's detections (merged over images by score) with tp / fp
+    counts; precision changes only at true positives (up at each, down in between), so the envelope
+    sampled at a recall threshold is the highest precision over the true positives from the c-th on, c the
+    threshold's count in ``c_seg`` (S, R) (:func:`_recall_counts`). Only the matched detections are visited
+    one by one; the fp count at each true positive comes from counts (:func:`_true_positive_precisions`).
+    """
+    A, T, R = len(AREA_RANGES), len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS)
     S = A * T * K
-    npig_f = npig.T.astype(np.float64)  # (A, K)
-    for mi, max_det in enumerate(MAX_DETS):
-        incl = d_rank < max_det
-        before = np.cumsum(incl) - incl
-        pos = before - before[start_of]  # index in the category's list for this maxDets
-        out_in = d_out & incl
-        out_before = np.cumsum(out_in, axis=1) - out_in
-        out_before -= out_before[:, start_of]
-        sel = incl[ev_i]
-        a, t, i, gi, eo = ev_a[sel], ev_t[sel], ev_i[sel], ev_gi[sel], ev_out[sel]
-        seg = (a * T + t) * K + ev_k[sel]  # non-decreasing
-        first = np.flatnonzero(np.diff(seg, prepend=-1) != 0)
-        seg_first = np.repeat(first, np.diff(np.append(first, seg.size)))  # each match's segment start
-        tp_before = _count_before(~gi, seg_first)
-        ign_before = out_before[a, i] - _count_before(eo, seg_first) + _count_before(gi, seg_first)
-        is_tp = ~gi
-        tp = (tp_before[is_tp] + 1).astype(np.float64)
-        fp = (pos[i] - tp_before - ign_before)[is_tp].astype(np.float64)
-        pr = tp / (fp + tp + np.spacing(1))  # pycocotools' precision at each true positive
-        J = np.bincount(seg[is_tp], minlength=S)[:, None]  # true positives per (a, t, k)
-        off = np.cumsum(J)[:, None] - J
-        b = np.where(c_seg <= J, off + np.maximum(c_seg, 1) - 1, off + J).ravel()  # block starts
-        nonempty = np.append(b[1:], pr.size) > b
-        block = np.zeros(b.size)
-        if pr.size:
-            block[nonempty] = np.maximum.reduceat(pr, np.minimum(b, pr.size - 1))[nonempty]
-        q = np.maximum.accumulate(block.reshape(S, R)[:, ::-1], axis=1)[:, ::-1].reshape(A, T, K, R)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rc = J.reshape(A, T, K) / npig_f[:, None, :]
-        precision[..., mi] = np.where(valid[None, None], q.transpose(1, 3, 2, 0), -1.0)
-        recall[..., mi] = np.where(valid[None], rc.transpose(1, 2, 0), -1.0)
-    return precision, recall
+    tp_seg, pr = _true_positive_precisions(max_det, d, m, K)
+    J = np.bincount(tp_seg, minlength=S)[:, None]  # true positives per (a, t, k)
+    off = np.cumsum(J)[:, None] - J
+    b = np.where(c_seg <= J, off + np.maximum(c_seg, 1) - 1, off + J).ravel()  # block starts
+    nonempty = np.append(b[1:], pr.size) > b
+    block = np.zeros(b.size)
+    if pr.size:
+        block[nonempty] = np.maximum.reduceat(pr, np.minimum(b, pr.size - 1))[nonempty]
+    q = np.maximum.accumulate(block.reshape(S, R)[:, ::-1], axis=1)[:, ::-1].reshape(A, T, K, R)
+    return q, J
+
+
+def _true_positive_precisions(max_det: int, d: _DetArrays, m: _Matches, K: int) -> tuple[np.ndarray, np.ndarray]:
+    """pycocotools' precision ``tp / (fp + tp + eps)`` at each true positive within the first ``max_det`` of each
+    image and category: (E',) int64 segment ``(a * T + t) * K + k`` (non-decreasing) and (E',) float64 precision.
+
+    A detection's position in its category's list, less the true positives and ignored detections before it
+    (matched to an ignored box, or unmatched and outside the area range), is the fp count."""
+    T = len(IOU_THRESHOLDS)
+    incl = d.rank < max_det
+    before = np.cumsum(incl) - incl
+    pos = before - before[d.first]  # index in the category's list for this maxDets
+    out_in = d.out & incl
+    out_before = np.cumsum(out_in, axis=1) - out_in
+    out_before -= out_before[:, d.first]
+    sel = incl[m.i]
+    a, t, i, gi, eo = m.a[sel], m.t[sel], m.i[sel], m.ign[sel], m.out[sel]
+    seg = (a * T + t) * K + m.k[sel]  # non-decreasing
+    first = np.flatnonzero(np.diff(seg, prepend=-1) != 0)
+    seg_first = np.repeat(first, np.diff(np.append(first, seg.size)))  # each match's segment start
+    tp_before = _count_before(~gi, seg_first)
+    ign_before = out_before[a, i] - _count_before(eo, seg_first) + _count_before(gi, seg_first)
+    is_tp = ~gi
+    tp = (tp_before[is_tp] + 1).astype(np.float64)
+    fp = (pos[i] - tp_before - ign_before)[is_tp].astype(np.float64)
+    return seg[is_tp], tp / (fp + tp + np.spacing(1))
 
 
 # ------------------------------------------------------------------------------------------------

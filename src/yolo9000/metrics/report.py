@@ -27,6 +27,11 @@ def evaluate(gt: GroundTruth, dets: DetectionSet, metric: str, iou: float = 0.5,
     return evaluate_voc(gt, dets, iou=iou, use_07_metric=metric == "voc07", plus1=plus1)
 
 
+def headline(result: Result) -> float:
+    """The one number of a result: VOC mAP over the classes with ground truth, or COCO AP@[.5:.95]."""
+    return float(result.stats["AP"]) if isinstance(result, COCOResult) else float(result.mAP)
+
+
 def protocol(result: Result) -> str:
     """One line naming exactly what was computed."""
     if isinstance(result, COCOResult):

@@ -15,7 +15,6 @@ weights on CPU so that Inductor packs them itself.
 """
 from __future__ import annotations
 
-import argparse
 import copy
 
 import torch
@@ -177,16 +176,6 @@ class FrozenCompiled(nn.Module):
             return self.compiled(x)
 
 
-def add_precision_args(p: argparse.ArgumentParser) -> None:
-    """Add ``--precision fp32|bf16|fp16`` (attribute ``precision``, default fp32) and ``--compile``
-    (attribute ``compile``, default False) to a command that predicts."""
-    p.add_argument("--precision", choices=PRECISIONS, default="fp32",
-                   help="inference precision: fp32 (default, darknet-exact), bf16 (CPU with AVX512-BF16/AMX, "
-                        "or CUDA), fp16 (CUDA only); the decode stays float32")
-    p.add_argument("--compile", action="store_true",
-                   help="compile the inference copy with torch.compile (slow first call; faster after)")
-
-
 def is_packed(model: nn.Module) -> bool:
     return any(isinstance(m, PackedConv) for m in model.modules())
 
@@ -196,5 +185,5 @@ def weights_version(model: torch.nn.Module) -> tuple[int, ...]:
     return tuple(id(t) ^ t._version for t in model.state_dict(keep_vars=True).values())
 
 
-__all__ = ["PRECISIONS", "CastIO", "ConvBlock", "FrozenCompiled", "PackedConv", "add_precision_args", "build_inference_model",
+__all__ = ["PRECISIONS", "CastIO", "ConvBlock", "FrozenCompiled", "PackedConv", "build_inference_model",
            "check_inference_options", "fuse_for_inference", "is_packed", "precision_dtype", "weights_version"]

@@ -8,8 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from yolo9000.darknet.names import bundled, default_names
-from yolo9000.errors import ConfigError, UnknownNameError, Yolo9000Error
+from yolo9000.errors import UnknownNameError
 from yolo9000.models.darknet import (
     AvgPoolSpec,
     ConvSpec,
@@ -21,8 +20,8 @@ from yolo9000.models.darknet import (
     ReorgSpec,
     RouteSpec,
     SoftmaxSpec,
-    route_sources,
 )
+from yolo9000.names import bundled, default_names
 
 VOC_ANCHORS = (1.3221, 1.73145, 3.19275, 4.00944, 5.05587, 8.09892, 9.47112, 4.84053, 11.2364, 10.0071)
 COCO_ANCHORS = (0.57273, 0.677385, 1.87446, 2.06253, 3.33843, 5.47434, 7.88282, 3.52778, 9.77052, 9.16828)
@@ -116,7 +115,7 @@ def yolov2_paper(name: str, classes: int, anchors: tuple[float, ...]) -> Darknet
         region(anchors, classes, jitter=0.2, random=False),
     )
     net = detector_net(416, 45000, (100, 25000, 35000))
-    net = NetSpec(**{**net.__dict__, "learning_rate": 0.0001, "burn_in": 0, "scales": (10.0, 0.1, 0.1)})
+    net = replace(net, learning_rate=0.0001, burn_in=0, scales=(10.0, 0.1, 0.1))
     return DarknetConfig(name, net, layers, default_names(classes))
 
 
@@ -179,7 +178,7 @@ def yolo9000_config() -> DarknetConfig:
                map_file=str(bundled("coco9k.map"))),
     )
     net = detector_net(544, 500200, (400000, 450000), saturation=0.75, exposure=0.75)
-    net = NetSpec(**{**net.__dict__, "batch": 1, "subdivisions": 1})
+    net = replace(net, batch=1, subdivisions=1)
     return DarknetConfig("yolo9000", net, layers, default_names(classes))
 
 
@@ -214,73 +213,3 @@ def zoo_config(name: str) -> DarknetConfig:
     if name not in ZOO:
         raise UnknownNameError(f"{name}: not a zoo model; the zoo has: {', '.join(ZOO)}")
     return ZOO[name]()
-
-
-def _with_region(config: DarknetConfig, region: RegionSpec) -> DarknetConfig:
-    """``config`` ending in ``region``, its head convolution resized to ``num * (coords + 1 + classes)``."""
-    head = [i for i, s in enumerate(config.layers) if isinstance(s, ConvSpec)][-1]
-    layers = list(config.layers)
-    layers[head] = replace(layers[head], filters=region.num * (region.coords + 1 + region.classes))
-    layers[-1] = region
-    return replace(config, layers=tuple(layers))
-
-
-def with_classes(config: DarknetConfig, classes: int, names: tuple[str, ...] = ()) -> DarknetConfig:
-    """The same detector predicting ``classes`` classes: the head conv's filters and the region follow."""
-    region = config.region
-    if region is None:
-        raise ConfigError(f"{config.name}: not a detector")
-    if region.tree is not None:
-        raise ConfigError(f"{config.name}: a WordTree head ({region.classes} tree nodes) cannot change its class "
-                          f"count to {classes}")
-    return replace(_with_region(config, replace(region, classes=classes)), names=names or default_names(classes))
-
-
-# ----------------------------------------------------------------------------- Table 2's switches
-# Each returns the same network with one of YOLOv2's mechanisms changed, so that a run can switch them off
-# one by one (``yolo9000 train --no-batchnorm --no-passthrough --location offset --anchors hand``).
-
-def with_anchors(config: DarknetConfig, anchors_grid: tuple[float, ...]) -> DarknetConfig:
-    """The same detector with these priors (flat ``w0, h0, ...`` in grid cells); their count may differ:
-    ``num`` and the head conv's filters follow."""
-    if config.region is None:
-        raise ConfigError(f"{config.name}: not a detector")
-    return _with_region(config, replace(config.region, anchors=tuple(anchors_grid), num=len(anchors_grid) // 2))
-
-
-def with_location(config: DarknetConfig, location: str) -> DarknetConfig:
-    """The same detector placing box centres the ``direct`` (YOLOv2) or ``offset`` (RPN) way."""
-    if config.region is None:
-        raise ConfigError(f"{config.name}: not a detector")
-    return replace(config, layers=config.layers[:-1] + (replace(config.region, location=location),))
-
-
-def without_batchnorm(config: DarknetConfig) -> DarknetConfig:
-    """Every batch-normalised convolution with a bias instead (the paper's baseline before "batch norm")."""
-    layers = tuple(replace(s, batch_normalize=False) if isinstance(s, ConvSpec) else s for s in config.layers)
-    return replace(config, layers=layers)
-
-
-def without_passthrough(config: DarknetConfig) -> DarknetConfig:
-    """The network without its passthrough: the route back to the fine-grained map, the convolutions on it,
-    the reorg and the concatenation are removed, so the head sees only the coarse features (as before the
-    paper's "passthrough" step). The branch must be darknet's form: ``[route] -k``, convolutions,
-    ``[reorg]``, then a ``[route]`` of the reorg and the layer just before the branch, with no route after.
-
-    Raises ``Yolo9000Error`` if the network has no such passthrough (e.g. tiny YOLOv2)."""
-    layers = config.layers
-    reorg = next((i for i, s in enumerate(layers) if isinstance(s, ReorgSpec)), None)
-    if reorg is None:
-        raise Yolo9000Error(f"{config.name}: no passthrough to turn off (the network has no [reorg] layer)")
-    start = reorg - 1
-    while start >= 0 and isinstance(layers[start], ConvSpec):
-        start -= 1
-    concat = reorg + 1
-    ok = (start >= 1 and isinstance(layers[start], RouteSpec) and len(layers[start].layers) == 1
-          and concat < len(layers) and isinstance(layers[concat], RouteSpec)
-          and sorted(route_sources(layers[concat], concat)) == [start - 1, reorg]
-          and not any(isinstance(s, RouteSpec) for s in layers[concat + 1:]))
-    if not ok:
-        raise Yolo9000Error(f"{config.name}: its [reorg] (layer {reorg}) is not a passthrough of darknet's form; "
-                            f"it cannot be turned off")
-    return replace(config, layers=layers[:start] + layers[concat + 1:])

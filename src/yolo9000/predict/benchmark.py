@@ -25,6 +25,7 @@ import torch
 
 from yolo9000.devices import resolve_device
 from yolo9000.errors import Yolo9000Error
+from yolo9000.fields import check_fields, option
 from yolo9000.models.darknet import (
     AvgPoolSpec,
     ConvSpec,
@@ -35,7 +36,7 @@ from yolo9000.models.darknet import (
     imgsz_problem,
     route_sources,
 )
-from yolo9000.models.inference import PackedConv, precision_dtype
+from yolo9000.models.inference import PRECISIONS, PackedConv, precision_dtype
 from yolo9000.predict.predictor import Predictor
 from yolo9000.predict.sources import load_image
 
@@ -182,22 +183,23 @@ class CudaGraphForward:
 # ----------------------------------------------------------------------------- the benchmark
 @dataclass(frozen=True)
 class BenchmarkConfig:
-    """One benchmark run; fields map 1:1 to the command's flags."""
+    """One benchmark run; the fields are the flags of ``yolo9000 benchmark`` (``peak_seconds`` =
+    ``--peak-seconds``), with their defaults and help lines."""
 
-    model: str
-    weights: str | None = None
-    imgsz: int | None = None           # None: the model's own (the size it was trained and validated at)
-    batch: int = 1
-    precision: str = "fp32"
-    compile: bool = False
-    device: str = "auto"               # cpu, cuda, cuda:N or auto (CUDA when present, else CPU)
-    iters: int = 20
-    warmup: int = 3
-    image: str | None = None
-    conf: float = 0.25
-    nms: float = 0.45
-    peak_seconds: float = 1.0
-    cuda_graphs: bool = False
+    model: str = option(help="zoo name, darknet .cfg, checkpoint (.pt) or exported .onnx")
+    weights: str | None = option(None, "darknet .weights or checkpoint (.pt); none: random weights")
+    imgsz: int | None = option(None, "input size; none: the model's own, the size it was trained and validated at")
+    batch: int = option(1, "images per forward pass (each timed call predicts one batch)", min=1)
+    precision: str = option("fp32", "inference precision: fp32, bf16 or fp16 (CUDA only)", choices=PRECISIONS)
+    compile: bool = option(False, "torch.compile the inference copy")
+    device: str = option("auto", "cpu, cuda, cuda:N or auto (CUDA when present, else CPU)")
+    iters: int = option(20, "timed calls (each one batch)", min=1)
+    warmup: int = option(3, "untimed calls first", min=0)
+    image: str | None = option(None, "image predicted on; none: a fixed 768x576 noise image")
+    conf: float = option(0.25, "score threshold (objectness x P(class))")
+    nms: float = option(0.45, "NMS IoU threshold")
+    peak_seconds: float = option(1.0, "seconds per GEMM-peak candidate (4 candidates on CPU, 2 on CUDA)")
+    cuda_graphs: bool = option(False, "CUDA: replay the forward pass as a CUDA graph")
 
 
 @dataclass(frozen=True)
@@ -271,9 +273,7 @@ def _bench_image(path: str | None) -> np.ndarray:
 
 def check_benchmark_config(cfg: BenchmarkConfig) -> None:
     """One-line errors for values no run can use."""
-    if cfg.iters < 1 or cfg.warmup < 0 or cfg.batch < 1:
-        raise Yolo9000Error(f"iters={cfg.iters}, warmup={cfg.warmup}, batch={cfg.batch}: need iters >= 1, "
-                            f"warmup >= 0, batch >= 1")
+    check_fields(cfg)  # the choices and ranges of its fields: --iters >= 1, --warmup >= 0, --batch >= 1, ...
     if cfg.cuda_graphs and resolve_device(cfg.device).type != "cuda":
         raise Yolo9000Error(f"--cuda-graphs needs a CUDA device (got {cfg.device})")
     resolve_device(cfg.device)

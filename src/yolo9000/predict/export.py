@@ -30,6 +30,7 @@ from torch import nn
 
 from yolo9000.darknet.cfg import config_to_cfg_text
 from yolo9000.errors import Yolo9000Error, file_error
+from yolo9000.fields import check_fields, option
 from yolo9000.fileio import atomic_write
 from yolo9000.models.darknet import Darknet, imgsz_problem, native_imgsz
 from yolo9000.ops.boxes import box_convert
@@ -44,16 +45,20 @@ FORMATS = ("onnx",)
 @dataclass(frozen=True)
 class ExportOptions:
     """What to export: input size and batch traced (``imgsz`` None: the model's own, the size it was trained
-    and validated at), free axes, graph end, opset, and the parity check."""
+    and validated at), free axes, graph end, opset, and the parity check. Field names are the flags of
+    ``yolo9000 export`` (``with_decode`` = ``--with-decode``) and the keywords of :meth:`yolo9000.YOLO.export`;
+    ``tolerance`` and ``seed`` are Python-only."""
 
-    imgsz: int | None = None
-    batch: int = 1
-    dynamic: bool = False
-    with_decode: bool = False
-    opset: int = 18
-    check: bool = True
-    tolerance: float = 1e-4
-    seed: int = 0
+    imgsz: int | None = option(None, "input size traced, the only one unless --dynamic; none: the model's own, the "
+                                     "size it was trained and validated at")
+    batch: int = option(1, "batch traced (the only one unless --dynamic)", min=1)
+    dynamic: bool = option(False, "free batch, height and width axes")
+    with_decode: bool = option(False, "end in boxes_xyxy (B, N, 4) and scores (B, N, C) instead of the raw head")
+    opset: int = option(MIN_OPSET, f"ONNX opset (>= {MIN_OPSET})", min=MIN_OPSET,
+                        note=f"torch's ONNX exporter writes opset {MIN_OPSET} or later")
+    check: bool = option(True, "compare onnxruntime with PyTorch before writing (max diff <= 1e-4)")
+    tolerance: float = option(1e-4, "the largest scaled difference the check allows", min=0, flags=())
+    seed: int = option(0, "seed of the check's random input", flags=())
 
 
 @dataclass(frozen=True)
@@ -147,10 +152,7 @@ def check_export_options(model: Darknet, options: ExportOptions, out: str | Path
         raise file_error(out, "ONNX output must end in .onnx")
     if (problem := imgsz_problem(options.imgsz, stride)) is not None:
         raise Yolo9000Error(f"imgsz={options.imgsz}: {problem}")
-    if options.batch < 1:
-        raise Yolo9000Error(f"batch={options.batch}: must be at least 1")
-    if options.opset < MIN_OPSET:
-        raise Yolo9000Error(f"opset={options.opset}: torch's ONNX exporter writes opset {MIN_OPSET} or later")
+    check_fields(options)  # batch, opset, tolerance
     if options.with_decode and config.region is None:
         raise Yolo9000Error(f"{config.name}: --with-decode needs a detector; a classifier exports its logits")
     if options.with_decode and config.tree is not None:

@@ -13,8 +13,9 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from yolo9000.checkpoints.format import CHECKPOINT_EXTS
+from yolo9000.checkpoints.loading import load_model
 from yolo9000.darknet.hub import for_model
-from yolo9000.darknet.names import read_names
 from yolo9000.darknet.weights import WeightsHeader
 from yolo9000.devices import resolve_device
 from yolo9000.errors import Yolo9000Error
@@ -28,10 +29,11 @@ from yolo9000.models.darknet import (
     require_rgb,
 )
 from yolo9000.models.inference import build_inference_model, check_inference_options, weights_version
-from yolo9000.models.loading import CHECKPOINT_EXTS, load_model
+from yolo9000.names import read_names
 from yolo9000.ops.letterbox import letterbox
 from yolo9000.ops.region import decode_region, region_detections
 from yolo9000.predict.onnx_backend import load_onnx_backend
+from yolo9000.predict.options import PredictOptions
 from yolo9000.predict.results import Results
 from yolo9000.predict.sources import Frame, Source, Unreadable, count_frames, expand, is_live, prefetch_frames
 from yolo9000.wordtree.tree import WordTree, group_softmax, load_label_map, load_tree
@@ -180,7 +182,8 @@ class Predictor:
         return self.predict(source, **kwargs)
 
     def predict(self, source: Source, imgsz: int | None = None, conf: float = 0.25, nms: float = 0.45,
-                hier: float | None = None, batch: int = 1, stream: bool = False, keep_images: bool = True,
+                hier: float | None = None, batch: int = PredictOptions.batch, stream: bool = False,
+                keep_images: bool = True,
                 progress: bool = False, tree_depth: int | None = None,
                 label_map: str | Path | Sequence[int] | None = None,
                 skip_bad: bool = False, classes: int | Sequence[int] | None = None,
@@ -195,7 +198,8 @@ class Predictor:
             nms: IoU above which a lower-scored box of the same class is suppressed.
             hier: YOLO9000's hierarchy threshold for the top-down walk (default 0.5, darknet's); an error
                 on a model without a WordTree head, which has no hierarchy.
-            batch: images per forward pass.
+            batch: images per forward pass; the default is :class:`~yolo9000.predict.options.PredictOptions`',
+                as ``yolo9000 predict --batch``'s (the results do not depend on it).
             stream: return a generator (constant memory over long folders and videos).
             keep_images: keep each decoded image on its Results (for ``draw``/``save``).
             progress: show a progress bar.

@@ -3,7 +3,8 @@
 :attr:`Results.boxes` gives the detections as a :class:`Boxes` with Ultralytics' field names (``xyxy``,
 ``xywh``, ``xyxyn``, ``xywhn``, ``conf``, ``cls``, ``data``); :meth:`Results.plot`, :meth:`Results.save_txt`,
 :meth:`Results.save_crop`, :meth:`Results.summary` and :meth:`Results.to_json` follow Ultralytics' calls
-of the same names (differences are stated in each docstring).
+of the same names (differences are stated in each docstring). A :class:`Results` indexes as a whole, like
+detectron2's ``Instances``: ``r[r.scores > 0.5]`` is the same image's result with those detections.
 """
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import colorsys
 import inspect
 import json
 import math
+import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Union
 
@@ -46,6 +48,36 @@ def _scale(like: Array, w: float, h: float) -> Array:
     if isinstance(like, torch.Tensor):
         return torch.tensor([w, h, w, h], dtype=like.dtype, device=like.device)
     return np.array([w, h, w, h], dtype=like.dtype)
+
+
+def _detection_index(idx: Any, n: int, like: Array) -> Any:
+    """``idx`` (of ``n`` detections) as an index of ``like``'s kind that keeps the leading dimension.
+
+    An int (also numpy's, or a 0-d integer tensor or array) becomes a one-long slice, so ``x[i]`` has one row,
+    not none (out of range: IndexError); a numpy index of tensors becomes a tensor, a tensor index of arrays a
+    numpy array, a tensor index is moved to ``like``'s device. Slices, lists of ints or bools, integer index
+    and boolean mask tensors or arrays pass on. A tuple (two dimensions) or a lone bool is a UsageError."""
+    scalar = isinstance(idx, (torch.Tensor, np.ndarray)) and idx.ndim == 0
+    if isinstance(idx, (bool, np.bool_)) or (scalar and idx.dtype in (torch.bool, np.bool_)):
+        raise UsageError(f"index {idx!r}: a boolean index is a mask with one value per detection ({n})")
+    if isinstance(idx, tuple):
+        raise UsageError(f"index {idx!r}: detections take one index (an int, slice, index list or boolean mask)")
+    is_int = isinstance(idx, (int, np.integer)) or (
+        scalar and (idx.dtype.kind in "iu" if isinstance(idx, np.ndarray)
+                    else not (idx.dtype.is_floating_point or idx.dtype.is_complex)))
+    if is_int:
+        i = int(idx)
+        if not -n <= i < n:
+            raise IndexError(f"detection {i} is out of range for {n} detections")
+        i %= n
+        return slice(i, i + 1)
+    if isinstance(like, torch.Tensor) and isinstance(idx, np.ndarray):
+        return torch.from_numpy(idx).to(like.device)
+    if isinstance(like, torch.Tensor) and isinstance(idx, torch.Tensor):
+        return idx.to(like.device)
+    if isinstance(like, np.ndarray) and isinstance(idx, torch.Tensor):
+        return idx.cpu().numpy()
+    return idx
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,8 +135,8 @@ class Boxes:
 
     @property
     def xywh(self) -> Array:
-        """(N, 4) float32 centre x, centre y, width, height in pixels. Ultralytics' ``xywh`` is this centre
-        form; mind that :attr:`Results.xywh` is COCO's corner form (x1, y1, w, h)."""
+        """(N, 4) float32 centre x, centre y, width, height in pixels: Ultralytics' ``xywh``, the centre form
+        (:attr:`Results.cxcywh`; COCO's corner form x1, y1, w, h is :attr:`Results.xywh_coco`)."""
         return box_convert(self.xyxy, "xyxy", "cxcywh")
 
     @property
@@ -124,17 +156,7 @@ class Boxes:
         return len(self.conf)
 
     def __getitem__(self, idx: Any) -> "Boxes":
-        if isinstance(idx, (int, np.integer)) or (isinstance(idx, torch.Tensor) and idx.ndim == 0
-                                                   and not idx.dtype.is_floating_point and idx.dtype != torch.bool):
-            i, n = int(idx), len(self)
-            if not -n <= i < n:
-                raise IndexError(f"detection {i} is out of range for {n} boxes")
-            i %= n
-            idx = slice(i, i + 1)
-        elif isinstance(self.xyxy, torch.Tensor) and isinstance(idx, np.ndarray):
-            idx = torch.from_numpy(idx)
-        elif isinstance(self.xyxy, np.ndarray) and isinstance(idx, torch.Tensor):
-            idx = idx.cpu().numpy()
+        idx = _detection_index(idx, len(self), self.xyxy)
         return Boxes(self.xyxy[idx], self.conf[idx], self.cls[idx], self.orig_shape)
 
     def __iter__(self) -> Iterator["Boxes"]:
@@ -199,7 +221,22 @@ class Results:
     Ultralytics' names work too: ``r.boxes`` (a :class:`Boxes`: ``xyxy``, ``xywh``, ``xyxyn``, ``xywhn``,
     ``conf``, ``cls``, ``data``), ``r.plot()``, ``r.save_txt()``, ``r.save_crop()``, ``r.summary()`` and
     ``r.to_json()``.
+
+    Box formats have one name each: ``xyxy`` corners, ``cxcywh`` centre and size (``r.boxes.xywh``, Ultralytics'
+    ``xywh``), ``xywh_coco`` COCO's top-left corner and size. ``r.xywh``, which was the COCO form while
+    ``r.boxes.xywh`` is the centre form, is deprecated: it still gives the COCO form, with a FutureWarning.
+
+    Like detectron2's ``Instances``, a result indexes as a whole: ``len(r)`` is the number of detections and
+    ``r[index]`` (an int, slice, index list or tensor, or boolean mask, e.g. ``r[r.scores > 0.5]`` or
+    ``r[r.boxes.cls == 2]``) is a new Results whose per-detection fields (:attr:`PER_DETECTION`) are indexed
+    together and whose per-image fields (``names``, ``path``, ``orig_shape``, ``frame``, ``orig_img``,
+    ``error``, ``fps``) are kept; an int keeps one detection (``len(r[0]) == 1``), as ``r.boxes[0]``.
+    Iterating yields one such single-detection Results per detection. A classifier's result (``probs``) has
+    no detections to index: a UsageError.
     """
+
+    #: the fields holding one row per detection, which indexing selects together (None ones stay None)
+    PER_DETECTION = ("xyxy", "scores", "class_ids", "det_index")
 
     xyxy: torch.Tensor
     scores: torch.Tensor
@@ -221,7 +258,25 @@ class Results:
                    error=error)
 
     def __len__(self) -> int:
+        """The number of detections (0 for a classifier's result)."""
         return int(self.scores.numel())
+
+    def __getitem__(self, idx: Any) -> "Results":
+        """The detections ``idx`` selects, as a new Results (see the class docstring); per-image fields kept."""
+        self._require_detections("index")
+        idx = _detection_index(idx, len(self), self.xyxy)
+        picked = {name: None if (v := getattr(self, name)) is None else v[idx] for name in self.PER_DETECTION}
+        return replace(self, **picked)
+
+    def __iter__(self) -> Iterator["Results"]:
+        """One single-detection Results per detection (a classifier's result: a UsageError)."""
+        self._require_detections("iterate over")
+        return (self[i] for i in range(len(self)))
+
+    def _require_detections(self, what: str) -> None:
+        if self.probs is not None:
+            raise UsageError(f"{self.path}: a classifier's result has class probabilities, no detections to "
+                             f"{what}; use r.probs or r.top(k)")
 
     @property
     def boxes(self) -> Boxes | None:
@@ -237,13 +292,24 @@ class Results:
         return [self.names[i] for i in self.class_ids.tolist()]
 
     @property
-    def xywh(self) -> torch.Tensor:
-        """(N, 4) x1, y1, width, height in pixels (COCO's box format)."""
+    def xywh_coco(self) -> torch.Tensor:
+        """(N, 4) x1, y1, width, height in pixels: COCO's box format (the top-left corner and the size), the
+        ``bbox`` of :meth:`to_coco`. Not ``xywh``, which in Ultralytics (``r.boxes.xywh``) is the centre form."""
         return box_convert(self.xyxy, "xyxy", "xywh")
 
     @property
+    def xywh(self) -> torch.Tensor:
+        """Deprecated: COCO's x1, y1, width, height, as :attr:`xywh_coco`, with a FutureWarning, since
+        ``r.boxes.xywh`` (Ultralytics' name) is the centre form. Use :attr:`xywh_coco` for COCO's form,
+        :attr:`cxcywh` or ``r.boxes.xywh`` for the centre form."""
+        warnings.warn("Results.xywh is deprecated: it is COCO's corner form (x1, y1, w, h), while r.boxes.xywh is "
+                      "the centre form (cx, cy, w, h); use r.xywh_coco for the corner form, r.cxcywh or "
+                      "r.boxes.xywh for the centre form", FutureWarning, stacklevel=2)
+        return self.xywh_coco
+
+    @property
     def cxcywh(self) -> torch.Tensor:
-        """(N, 4) centre x, centre y, width, height in pixels."""
+        """(N, 4) centre x, centre y, width, height in pixels (``r.boxes.xywh``, Ultralytics' ``xywh``)."""
         return box_convert(self.xyxy, "xyxy", "cxcywh")
 
     @property
@@ -275,7 +341,7 @@ class Results:
         [x, y, w, h] in pixels, score."""
         cats = self.class_ids.tolist() if category_ids is None else [category_ids[c] for c in self.class_ids.tolist()]
         return [{"image_id": image_id, "category_id": c, "bbox": b, "score": s}
-                for c, b, s in zip(cats, self.xywh.tolist(), self.scores.tolist())]
+                for c, b, s in zip(cats, self.xywh_coco.tolist(), self.scores.tolist())]
 
     def draw(self, image: np.ndarray | None = None, line_width: int | None = None, *, conf: bool = True,
              labels: bool = True) -> Image.Image:

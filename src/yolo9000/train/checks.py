@@ -11,30 +11,23 @@ or a checkpoint of another trainer.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from yolo9000.darknet.weights import load_checkpoint
+from yolo9000.checkpoints.format import load_checkpoint
 from yolo9000.datasets import dataset_paths
 from yolo9000.errors import Yolo9000Error, file_error
+from yolo9000.fields import check_fields, flag_name
 from yolo9000.fileio import check_output_dir, check_outputs, remove_stale_temps
-from yolo9000.models.darknet import imgsz_problem
-from yolo9000.ops.boxes import LOCATIONS
-from yolo9000.train.options import AMP_CHOICES
-
-
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
+from yolo9000.train.options import SEED_MAX  # noqa: F401  (re-exported: --seed's bound)
 
 
 def _fail(name: str, value: Any, need: str) -> Yolo9000Error:
-    return Yolo9000Error(f"{_flag(name)} {value}: {need}")
+    return Yolo9000Error(f"{flag_name(name)} {value}: {need}")
 
 
-SEED_MAX = 2**32 - 1  # --seed: numpy's legacy seeding takes no more, and the random streams' keys stay in range
 NAME_MAX_BYTES = 240  # --name: a folder name (255 bytes on common file systems), with room for a suffix (name2)
 
 
@@ -61,59 +54,15 @@ def check_run_name(name: str) -> None:
                             f"(choose where runs go with --project)")
 
 
-# field -> (test, what it needs); a field a config lacks, or set to None (the model's default), is skipped
-_RULES: dict[str, tuple[Any, str]] = {
-    "epochs": (lambda v: v >= 1, "must be at least 1"),
-    "batch": (lambda v: v >= 1, "must be at least 1"),
-    "subdivisions": (lambda v: v >= 1, "must be at least 1"),
-    "lr": (lambda v: v >= 0, "must be a finite number >= 0"),
-    "momentum": (lambda v: 0 <= v < 1, "must lie in [0, 1)"),
-    "decay": (lambda v: v >= 0, "must be >= 0"),
-    "burn_in": (lambda v: v >= 0, "must be >= 0"),
-    "class_scale": (lambda v: v >= 0, "must be >= 0"),
-    "power": (lambda v: v >= 0, "must be >= 0"),
-    "workers": (lambda v: v >= 0, "must be >= 0"),
-    "scale_every": (lambda v: v >= 1, "must be at least 1"),
-    "val_every": (lambda v: v >= 0, "must be >= 0 (0: validate only at the end)"),
-    "patience": (lambda v: v >= 0, "must be >= 0 (0: off)"),
-    "train_eval": (lambda v: v >= 0, "must be >= 0 (0: off)"),
-    "ema": (lambda v: 0 <= v < 1, "must lie in [0, 1) (0: off)"),
-    "jitter": (lambda v: 0 <= v < 1, "must lie in [0, 1): a fraction of the image size"),
-    "hue": (lambda v: 0 <= v <= 0.5, "must lie in [0, 0.5] (a fraction of the hue circle either way)"),
-    "saturation": (lambda v: v >= 0, "must be >= 0"),
-    "exposure": (lambda v: v >= 0, "must be >= 0"),
-    "min_scale": (lambda v: 0 < v <= 1, "must lie in (0, 1] (a fraction of the image area)"),
-    "angle": (lambda v: 0 <= v <= 180, "must lie in [0, 180] degrees"),
-    "det_ratio": (lambda v: 0 < v < 1, "must lie in (0, 1)"),
-    **dict.fromkeys(("min_size", "max_size", "imgsz", "val_imgsz"),
-                    (lambda v: imgsz_problem(v, 32) is None, imgsz_problem(0, 32))),
-    "anchors": (lambda v: v in ("auto", "hand", "model"), "choose auto (k-means of the training boxes), hand "
-                                                          "(Faster R-CNN's 3 scales x 3 ratios) or model (the model's "
-                                                          "own)"),
-    "location": (lambda v: v in LOCATIONS, f"choose {' or '.join(LOCATIONS)}"),
-    "amp_dtype": (lambda v: v in AMP_CHOICES, f"choose {', '.join(AMP_CHOICES)}"),
-    "seed": (lambda v: 0 <= v <= SEED_MAX, f"must be a whole number from 0 to {SEED_MAX}"),
-}
-
-
 def check_run_options(cfg: Any) -> None:
     """Raise a one-line error for the first option of ``cfg`` (a trainer's config dataclass) that no run can
-    use: a count below 1, a non-finite or out-of-range rate, an augmentation outside its range, steps and
-    scales that do not pair up, or a ``--project`` that is a file."""
+    use: first what its fields' metadata allows (:func:`yolo9000.fields.check_fields`: the choices, a count
+    below 1, a non-finite or out-of-range rate, an augmentation outside its range, a size that is no multiple
+    of 32), then the options that must agree: steps and scales that do not pair up, a batch that does not
+    split, ``--min-size`` above ``--max-size``, a ``--name`` that is not one folder name or a ``--project``
+    that is a file."""
+    check_fields(cfg)
     values = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)}
-    for f in dataclasses.fields(cfg):  # the words a field may take, from its metadata (as the CLI enforces them)
-        choices, value = f.metadata.get("choices"), values[f.name]
-        if choices and value is not None and value not in choices:
-            raise _fail(f.name, value, f"choose {', '.join(choices[:-1])} or {choices[-1]}")
-    for name, value in values.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            raise _fail(name, value, "must be a finite number")
-        if isinstance(value, tuple) and any(isinstance(v, float) and not math.isfinite(v) for v in value):
-            raise _fail(name, " ".join(map(str, value)), "must be finite numbers")
-        if name in _RULES and value is not None:
-            test, need = _RULES[name]
-            if not test(value):
-                raise _fail(name, value, need)
     if values.get("batch") and values.get("subdivisions") and values["batch"] % values["subdivisions"]:
         raise Yolo9000Error(f"--batch {values['batch']} must split evenly over --subdivisions "
                             f"{values['subdivisions']}")
@@ -185,10 +134,10 @@ def _given(name: str, value: Any) -> str:
     """An option as the command line gives it: ``--flag value``, ``--flag`` / ``--no-flag`` for a switch,
     ``no --flag`` for an option left out."""
     if value is None:
-        return f"no {_flag(name)}"
+        return f"no {flag_name(name)}"
     if isinstance(value, bool):
-        return _flag(name) if value else "--no-" + name.replace("_", "-")
-    return f"{_flag(name)} {' '.join(map(str, value)) if isinstance(value, tuple) else value}"
+        return flag_name(name) if value else "--no-" + name.replace("_", "-")
+    return f"{flag_name(name)} {' '.join(map(str, value)) if isinstance(value, tuple) else value}"
 
 
 def _same(given: Any, saved: Any) -> bool:
@@ -212,7 +161,7 @@ def _check_trainer(cls: type, state: dict[str, Any], last: Path, trainer: str | 
         raise file_error(last, f"the checkpoint of a '{saved}' run, not a '{trainer}' one; resume it with "
                                f"'yolo9000 {saved} --resume'")
     if saved is None and foreign:
-        options = ", ".join(map(_flag, foreign[:3]))
+        options = ", ".join(map(flag_name, foreign[:3]))
         raise file_error(last, f"the checkpoint of another trainer's run (its options {options} are not "
                                f"'{trainer}' options); resume it with the command that started it")
 

@@ -31,17 +31,18 @@ from torch.utils.data import Dataset, Sampler
 from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2
 
+from yolo9000.checkpoints.loading import resolve_config
 from yolo9000.datasets.loader import warn_skipped
-from yolo9000.errors import Yolo9000Error, file_error
+from yolo9000.errors import file_error
 from yolo9000.fields import option
 from yolo9000.fileio import copy_into
 from yolo9000.images import CLASS_FOLDER_EXTS, scan_image
-from yolo9000.models.darknet import ConvSpec, Darknet, DarknetConfig, SoftmaxSpec, require_rgb
-from yolo9000.models.loading import resolve_config
+from yolo9000.models.darknet import Darknet, require_rgb
+from yolo9000.models.edit import classifier_with_classes, classifier_with_tree
 from yolo9000.ops.letterbox import letterbox
 from yolo9000.train.engine import RunContext, Task, fit, poly_lambda
 from yolo9000.train.init import initialise
-from yolo9000.train.options import EngineOptions, OptimOptions, RunOptions
+from yolo9000.train.options import SIZE, EngineOptions, OptimOptions, RunOptions
 from yolo9000.wordtree.tree import (
     WordTree,
     absolute_probs,
@@ -63,43 +64,25 @@ class ClassifyConfig(OptimOptions, EngineOptions, RunOptions):
     model: str = option("darknet19", "zoo name or darknet .cfg of a classifier; the head follows the classes")
     tree: str | None = option(None, "WordTree file: class folders are wnids of it, hierarchical softmax and loss")
     weights: str | None = option(None, "darknet .weights or one of our checkpoints (e.g. the 224 run for 448)")
-    epochs: int = option(10, "passes over the training images")
-    imgsz: int = option(224, "training and validation size (square)")
-    batch: int = option(64, "images per weight update")
-    lr: float = option(0.1, "learning rate (darknet's Darknet-19 recipe: 0.1 at 224, 0.001 at 448)")
-    power: float = option(4.0, "darknet's poly policy exponent")
-    burn_in: int = option(0, "batches of darknet's burn-in, lr * (i / burn_in)^4")
-    min_scale: float = option(0.25, "random crop area, as a fraction of the image")
-    angle: float = option(7.0, "random rotation, degrees")
-    hue: float = option(0.1, "colour augmentation: hue shift, a fraction of the hue circle")
-    saturation: float = option(0.75, "darknet's 1/s .. s range, as ColorJitter's 1 - x .. 1 + x")
-    exposure: float = option(0.75, "colour augmentation: brightness scaled by 1/e .. e; None: the model cfg's")
+    epochs: int = option(10, "passes over the training images", min=1)
+    imgsz: int = option(224, "training and validation size (square)", check=SIZE)
+    batch: int = option(64, "images per weight update", min=1)
+    lr: float = option(0.1, "learning rate (darknet's Darknet-19 recipe: 0.1 at 224, 0.001 at 448)", min=0)
+    power: float = option(4.0, "darknet's poly policy exponent", min=0)
+    burn_in: int = option(0, "batches of darknet's burn-in, lr * (i / burn_in)^4", min=0)
+    min_scale: float = option(0.25, "random crop area, as a fraction of the image", range="(0, 1]",
+                              note="a fraction of the image area")
+    angle: float = option(7.0, "random rotation, degrees", range="[0, 180]", note="degrees")
+    hue: float = option(0.1, "colour augmentation: hue shift, a fraction of the hue circle", range="[0, 0.5]",
+                        note="a fraction of the hue circle either way")
+    saturation: float = option(0.75, "darknet's 1/s .. s range, as ColorJitter's 1 - x .. 1 + x", min=0)
+    exposure: float = option(0.75, "colour augmentation: brightness scaled by 1/e .. e; None: the model cfg's",
+                             min=0)
     name: str = option("classify", "the run's folder in --project (one folder name); an existing one is kept: "
                        "the run goes to <name>2, <name>3, ...")
 
 
 SEED_RANGE = 2**64  # torch.manual_seed takes 0 .. 2**64 - 1
-
-
-def classifier_with_classes(config: DarknetConfig, classes: int, names: tuple[str, ...]) -> DarknetConfig:
-    """The same classifier predicting ``classes`` classes: its last convolution's filters follow."""
-    if config.region is not None:
-        raise Yolo9000Error(f"{config.name}: a detector, not a classifier (use 'yolo9000 train')")
-    last = max(i for i, s in enumerate(config.layers) if isinstance(s, ConvSpec))
-    layers = list(config.layers)
-    layers[last] = replace(layers[last], filters=classes)
-    return DarknetConfig(config.name, config.net, tuple(layers), names)
-
-
-def classifier_with_tree(config: DarknetConfig, tree_path: str | Path, num_nodes: int,
-                         names: tuple[str, ...]) -> DarknetConfig:
-    """The classifier predicting every node of a WordTree: ``num_nodes`` outputs and a ``[softmax]
-    tree=`` head (one softmax per sibling group)."""
-    if not config.layers or not isinstance(config.layers[-1], SoftmaxSpec):
-        raise Yolo9000Error(f"{config.name}: a WordTree classifier needs a [softmax] last layer")
-    c = classifier_with_classes(config, num_nodes, names)
-    layers = c.layers[:-1] + (replace(c.layers[-1], tree=str(Path(tree_path).resolve())),)
-    return DarknetConfig(c.name, c.net, layers, names)
 
 
 def folder_nodes(classes: tuple[str, ...], tree, folder: Path) -> torch.Tensor:

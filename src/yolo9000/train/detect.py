@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from yolo9000.anchors.kmeans import anchors_for_dataset, dataset_box_shapes, hand_picked_anchors
+from yolo9000.checkpoints.loading import resolve_config
 from yolo9000.datasets.config import load_dataset_config
 from yolo9000.datasets.loader import load_dataset
 from yolo9000.datasets.records import DetectionDataset
@@ -27,13 +28,15 @@ from yolo9000.errors import Yolo9000Error, file_error
 from yolo9000.eval.validate import validate
 from yolo9000.fields import option
 from yolo9000.models.darknet import Darknet, DarknetConfig, config_stride, require_rgb
-from yolo9000.models.loading import resolve_config
-from yolo9000.models.zoo import with_anchors, with_classes, with_location, without_batchnorm, without_passthrough
+from yolo9000.models.edit import (
+    with_anchors, with_classes, with_input_size, with_location, with_region, without_batchnorm, without_passthrough,
+)
+from yolo9000.ops.boxes import LOCATIONS
 from yolo9000.predict.predictor import Predictor
 from yolo9000.train.engine import RunContext, Task, darknet_lr_lambda, fit
 from yolo9000.train.init import initialise
 from yolo9000.train.loss import BOX_LOSSES, OBJ_LOSSES, region_loss, region_loss_problem
-from yolo9000.train.options import OPTIMIZERS, DetectionOptions, EngineOptions, OptimOptions, RunOptions
+from yolo9000.train.options import OPTIMIZERS, SIZE, DetectionOptions, EngineOptions, OptimOptions, RunOptions
 from yolo9000.train.report import save_predictions, save_val_montage
 
 
@@ -119,25 +122,26 @@ class TrainConfig(DetectionOptions, OptimOptions, EngineOptions, RunOptions):
     # ---- the network; these switches walk the paper's Table 2 (benchmarks/ablation.py)
     anchors: str | None = option(None, "auto: k-means (1 - IoU) of the training boxes; hand: Faster R-CNN's 3 scales "
                                        "x 3 ratios; model: the model's own; none: the preset's",
-                                 choices=("auto", "hand", "model"))
+                                 choices=tuple(ANCHOR_WORDS))
     batchnorm: bool = option(True, "off: every conv gets a bias instead of batch norm (Table 2's first step)")
     passthrough: bool = option(True, "off: the 26x26 passthrough is removed (the model must have one)")
     location: str | None = option(None, "direct: sigmoid-bounded centres (YOLOv2, darknet); offset: RPN's x = x_a + "
-                                        "t_x * w_a; not given: the model's")
+                                        "t_x * w_a; not given: the model's", choices=LOCATIONS)
     epochs: int | None = option(None, "passes over the training images; none: the preset's (darknet's VOC cfgs: about "
-                                      "160 of 16,551)")
+                                      "160 of 16,551)", min=1)
     imgsz: int | None = option(None, "validation size and multi-scale centre; none: the YAML's imgsz, else the "
                                      "preset's (darknet: 416), else the smallest multiple of 32 from 256 to 608 at "
-                                     "which the smallest 5% of the training boxes span 24 px")
-    val_imgsz: int | None = option(None, "evaluation size when it is not imgsz (Table 2's high-res detector: above it)")
-    batch: int = option(8, "images per weight update (darknet's cfgs: 64, with lr 0.001)")
+                                     "which the smallest 5% of the training boxes span 24 px", check=SIZE)
+    val_imgsz: int | None = option(None, "evaluation size when it is not imgsz (Table 2's high-res detector: above it)",
+                                   check=SIZE)
+    batch: int = option(8, "images per weight update (darknet's cfgs: 64, with lr 0.001)", min=1)
     optimizer: str | None = option(None, "sgd: SGD with momentum, darknet's; adamw: AdamW (betas --momentum, 0.999; "
                                          "weight decay decoupled); none: the preset's", choices=OPTIMIZERS,
                                    kw_only=True)
     lr: float | None = option(None, "learning rate; none: the preset's for batch 8, scaled with --batch (linearly for "
-                                    "sgd, by the square root for adamw); darknet's cfgs: 0.001 at batch 64")
+                                    "sgd, by the square root for adamw); darknet's cfgs: 0.001 at batch 64", min=0)
     burn_in: int | None = option(None, "batches of darknet's burn-in, lr * (i / burn_in)^4; none: the preset's "
-                                       "(darknet's cfgs: 1000)")
+                                       "(darknet's cfgs: 1000)", min=0)
     obj_loss: str | None = option(None, "objectness loss: bce (the cross-entropy of the logit: darknet's delta without "
                                         "the sigmoid's derivative, which stalls small real data trained from scratch), "
                                         "mse (darknet's YOLOv2 squared error of the sigmoid) or mixed (the "
@@ -151,10 +155,11 @@ class TrainConfig(DetectionOptions, OptimOptions, EngineOptions, RunOptions):
     class_scale: float | None = option(None, "weight of the class term ([region] class_scale, written into the "
                                              "network); none: the preset's (scratch, demo: 5, the cross-entropy "
                                              "objectness's weight, object_scale, so that it does not outweigh the "
-                                             "class head; darknet: the model's)")
+                                             "class head; darknet: the model's)", min=0)
     scale: tuple[float, ...] = option((1.0, 1.0), "random rescale range: (1, 1) as darknet HEAD, (0.25, 2) as 2017-18")
     val_split: str = option("val", "the split scored every --val-every epochs")
-    train_eval: int = option(100, "training images scored beside the validation mAP (an even sample; 0: off)")
+    train_eval: int = option(100, "training images scored beside the validation mAP (an even sample; 0: off)",
+                             min=0, note="0: off")
     name: str = option("train", "the run's folder in --project (one folder name); an existing one is kept: "
                        "the run goes to <name>2, <name>3, ...")
 
@@ -202,16 +207,17 @@ def describe_recipe(cfg: TrainConfig, config: DarknetConfig, sizes: list[int]) -
 
 
 def resolve_sizes(cfg: TrainConfig, yaml_imgsz: int | None) -> tuple[int, list[int]]:
-    """(validation size, multi-scale training sizes): darknet's {320, ..., 608} around 416, scaled."""
+    """(validation size, multi-scale training sizes): darknet's {320, ..., 608} around 416, scaled. The sizes
+    given are checked with the other options (:func:`~yolo9000.train.checks.check_run_options`: multiples of
+    32, ``--min-size`` <= ``--max-size``); here only a bound given against one made from ``imgsz``."""
     imgsz = cfg.imgsz or yaml_imgsz or IMGSZ_RANGE[0]
-    if imgsz % 32:
-        raise Yolo9000Error(f"--imgsz {imgsz}: must be a multiple of 32")
     if not cfg.multiscale:
         return imgsz, [imgsz]
     lo = cfg.min_size or max(32, round(imgsz * 320 / 416 / 32) * 32)
     hi = cfg.max_size or round(imgsz * 608 / 416 / 32) * 32
-    if lo % 32 or hi % 32 or lo > hi:
-        raise Yolo9000Error(f"--min-size {lo} / --max-size {hi}: need multiples of 32 with min <= max")
+    if lo > hi:
+        raise Yolo9000Error(f"--min-size {lo} / --max-size {hi}: min must be <= max (at --imgsz {imgsz}, give "
+                            f"both)")
     return imgsz, list(range(lo, hi + 1, 32))
 
 
@@ -274,18 +280,9 @@ def apply_switches(config: DarknetConfig, cfg: TrainConfig, train_set: Detection
         config = without_passthrough(config)
     if cfg.location is not None:
         config = with_location(config, cfg.location)
-    size = cfg.val_imgsz or imgsz
-    region = replace(config.region, random=cfg.multiscale)
-    if cfg.class_scale is not None:
-        region = replace(region, class_scale=cfg.class_scale)
-    layers = config.layers[:-1] + (region,)
-    return replace(config, net=replace(config.net, width=size, height=size), layers=layers)
-
-
-def _pair(v: tuple[float, ...], flag: str) -> tuple[float, float]:
-    if len(v) != 2 or not 0 < v[0] <= v[1]:
-        raise Yolo9000Error(f"{flag} {' '.join(map(str, v))}: expected two numbers 0 < low <= high")
-    return float(v[0]), float(v[1])
+    config = with_region(config, random=cfg.multiscale,
+                         **({} if cfg.class_scale is None else {"class_scale": cfg.class_scale}))
+    return with_input_size(config, cfg.val_imgsz or imgsz)
 
 
 def augmentation(cfg: Any, config: DarknetConfig) -> dict[str, Any]:
@@ -299,7 +296,7 @@ def augmentation(cfg: Any, config: DarknetConfig) -> dict[str, Any]:
                 hue=net.hue if cfg.hue is None else cfg.hue,
                 saturation=net.saturation if cfg.saturation is None else cfg.saturation,
                 exposure=net.exposure if cfg.exposure is None else cfg.exposure,
-                scale_range=_pair(cfg.scale, "--scale"), flip=cfg.flip)
+                scale_range=(float(cfg.scale[0]), float(cfg.scale[1])), flip=cfg.flip)
 
 
 def steps_lr(cfg: Any, total_batches: int):

@@ -34,10 +34,11 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm import tqdm
 
+from yolo9000.checkpoints.format import checkpoint_dict, cpu_state, save_checkpoint
 from yolo9000.darknet.cfg import config_to_cfg_text, parse_cfg_text
-from yolo9000.darknet.weights import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, WeightsHeader
+from yolo9000.darknet.weights import WeightsHeader
 from yolo9000.errors import Yolo9000Error
-from yolo9000.fileio import check_output_dir, removed_on_error, run_folder, save_torch
+from yolo9000.fileio import check_output_dir, removed_on_error, run_folder
 from yolo9000.models.darknet import Darknet, DarknetConfig
 from yolo9000.train import distributed as dist
 from yolo9000.train.checks import check_run_folder, check_run_options, resume_config
@@ -267,21 +268,23 @@ class Trainer:
 
     def checkpoint(self, cfg: Any, epoch: int, seen: int, **scores: Any) -> dict[str, Any]:
         """Everything to predict (``model``: the EMA weights when EMA is on) and to resume exactly; ``cfg``
-        is the run's frozen config dataclass and ``scores`` the best-so-far figures."""
-        header = WeightsHeader(seen=seen)
-        cpu = lambda m: {k: v.detach().cpu() for k, v in m.state_dict().items()}  # noqa: E731
-        ckpt = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
-                "cfg": config_to_cfg_text(self.model.config, extensions=True),
-                "names": list(self.model.config.names), "header": [header.major, header.minor, header.revision, seen],
-                "model": cpu(self.eval_model), "optimizer": self.optimizer.state_dict(),
-                "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
-                "rng": _rng_state(), "epoch": epoch, "seen": seen, **scores, "trainer": type(cfg).TRAINER,
-                "train_config": {f.name: list(v) if isinstance(v := getattr(cfg, f.name), tuple) else v
-                                 for f in dataclasses.fields(cfg)}}
+        is the run's frozen config dataclass and ``scores`` the best-so-far figures. The layout is
+        :func:`~yolo9000.checkpoints.format.checkpoint_dict`'s, with the training state as its extras."""
+        extras = {**self._training_state(cfg, epoch, seen), **scores}
+        return checkpoint_dict(self.eval_model, config_to_cfg_text(self.model.config, extensions=True),
+                               self.model.config.names, WeightsHeader(seen=seen), **extras)
+
+    def _training_state(self, cfg: Any, epoch: int, seen: int) -> dict[str, Any]:
+        """What a checkpoint holds beyond the network to resume exactly: optimizer, schedule, scaler, RNGs, where
+        the run stands, its command and config, and with EMA the weights SGD moves (``train_model``)."""
+        state = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                 "scaler": self.scaler.state_dict(), "rng": _rng_state(), "epoch": epoch, "seen": seen,
+                 "trainer": type(cfg).TRAINER,
+                 "train_config": {f.name: list(v) if isinstance(v := getattr(cfg, f.name), tuple) else v
+                                  for f in dataclasses.fields(cfg)}}
         if self.ema is not None:
-            ckpt["train_model"] = cpu(self.model)
-            ckpt["ema_updates"] = int(self.ema.n_averaged)
-        return ckpt
+            state.update(train_model=cpu_state(self.model), ema_updates=int(self.ema.n_averaged))
+        return state
 
     def restore(self, state: dict[str, Any]) -> tuple[int, int]:
         """Load what :meth:`checkpoint` saved, and the RNGs; returns (first epoch to run, images seen)."""
@@ -313,11 +316,6 @@ def saved_network(state: dict[str, Any], last: Path) -> DarknetConfig:
     ``last`` (a run copies its tree into ``weights/``), its class names."""
     config = parse_cfg_text(state["cfg"], str(last), cfg_dir=last.parent)
     return dataclasses.replace(config, names=tuple(state.get("names") or ()))
-
-
-def save_checkpoint_file(path: Path, ckpt: dict[str, Any]) -> None:
-    """``torch.save`` through a temporary file and a rename: a kill leaves the old file whole."""
-    save_torch(ckpt, path)
 
 
 def _autocast(device: torch.device, dtype: torch.dtype | None):
@@ -512,9 +510,9 @@ def _end_epoch(loop: Loop, epoch: int, row: dict[str, Any]) -> bool:
         improved = stopper.update(row.get(task.score_key, float("nan")), epoch + 1)
         ckpt = loop.trainer.checkpoint(cfg, epoch, loop.seen, **{task.best_key: stopper.best},
                                        early_stop=stopper.state())
-        save_checkpoint_file(loop.last, ckpt)
+        save_checkpoint(loop.last, ckpt)
         if improved or not loop.best.exists():
-            save_checkpoint_file(loop.best, ckpt)
+            save_checkpoint(loop.best, ckpt)
         print(f"epoch {epoch + 1}/{cfg.epochs}: loss {row[task.bar_keys[0]]:.4f}{task.describe(row)}, "
               f"{row['images_per_s']:.1f} images/s", flush=True)
         if stopper.stop and not final:

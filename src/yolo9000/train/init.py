@@ -1,10 +1,10 @@
 """A new run's starting weights (``--weights``), the same for every task."""
 from __future__ import annotations
 
+from yolo9000.checkpoints.format import CHECKPOINT_EXTS, load_checkpoint, load_state_prefix
 from yolo9000.darknet.hub import resolve_weights
-from yolo9000.darknet.weights import darknet_prefix_cutoff, load_checkpoint, load_darknet_weights, load_state_prefix
+from yolo9000.darknet.weights import darknet_prefix_cutoff, load_darknet_weights
 from yolo9000.models.darknet import Darknet
-from yolo9000.models.loading import CHECKPOINT_EXTS
 
 
 def initialise(model: Darknet, weights: str | None) -> int:

@@ -26,28 +26,29 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from yolo9000.checkpoints.loading import resolve_config
 from yolo9000.datasets.config import load_dataset_config
 from yolo9000.datasets.loader import warn_skipped
 from yolo9000.datasets.records import DetectionDataset, ImageRecord
 from yolo9000.datasets.shapes import JOINT_TREE, make_joint_shapes
-from yolo9000.datasets.torch_data import DetectionData, collate
+from yolo9000.datasets.torch_data import DetectionData, collate, multiscale_sizes
 from yolo9000.errors import Yolo9000Error, file_error
 from yolo9000.eval.open_vocab import evaluate_mapped
-from yolo9000.fields import option
+from yolo9000.fields import check_value, option
 from yolo9000.fileio import atomic_write, copy_into, write_json
 from yolo9000.images import CLASS_FOLDER_EXTS, scan_image
-from yolo9000.models.darknet import ConvSpec, Darknet, DarknetConfig, require_rgb
-from yolo9000.models.loading import resolve_config
+from yolo9000.models.darknet import Darknet, require_rgb
+from yolo9000.models.edit import with_region, with_tree
 from yolo9000.predict.predictor import Predictor
 from yolo9000.train.detect import augmentation, load_training_split, resolve_sizes, steps_lr
 from yolo9000.train.engine import RunContext, Task, fit
 from yolo9000.train.init import initialise
 from yolo9000.train.loss import CLASS_ONLY_OBJECTNESS, class_only_rows, region_loss, region_loss_problem
-from yolo9000.train.options import DetectionOptions, EngineOptions, OptimOptions, RunOptions
+from yolo9000.train.options import SIZE, DetectionOptions, EngineOptions, OptimOptions, RunOptions
 from yolo9000.wordtree.tree import WordTree, load_label_map, load_tree, tree_names
 
 __all__ = ["JointBatchSampler", "JointConfig", "JointData", "batch_split", "classification_records",
-           "demo_cfg_text", "detection_nodes", "train_joint", "with_tree"]
+           "demo_cfg_text", "detection_nodes", "train_joint"]
 
 _JOINT_ORDER, _JOINT_SIZES = 11, 12  # random-stream tags of the sampler (apart from the item streams)
 
@@ -67,14 +68,16 @@ class JointConfig(DetectionOptions, OptimOptions, EngineOptions, RunOptions):
     det_map: str | None = option(None, "label map (line c: tree line of detection class c, e.g. coco9k.map); default: "
                                        "each class name is a wnid (or a name in the tree's .names)")
     weights: str | None = option(None, "darknet .weights (or a prefix, darknet19_448.conv.23) or a checkpoint")
-    det_ratio: float = option(0.2, "fraction of each batch that is detection images (paper: 1:4 -> 0.2)")
-    objectness: str = option("paper", "classification images' objectness rule: paper (up to .3) or darknet (none)")
-    epochs: int = option(10, "an epoch: one pass over the larger share (the other one cycles)")
+    det_ratio: float = option(0.2, "fraction of each batch that is detection images (paper: 1:4 -> 0.2)",
+                              range="(0, 1)")
+    objectness: str = option("paper", "classification images' objectness rule: paper (up to .3) or darknet (none)",
+                             choices=CLASS_ONLY_OBJECTNESS)
+    epochs: int = option(10, "an epoch: one pass over the larger share (the other one cycles)", min=1)
     imgsz: int | None = option(None, "training size (the multi-scale centre) and validation size; none: the "
-                                     "detection YAML's imgsz, else 416")
-    batch: int = option(16, "images per weight update")
-    lr: float = option(0.001, "learning rate")
-    burn_in: int = option(100, "batches of darknet's burn-in: lr * (i / burn_in)^4")
+                                     "detection YAML's imgsz, else 416", check=SIZE)
+    batch: int = option(16, "images per weight update", min=1)
+    lr: float = option(0.001, "learning rate", min=0)
+    burn_in: int = option(100, "batches of darknet's burn-in: lr * (i / burn_in)^4", min=0)
     scale: tuple[float, ...] = option((0.25, 2.0), "random rescale range LOW HIGH")
     val: bool = option(True, "score the detection val split (VOC07 mAP through the map) every --val-every epochs "
                              "and at the end (val.json)")
@@ -195,9 +198,9 @@ class JointData(Dataset):
 
 def batch_split(batch: int, det_ratio: float, n_det: int, n_cls: int) -> tuple[int, int]:
     """(detection, classification) images per batch: ``round(batch * det_ratio)``, at least one of a kind
-    whose share is positive (when the batch has room) and none of a kind without images."""
-    if not 0.0 <= det_ratio <= 1.0:
-        raise Yolo9000Error(f"--det-ratio {det_ratio}: must be in [0, 1]")
+    whose share is positive (when the batch has room) and none of a kind without images. ``det_ratio`` must
+    lie in :class:`JointConfig`'s range of it."""
+    check_value(JointConfig, "det_ratio", det_ratio)
     k = round(batch * det_ratio)
     if det_ratio > 0 and k == 0:
         k = 1
@@ -217,7 +220,8 @@ class JointBatchSampler(Sampler[list[tuple[int, int]]]):
     classification images each, one random size per ``every`` batches (darknet's multi-scale).
 
     An epoch is one pass over the kind that needs more batches (``ceil(n / k)``); the other kind cycles
-    through fresh permutations (oversampled). Everything is a function of (seed, epoch).
+    through fresh permutations (oversampled). Everything is a function of (seed, epoch); the sizes are
+    :func:`~yolo9000.datasets.torch_data.multiscale_sizes`, as detection's.
     """
 
     def __init__(self, n_det: int, n_cls: int, k_det: int, k_cls: int, sizes: Sequence[int], every: int = 10,
@@ -247,30 +251,14 @@ class JointBatchSampler(Sampler[list[tuple[int, int]]]):
         nb = len(self)
         det = self._stream(self.n_det, self.k_det, 0, nb)
         cls = self._stream(self.n_cls, self.k_cls, 1, nb) + self.n_det
-        blocks = -(-nb // self.every)
-        pick = np.random.default_rng([_JOINT_SIZES, self.seed, self.epoch]).integers(len(self.sizes), size=blocks)
-        for b in range(nb):
-            s = self.sizes[pick[b // self.every]]
+        sizes = multiscale_sizes(self.sizes, nb, self.every, (_JOINT_SIZES, self.seed, self.epoch))
+        for b, s in enumerate(sizes):
             yield [(int(i), s) for i in det[b]] + [(int(i), s) for i in cls[b]]
 
 
 # --------------------------------------------------------------------------------------------------
 # model
 # --------------------------------------------------------------------------------------------------
-def with_tree(config: DarknetConfig, tree_path: str | Path, num_nodes: int,
-              names: tuple[str, ...] = ()) -> DarknetConfig:
-    """The same detector with a WordTree head: ``num_nodes`` classes, group softmax over ``tree_path``
-    (the head convolution's filters follow; ``map=`` dropped)."""
-    region = config.region
-    if region is None:
-        raise Yolo9000Error(f"{config.name}: not a detector")
-    head = [i for i, s in enumerate(config.layers) if isinstance(s, ConvSpec)][-1]
-    layers = list(config.layers)
-    layers[head] = replace(layers[head], filters=region.num * (region.coords + 1 + num_nodes))
-    layers[-1] = replace(region, classes=num_nodes, tree=str(Path(tree_path).resolve()), map=None, softmax=True)
-    return DarknetConfig(config.name, config.net, tuple(layers), names)
-
-
 def demo_cfg_text(tree: str, num_nodes: int, size: int = 160,
                   anchors: tuple[float, ...] = (1.0, 1.0, 2.0, 2.0, 3.2, 3.2)) -> str:
     """A small darknet cfg with a WordTree region head (5 convolutions of 16..256 filters, stride 32,
@@ -320,8 +308,7 @@ def _build(cfg: JointConfig, ctx: RunContext) -> tuple[Darknet, WordTree, int]:
     if cfg.tree is not None or config.region.classes != tree.num_nodes:
         config = with_tree(config, dest, tree.num_nodes, names)
     else:
-        layers = config.layers[:-1] + (replace(config.region, tree=str(dest.resolve())),)
-        config = DarknetConfig(config.name, config.net, layers, names)
+        config = replace(with_region(config, tree=str(dest.resolve())), names=names)
     if (problem := region_loss_problem(config.region)) is not None:
         raise Yolo9000Error(f"--model {cfg.model}: {problem}")
     model = Darknet(config)
@@ -382,8 +369,6 @@ class JointTask(Task):
     bar_keys = ("total", "coord", "obj", "noobj", "cls")
 
     def __init__(self, cfg: JointConfig, ctx: RunContext) -> None:
-        if cfg.objectness not in CLASS_ONLY_OBJECTNESS:
-            raise Yolo9000Error(f"--objectness {cfg.objectness!r}: choose {' or '.join(CLASS_ONLY_OBJECTNESS)}")
         self.cfg, self.device = cfg, ctx.device
         self.model, tree, self.seen = _build(cfg, ctx)
         self.region = self.model.config.region

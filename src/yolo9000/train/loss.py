@@ -203,15 +203,11 @@ def build_region_targets(xy: torch.Tensor, wh: torch.Tensor, targets: torch.Tens
     _check_supported(region)
     bsz, a, _, h, w = xy.shape
     n = a * h * w
-    dev, dt = xy.device, xy.dtype
+    dt = xy.dtype
     xy, wh, targets = xy.detach(), wh.detach(), targets.detach().to(dt)
     t = targets.shape[1]
-    anchors = _anchor_tensor(tuple(region.anchors[: 2 * a]), dev, dt)                   # (A, 2)
-    coder = RegionBoxCoder(region.location)
-    # ---- every prediction as a box, normalised to the input, darknet's index order d = a*H*W + row*W + col
-    px, py, pw, ph = decode_grid(xy, wh, region)
-    px, py, pw, ph = px / w, py / h, pw / w, ph / h                                       # normalised
-    pred = torch.stack([px, py, pw, ph], dim=-1).view(bsz, n, 4)                          # (B, N, 4)
+    anchors = _anchor_tensor(tuple(region.anchors[: 2 * a]), xy.device, dt)              # (A, 2)
+    pred = _normalised_predictions(xy, wh, region)                                        # (B, N, 4)
 
     box = targets[..., :4]                                                                # (B, T, 4)
     valid = (box[..., 2] > 0) & (box[..., 3] > 0)                                         # (B, T)
@@ -220,55 +216,101 @@ def build_region_targets(xy: torch.Tensor, wh: torch.Tensor, targets: torch.Tens
     overlap = box_iou_cxcywh(pred.unsqueeze(2), box.unsqueeze(1))                        # (B, N, T)
     covered = ((overlap > region.thresh) & valid.unsqueeze(1)).any(dim=2)                 # (B, N)
 
-    # ---- the responsible anchor in each truth's cell, by shape
+    # ---- the responsible prediction of each truth, and what it should predict
     safe = torch.where(valid.unsqueeze(-1), box, torch.full_like(box, 0.5))             # no log(0) below
-    col = (safe[..., 0] * w).floor().long().clamp(0, w - 1)                               # darknet: (int)(x*W)
-    row = (safe[..., 1] * h).floor().long().clamp(0, h - 1)
-    cell = row * w + col                                                                  # (B, T)
-    if region.bias_match:
-        shapes = torch.stack([anchors[:, 0] / w, anchors[:, 1] / h], dim=-1).expand(bsz, t, a, 2)
-    else:  # the anchors' predicted sizes in the truth's cell
-        pwh = torch.stack([pw, ph], dim=-1).view(bsz, a, h * w, 2).transpose(1, 2)       # (B, HW, A, 2)
-        shapes = pwh[torch.arange(bsz, device=dev).unsqueeze(1), cell]                   # (B, T, A, 2)
-    best = shape_iou_wh(shapes, safe[..., None, 2:4]).argmax(dim=-1)                     # first max, as darknet
-    slot = best * (h * w) + cell                                                          # (B, T) in [0, N)
-
-    # ---- per-truth targets
-    tcoord = torch.stack(coder.encode(safe[..., 0] * w, safe[..., 1] * h, safe[..., 2] * w, safe[..., 3] * h,
-                                      col, row, anchors[best, 0], anchors[best, 1]), dim=-1)   # (B, T, 4)
+    col, row, best, slot = _responsible_slots(safe, pred, anchors, region.bias_match, h, w)
+    tcoord = torch.stack(RegionBoxCoder(region.location).encode(
+        safe[..., 0] * w, safe[..., 1] * h, safe[..., 2] * w, safe[..., 3] * h,
+        col, row, anchors[best, 0], anchors[best, 1]), dim=-1)                            # (B, T, 4)
     weight = region.coord_scale * (2 - safe[..., 2] * safe[..., 3])
     iou = box_iou_cxcywh(pred.gather(1, slot.unsqueeze(-1).expand(bsz, t, 4)), safe)
     cls = targets[..., 4].long()
 
     # ---- last truth wins: a truth is overwritten by any later valid truth with the same slot
-    later = torch.ones(t, t, dtype=torch.bool, device=dev).triu(diagonal=1)              # later[t, t'] = t' > t
-    shadowed = ((slot.unsqueeze(2) == slot.unsqueeze(1)) & valid.unsqueeze(1) & later).any(dim=2)
-    winner = valid & ~shadowed
+    winner = _last_truth_wins(slot, valid)
     dest = torch.where(winner, slot, torch.full_like(slot, n))                            # slot n: discarded
-
-    def scatter(values: torch.Tensor) -> torch.Tensor:
-        """(B, T, *rest) per-truth values -> (B, N, *rest), written at the winners' slots, 0 elsewhere."""
-        rest = values.shape[2:]
-        out = values.new_zeros((bsz, n + 1, *rest))
-        idx = dest.view(bsz, t, *([1] * len(rest))).expand_as(values)
-        return out.scatter_(1, idx, values)[:, :n]
-
-    responsible = scatter(winner).view(bsz, a, h, w)
-    coord_target = scatter(tcoord).view(bsz, a, h, w, 4).permute(0, 1, 4, 2, 3)
-    coord_weight = scatter(weight).view(bsz, a, h, w)
-    iou_dense = scatter(iou).view(bsz, a, h, w)
-    obj_target = iou_dense if region.rescore else responsible.to(dt)  # rescore: the IoU, else 1 where matched
-    if region.softmax:
-        cls_target = scatter(cls).view(bsz, a, h, w)
-    else:  # logistic classes: every truth landing on a prediction adds its class (delta_region_class, tag)
-        c = region.classes
-        flat = torch.where(valid, slot, torch.full_like(slot, n)) * c + cls.clamp(0, c - 1)
-        hot = xy.new_zeros(bsz, (n + 1) * c).scatter_(1, flat, 1.0)[:, : n * c]
-        cls_target = hot.view(bsz, a, h, w, c).permute(0, 1, 4, 2, 3)
-    noobj = ~(covered.view(bsz, a, h, w) | responsible)
     truth_slot = torch.where(valid, slot, torch.full_like(slot, n))
+    responsible = _scatter_to_slots(winner, dest, n).view(bsz, a, h, w)
+    coord_target = _scatter_to_slots(tcoord, dest, n).view(bsz, a, h, w, 4).permute(0, 1, 4, 2, 3)
+    coord_weight = _scatter_to_slots(weight, dest, n).view(bsz, a, h, w)
+    iou_dense = _scatter_to_slots(iou, dest, n).view(bsz, a, h, w)
+    obj_target = iou_dense if region.rescore else responsible.to(dt)  # rescore: the IoU, else 1 where matched
+    cls_target = _class_targets(cls, dest, truth_slot, region, (bsz, a, h, w), dt)
+    noobj = ~(covered.view(bsz, a, h, w) | responsible)
     return RegionTargets(responsible, coord_target, coord_weight, obj_target, noobj, cls_target, truth_slot,
                          iou_dense)
+
+
+def _normalised_predictions(xy: torch.Tensor, wh: torch.Tensor, region: RegionSpec) -> torch.Tensor:
+    """Every prediction's box as fractions of the input, in darknet's index order ``d = a*H*W + row*W + col``.
+
+    ``xy``, ``wh``: (B, A, 2, H, W) as :func:`build_region_targets` takes them -> (B, N, 4) boxes
+    ``(cx, cy, w, h)``, N = A*H*W.
+    """
+    bsz, a, _, h, w = xy.shape
+    px, py, pw, ph = decode_grid(xy, wh, region)
+    px, py, pw, ph = px / w, py / h, pw / w, ph / h                                       # normalised
+    return torch.stack([px, py, pw, ph], dim=-1).view(bsz, a * h * w, 4)
+
+
+def _responsible_slots(safe: torch.Tensor, pred: torch.Tensor, anchors: torch.Tensor, bias_match: bool, h: int,
+                       w: int) -> tuple[torch.Tensor, ...]:
+    """The prediction responsible for each truth: the anchor of best shape IoU in the truth's cell.
+
+    ``safe``: (B, T, 4) truth boxes ``(cx, cy, w, h)`` as fractions (padding rows any positive size);
+    ``pred``: (B, N, 4) the predicted boxes (their sizes are compared, unless ``bias_match``); ``anchors``:
+    (A, 2) in grid cells (compared, as fractions, under ``bias_match``). Returns (B, T) int64 ``col``, ``row``,
+    ``best`` (the anchor; the first of equal IoUs, as darknet) and ``slot = best*H*W + row*W + col``.
+    """
+    bsz, t = safe.shape[:2]
+    a = anchors.shape[0]
+    col = (safe[..., 0] * w).floor().long().clamp(0, w - 1)                               # darknet: (int)(x*W)
+    row = (safe[..., 1] * h).floor().long().clamp(0, h - 1)
+    cell = row * w + col                                                                  # (B, T)
+    if bias_match:
+        shapes = torch.stack([anchors[:, 0] / w, anchors[:, 1] / h], dim=-1).expand(bsz, t, a, 2)
+    else:  # the anchors' predicted sizes in the truth's cell
+        pwh = pred[..., 2:4].reshape(bsz, a, h * w, 2).transpose(1, 2)                  # (B, HW, A, 2)
+        shapes = pwh[torch.arange(bsz, device=safe.device).unsqueeze(1), cell]           # (B, T, A, 2)
+    best = shape_iou_wh(shapes, safe[..., None, 2:4]).argmax(dim=-1)                     # first max, as darknet
+    return col, row, best, best * (h * w) + cell                                          # slot (B, T) in [0, N)
+
+
+def _last_truth_wins(slot: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """(B, T) slots and valid flags -> (B, T) bool: the valid truths that no later valid truth with the same slot
+    overwrites (darknet writes the truths in order, so the last one wins)."""
+    t = slot.shape[1]
+    later = torch.ones(t, t, dtype=torch.bool, device=slot.device).triu(diagonal=1)     # later[t, t'] = t' > t
+    shadowed = ((slot.unsqueeze(2) == slot.unsqueeze(1)) & valid.unsqueeze(1) & later).any(dim=2)
+    return valid & ~shadowed
+
+
+def _scatter_to_slots(values: torch.Tensor, dest: torch.Tensor, n: int) -> torch.Tensor:
+    """(B, T, *rest) per-truth values -> (B, N, *rest), written at the (B, T) slots ``dest`` (``n``: discarded),
+    0 elsewhere."""
+    bsz, t = dest.shape
+    rest = values.shape[2:]
+    out = values.new_zeros((bsz, n + 1, *rest))
+    idx = dest.view(bsz, t, *([1] * len(rest))).expand_as(values)
+    return out.scatter_(1, idx, values)[:, :n]
+
+
+def _class_targets(cls: torch.Tensor, dest: torch.Tensor, truth_slot: torch.Tensor, region: RegionSpec,
+                   shape: tuple[int, int, int, int], dtype: torch.dtype) -> torch.Tensor:
+    """The class targets from (B, T) class indices ``cls``, the winners' slots ``dest`` and every valid truth's
+    slot ``truth_slot`` (N = A*H*W where none). ``shape``: (B, A, H, W).
+
+    Softmax: (B, A, H, W) int64, the winner's class (0 elsewhere). Logistic: (B, A, C, H, W) multi-hot in
+    ``dtype``: every truth landing on a prediction adds its class (darknet's delta_region_class, tag).
+    """
+    bsz, a, h, w = shape
+    n = a * h * w
+    if region.softmax:
+        return _scatter_to_slots(cls, dest, n).view(bsz, a, h, w)
+    c = region.classes
+    flat = truth_slot * c + cls.clamp(0, c - 1)
+    hot = torch.zeros(bsz, (n + 1) * c, dtype=dtype, device=cls.device).scatter_(1, flat, 1.0)[:, : n * c]
+    return hot.view(bsz, a, h, w, c).permute(0, 1, 4, 2, 3)
 
 
 def _objectness_terms(obj: torch.Tensor, obj_logit: torch.Tensor | None, target: torch.Tensor, resp: torch.Tensor,

@@ -4,12 +4,17 @@ default and the ``--help`` line of its flag (:func:`yolo9000.fields.option`): ``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from yolo9000.fields import option
+from yolo9000.models.darknet import imgsz_problem
 from yolo9000.train.loss import BOX_LOSSES, OBJ_LOSSES
 
 AMP_CHOICES = ("auto", "fp16", "bf16")  # --amp-dtype
 OPTIMIZERS = ("sgd", "adamw")  # --optimizer
+SEED_MAX = 2**32 - 1  # --seed: numpy's legacy seeding takes no more, and the random streams' keys stay in range
+#: ``check=`` of the input sizes (--imgsz, --min-size, ...): a positive multiple of 32 up to MAX_IMGSZ
+SIZE = partial(imgsz_problem, stride=32)
 
 
 # ----------------------------------------------------------------------------- fields the trainers share
@@ -19,9 +24,10 @@ OPTIMIZERS = ("sgd", "adamw")  # --optimizer
 class RunOptions:
     """Where a run goes and what runs it: every trainer's."""
 
-    workers: int = option(2, "data-loading worker processes (0: in the main process)")
+    workers: int = option(2, "data-loading worker processes (0: in the main process)", min=0)
     device: str = option("auto", "cpu, cuda, cuda:N or auto (CUDA when present, else CPU)")
-    seed: int = option(0, "seed of the initialisation, the augmentation and the sampling")
+    seed: int = option(0, "seed of the initialisation, the augmentation and the sampling",
+                       range=f"[0, {SEED_MAX}]")
     project: str = option("runs", "the folder that holds the run folders")
     exist_ok: bool = option(False, "write into runs/<name> even if it exists")
     skip_bad: bool = option(False, "leave unreadable images and records out of training and validation (listed in a "
@@ -37,12 +43,15 @@ class EngineOptions:
 
     amp: bool = option(False, "mixed precision: float16 + GradScaler on CUDA, bfloat16 on CPU (AVX512-BF16 / AMX); "
                               "see --amp-dtype")
-    amp_dtype: str = option("auto", "the --amp dtype: auto (fp16 on CUDA, bf16 on CPU), fp16 (CUDA only) or bf16")
+    amp_dtype: str = option("auto", "the --amp dtype: auto (fp16 on CUDA, bf16 on CPU), fp16 (CUDA only) or bf16",
+                            choices=AMP_CHOICES)
     ema: float = option(0.0, "decay of an exponential moving average of the weights, which validate and are saved "
-                             "(0: off)")
+                             "(0: off)", range="[0, 1)", note="0: off")
     deterministic: bool = option(False, "deterministic algorithms only (slower; runs reproducible bit for bit)")
-    val_every: int = option(1, "epochs between validations (0: only at the end)")
-    patience: int = option(0, "stop when this many validations in a row bring no better score (0: off)")
+    val_every: int = option(1, "epochs between validations (0: only at the end)", min=0,
+                            note="0: validate only at the end")
+    patience: int = option(0, "stop when this many validations in a row bring no better score (0: off)",
+                           min=0, note="0: off")
     tensorboard: bool = option(True, "scalars per epoch in the run folder (needs tensorboard)")
 
 
@@ -53,9 +62,9 @@ class OptimOptions:
     optimizer: str = option("sgd", "sgd: SGD with momentum, darknet's; adamw: AdamW (betas --momentum, 0.999; weight "
                                    "decay decoupled)", choices=OPTIMIZERS)
     subdivisions: int = option(1, "split each batch into this many micro-batches whose gradients accumulate "
-                                  "(darknet's subdivisions)")
-    momentum: float = option(0.9, "SGD momentum (AdamW: its first beta)")
-    decay: float = option(0.0005, "weight decay, on convolution weights only (not biases or batch norm)")
+                                  "(darknet's subdivisions)", min=1)
+    momentum: float = option(0.9, "SGD momentum (AdamW: its first beta)", range="[0, 1)")
+    decay: float = option(0.0005, "weight decay, on convolution weights only (not biases or batch norm)", min=0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,17 +77,20 @@ class DetectionOptions:
     multiscale: bool = option(True, "draw a new square training size every --scale-every batches (darknet's "
                                     "[region] random=1)")
     min_size: int | None = option(None, "smallest multi-scale size; none: imgsz * 320/416 (320 at 416), a multiple "
-                                        "of 32")
+                                        "of 32", check=SIZE)
     max_size: int | None = option(None, "largest multi-scale size; none: imgsz * 608/416 (608 at 416), a multiple "
-                                        "of 32")
-    scale_every: int = option(10, "batches between multi-scale size changes")
+                                        "of 32", check=SIZE)
+    scale_every: int = option(10, "batches between multi-scale size changes", min=1)
     jitter: float | None = option(None, "random crop jitter, a fraction of the image size; none: the model cfg's "
-                                        "[region] jitter")
+                                        "[region] jitter", range="[0, 1)",
+                                  note="a fraction of the image size")
     hue: float | None = option(None, "colour augmentation: hue shift, a fraction of the hue circle either way; "
-                                     "none: the model cfg's")
+                                     "none: the model cfg's", range="[0, 0.5]",
+                               note="a fraction of the hue circle either way")
     saturation: float | None = option(None, "colour augmentation: saturation scaled by 1/s .. s; none: the model "
-                                            "cfg's")
-    exposure: float | None = option(None, "colour augmentation: brightness scaled by 1/e .. e; none: the model cfg's")
+                                            "cfg's", min=0)
+    exposure: float | None = option(None, "colour augmentation: brightness scaled by 1/e .. e; none: the model cfg's",
+                                    min=0)
     flip: bool = option(True, "random horizontal flips")
     obj_loss: str = option("bce", "objectness loss: bce (the cross-entropy of the logit: darknet's delta without the "
                                   "sigmoid's derivative, which stalls small real data trained from scratch), mse "

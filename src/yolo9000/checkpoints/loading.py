@@ -1,20 +1,21 @@
 """Networks from files: a zoo name, darknet ``.cfg`` or checkpoint -> a config (:func:`resolve_config`),
-and with darknet ``.weights`` or a checkpoint -> a network ready to run (:func:`load_model`)."""
+and with darknet ``.weights`` or a checkpoint -> a network ready to run (:func:`load_model`).
+
+It sits above ``models/`` (the networks and the zoo) and ``darknet/`` (darknet's files), which know nothing of it."""
 from __future__ import annotations
 
 import warnings
 from pathlib import Path
 from typing import Any
 
+from yolo9000.checkpoints.format import CHECKPOINT_EXTS, checkpoint_header, load_checkpoint, load_state
 from yolo9000.darknet.cfg import parse_cfg, parse_cfg_text
 from yolo9000.darknet.hub import resolve_weights
-from yolo9000.darknet.names import default_names
-from yolo9000.darknet.weights import WeightsHeader, checkpoint_header, load_checkpoint, load_darknet_weights, load_state
+from yolo9000.darknet.weights import WeightsHeader, load_darknet_weights
 from yolo9000.errors import Yolo9000Error, file_error
 from yolo9000.models.darknet import Darknet, DarknetConfig, darknet_float_count
 from yolo9000.models.zoo import ZOO, zoo_config
-
-CHECKPOINT_EXTS = (".pt", ".pth", ".ckpt")
+from yolo9000.names import default_names
 
 
 def resolve_config(model: str | Path) -> DarknetConfig:

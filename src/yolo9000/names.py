@@ -1,4 +1,10 @@
-"""Class-name files: reading them, and the bundled darknet lists (VOC, COCO, ImageNet-1k, 9k tree)."""
+"""Class names: reading a names file (one name per line, as darknet's ``.names``), and the bundled lists in
+``yolo9000/data`` (darknet's VOC, COCO and ImageNet-1k names, YOLO9000's 9k tree and its maps) that give the
+zoo's networks their names.
+
+A base module: the zoo (``models/``), darknet's ``.cfg`` reader (``darknet/``), the dataset readers and the
+predictor all use it, and it imports none of them.
+"""
 from __future__ import annotations
 
 from pathlib import Path
