@@ -384,7 +384,9 @@ def fit(cfg: Any, task: type[Task], given: Collection[str] | None = None) -> Pat
             if _end_epoch(loop, epoch, row):  # validate, log, checkpoint; True: the early stop
                 break
         _finish(loop)  # the curves, and the task's report from best.pt
-        return loop.run
+        run = loop.run
+        del loop  # the DDP wrapper goes before its process group does: freed after, gloo's threads may never join
+    return run
 
 
 def _prepare(cfg: Any, info: dist.DistInfo, stack: contextlib.ExitStack, task_class: type[Task],
