@@ -15,12 +15,22 @@ from typing import Any
 
 import pytest
 
-from yolo9000.cli.app import main
-from yolo9000.train.checks import SEED_MAX
-
 from tests.cli.test_bad_input import (  # noqa: F401 - assets is the shared fixture
-    HAS_CUDA, NANO, Assets, Case, W, absent, assets, joint, params, run_case, train, train_cls,
+    HAS_CUDA,
+    NANO,
+    Assets,
+    Case,
+    W,
+    absent,
+    assets,
+    joint,
+    params,
+    run_case,
+    train,
+    train_cls,
 )
+from yolo9000.cli.app import main
+from yolo9000.train.options import SEED_MAX
 
 
 # ------------------------------------------------------------------------------------------ inputs

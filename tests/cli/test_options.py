@@ -18,6 +18,7 @@ from yolo9000.cli.download import DownloadOptions
 from yolo9000.cli.score import ScoreOptions
 from yolo9000.errors import Yolo9000Error
 from yolo9000.eval.options import ValOptions
+from yolo9000.eval.validate import validate
 from yolo9000.fields import Bounds, check_fields, field_flag, option
 from yolo9000.predict.benchmark import BenchmarkConfig
 from yolo9000.predict.export import ExportOptions
@@ -148,3 +149,8 @@ def test_python_only_fields_and_one_batch_default() -> None:
     assert "--tolerance" not in flags and "--seed" not in flags  # ExportOptions' Python-only fields
     # predict's batch: the CLI's default is the Python API's
     assert inspect.signature(Predictor.predict).parameters["batch"].default == PredictOptions(model="m").batch == 4
+    # validate's: each of its defaults is `yolo9000 val`'s
+    params = inspect.signature(validate).parameters
+    defaults = ValOptions(data="d", model="m")
+    for name in ("split", "metric", "conf", "nms", "iou", "plus1", "batch", "skip_bad", "exist_ok"):
+        assert params[name].default == getattr(defaults, name), name

@@ -11,6 +11,7 @@ import torch
 from yolo9000 import YOLO
 from yolo9000.cli.app import main
 from yolo9000.errors import Yolo9000Error
+from yolo9000.eval.validate import validate
 from yolo9000.metrics import load_detections
 from yolo9000.metrics.report import evaluate
 from yolo9000.metrics.structures import ground_truth_from_coco, ground_truth_to_coco
@@ -85,13 +86,22 @@ def perfect_predict(yolo: YOLO, truth: dict[str, np.ndarray]):
     return predict
 
 
+def test_validate_takes_a_yolo_or_its_predictor(one_class: YOLO) -> None:
+    """validate() scores what the predictor a YOLO holds predicts: the same detections either way."""
+    a = validate(one_class, RACCOON, split="val", imgsz=64, max_images=3)
+    b = validate(one_class.predictor, RACCOON, split="val", imgsz=64, max_images=3)
+    assert len(a.dets) > 0 and a.settings == b.settings
+    for field in ("image_index", "label", "boxes_xywh", "scores"):
+        assert np.array_equal(getattr(a.dets, field), getattr(b.dets, field))
+
+
 @pytest.mark.parametrize("metric", ["voc07", "voc", "coco"])
 def test_perfect_detector_scores_one(one_class: YOLO, monkeypatch, metric: str) -> None:
     from yolo9000.datasets import load_dataset
 
     ds = load_dataset(RACCOON, "val")
     truth = {str(r.image): np.asarray(r.boxes_xyxy, float) for r in ds.records}
-    monkeypatch.setattr(one_class, "predict", perfect_predict(one_class, truth))
+    monkeypatch.setattr(one_class.predictor, "predict", perfect_predict(one_class, truth))
     v = one_class.val(RACCOON, split="val", metric=metric)
     assert v.mAP == pytest.approx(1.0, abs=1e-12)
     # the model's own size (its cfg's [net] width, 64), not a fixed 416

@@ -12,13 +12,13 @@ import torch
 
 from yolo9000 import YOLO, Yolo9000Error
 from yolo9000.api import load_model
-from yolo9000.predict.export import ExportOptions, export_onnx
 from yolo9000.cli.export import add_export_parser, cmd_export
 from yolo9000.models import Darknet, zoo_config
-from yolo9000.predict.onnx_backend import read_onnx_metadata
-from yolo9000.ops.letterbox import letterbox
 from yolo9000.ops.boxes import box_convert
+from yolo9000.ops.letterbox import letterbox
 from yolo9000.ops.region import decode_region
+from yolo9000.predict.export import ExportOptions, export_onnx
+from yolo9000.predict.onnx_backend import OnnxBackend, read_onnx_metadata
 from yolo9000.predict.sources import load_image
 
 TINY = "yolov2-tiny-voc"
@@ -185,6 +185,22 @@ def test_yolo_onnx_predicts_like_torch(tiny_voc_weights, tiny_static, tiny_dynam
     both_o = dyn.predict([dog, dog], imgsz=320, batch=2)
     for a, b in zip(both_t, both_o):
         assert_same_detections(a, b, 320)
+
+
+def test_an_onnx_yolo_holds_a_session_backend_and_no_torch_network(tiny_static):
+    """YOLO("x.onnx") holds a predictor whose backend is the ONNX session (its own runner, no torch module):
+    asking for the torch network is a one-line error naming the file, and so are save and export."""
+    path = tiny_static[0]
+    yolo = YOLO(path, device="cpu")
+    backend = yolo.predictor.backend
+    assert isinstance(backend, OnnxBackend) and backend.module is None and yolo.inference_model() is backend
+    assert (yolo.imgsz, yolo.stride, yolo.fuse, yolo.precision, yolo.device.type) == (416, 32, False, "fp32", "cpu")
+    with pytest.raises(Yolo9000Error, match="holds no torch network") as e:
+        yolo.model
+    assert str(path) in one_line(e)
+    with pytest.raises(Yolo9000Error, match="already runs an ONNX file"):
+        yolo.export(file=path.with_name("again.onnx"))
+    assert not path.with_name("again.onnx").exists()
 
 
 def test_yolo_onnx_static_batch1_loops_over_a_batch(tiny_static, reference_dir):

@@ -12,7 +12,8 @@ import torchvision
 
 from yolo9000 import YOLO, Results, Yolo9000Error
 from yolo9000.ops.letterbox import letterbox
-from yolo9000.predict.predictor import Predictor
+from yolo9000.predict.backend import TorchBackend
+from yolo9000.predict.predictor import Predictor, RandomWeightsWarning
 
 from .test_results import CONF, IMGSZ, noise_image
 
@@ -124,6 +125,30 @@ def test_from_module_predicts_as_the_loaded_network(nano, images, unfiltered):
     assert [keys(r) for r in got] == [keys(r) for r in unfiltered]
     for r, full in zip(got, unfiltered):
         assert torch.equal(r.xyxy, full.xyxy) and torch.equal(r.scores, full.scores)
+
+
+def test_yolo_holds_a_predictor_over_a_torch_backend(nano, images, unfiltered):
+    """The facade holds one predictor, which holds the network's backend; YOLO's attributes are the
+    predictor's, and YOLO(predictor) holds the one given (it has its weights and names already)."""
+    p = nano.predictor
+    assert isinstance(p, Predictor) and isinstance(p.backend, TorchBackend)
+    assert nano.model is p.backend.module is p.model and nano.config is p.config
+    assert (nano.names, nano.imgsz, nano.stride, nano.device) == (p.names, p.imgsz, 32, torch.device("cpu"))
+    assert nano.inference_model() is p.inference_model()  # the fused copy, built once
+    held = YOLO(Predictor.from_module(nano.model, nano.names, device="cpu"))
+    assert [keys(r) for r in held.predict(images, imgsz=IMGSZ, conf=CONF)] == [keys(r) for r in unfiltered]
+    with pytest.raises(Yolo9000Error, match="has its weights and names already"):
+        YOLO(p, weights="yolov2-nano.weights")
+
+
+def test_the_random_weights_warning_points_at_the_callers_line(tmp_path):
+    """Through YOLO or straight to the predictor, the warning names this file (the user's call), so every
+    network built without weights warns where it is used, not once per process at a line of the package."""
+    for make in (lambda: YOLO("yolov2-nano", device="cpu"), lambda: Predictor.load("yolov2-nano", device="cpu")):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            make().predict(noise_image(32, 32, seed=0), imgsz=64)
+        assert [(w.category, w.filename) for w in seen] == [(RandomWeightsWarning, __file__)]
 
 
 @pytest.mark.parametrize("imgsz, batch", [(None, 1), (64, 2), (160, 1)])

@@ -18,10 +18,11 @@ from yolo9000.checkpoints.format import CHECKPOINT_FORMAT, CHECKPOINT_VERSION
 from yolo9000.cli.app import build_parser, main
 from yolo9000.cli.args import given_flags
 from yolo9000.errors import Yolo9000Error
-from yolo9000.train.checks import SEED_MAX, check_run_name, check_run_options, resume_config
+from yolo9000.train.checks import check_run_name, check_run_options, resume_config
 from yolo9000.train.classify import Augmented, ClassifyConfig, EpochBatches
 from yolo9000.train.detect import TrainConfig
 from yolo9000.train.joint import JointConfig
+from yolo9000.train.options import SEED_MAX
 
 
 @pytest.mark.parametrize("name", ["train", "exp 2", "a.b", "run-1_x", "été", "n" * 240])

@@ -28,7 +28,7 @@ from yolo9000.metrics.voc import VOCResult, evaluate_voc
 from yolo9000.ops.boxes import box_convert
 from yolo9000.ops.letterbox import letterbox
 from yolo9000.ops.region import decode_region, region_detections
-from yolo9000.predict.predictor import Predictor
+from yolo9000.predict.predictor import HasPredictor, Predictor, as_predictor
 from yolo9000.predict.sources import load_image
 
 __all__ = ["OpenVocabResult", "evaluate_mapped", "evaluate_open_vocab", "predict_mapped", "seen_with_boxes"]
@@ -87,13 +87,15 @@ def seen_with_boxes(nodes: Sequence[int], box_nodes: Iterable[int]) -> tuple[boo
 
 
 @torch.inference_mode()
-def predict_mapped(yolo: Predictor, images: Sequence[str | Path], nodes: Sequence[int], imgsz: int | None = None,
+def predict_mapped(yolo: Predictor | HasPredictor, images: Sequence[str | Path], nodes: Sequence[int],
+                   imgsz: int | None = None,
                    conf: float = 0.005, nms: float = 0.45, batch: int = 4, voc_boxes: bool = False
                    ) -> DetectionSet:
     """Detections of a WordTree detector over ``images`` for the flat label set ``nodes`` (class ``c`` =
     tree node ``nodes[c]``), as darknet writes them for scoring (``voc_boxes``: 1-based corners clipped to
     [1, size], else 0-based clipped to [0, size]). Image index ``i`` = ``images[i]``. ``imgsz`` None: the
     model's own (:attr:`Predictor.imgsz`)."""
+    yolo = as_predictor(yolo)
     if yolo.tree is None or yolo.config.region is None:
         raise Yolo9000Error(f"{yolo.config.name}: open-vocabulary scoring needs a WordTree detector")
     if max(nodes, default=-1) >= yolo.tree.num_nodes or min(nodes, default=0) < 0:
@@ -122,11 +124,13 @@ def predict_mapped(yolo: Predictor, images: Sequence[str | Path], nodes: Sequenc
                         np.concatenate(scores) if scores else np.zeros(0))
 
 
-def evaluate_mapped(yolo: Predictor, data: str | Path | DetectionDataset, nodes: Sequence[int], split: str = "val",
+def evaluate_mapped(yolo: Predictor | HasPredictor, data: str | Path | DetectionDataset, nodes: Sequence[int],
+                    split: str = "val",
                     imgsz: int | None = None, conf: float = 0.005, nms: float = 0.45, iou: float = 0.5,
                     use_07_metric: bool = True, batch: int = 4) -> VOCResult:
     """VOC AP per class of dataset YAML ``data`` (``split``; or a split loaded already), its class ``c``
     being tree node ``nodes[c]``."""
+    yolo = as_predictor(yolo)
     ds = data if isinstance(data, DetectionDataset) else load_dataset(data, split)
     if len(nodes) != len(ds.names):
         raise Yolo9000Error(f"{ds.root if isinstance(data, DetectionDataset) else data}: {len(ds.names)} classes, "
@@ -136,10 +140,12 @@ def evaluate_mapped(yolo: Predictor, data: str | Path | DetectionDataset, nodes:
     return evaluate_voc(ground_truth_from_dataset(ds), dets, iou, use_07_metric, plus1=True)
 
 
-def evaluate_open_vocab(yolo: Predictor, data: str | Path, nodes: Sequence[int], seen_nodes: Iterable[int],
+def evaluate_open_vocab(yolo: Predictor | HasPredictor, data: str | Path, nodes: Sequence[int],
+                        seen_nodes: Iterable[int],
                         split: str = "val", imgsz: int | None = None, conf: float = 0.005, nms: float = 0.45,
                         iou: float = 0.5, use_07_metric: bool = True, batch: int = 4) -> OpenVocabResult:
     """:func:`evaluate_mapped`, with the classes split by whether their node is in ``seen_nodes``."""
+    yolo = as_predictor(yolo)
     nodes = tuple(int(n) for n in nodes)
     voc = evaluate_mapped(yolo, data, nodes, split, imgsz, conf, nms, iou, use_07_metric, batch)
     return OpenVocabResult(voc, nodes, seen_with_boxes(nodes, seen_nodes))

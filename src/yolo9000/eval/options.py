@@ -25,7 +25,7 @@ class ValOptions:
     iou: float = option(0.5, "IoU threshold of the VOC metrics (strictly above)")
     plus1: bool = option(True, "VOC metrics: widths x2 - x1 + 1, as the reference code (--no-plus1: x2 - x1)")
     batch: int = option(4, "images per forward pass")
-    device: str = option("auto", "cpu, cuda, cuda:N or auto (CUDA when present)")
+    device: str = option("auto", "cpu, cuda, cuda:N, a GPU index (0) or auto (CUDA when present)")
     precision: str = option("fp32", "inference precision: fp32 (darknet-exact), bf16, fp16 (CUDA only)",
                             choices=PRECISIONS)
     compile: bool = option(False, "compile the inference copy with torch.compile")

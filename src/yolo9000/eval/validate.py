@@ -19,6 +19,7 @@ import numpy as np
 from yolo9000.datasets import dataset_paths, load_dataset
 from yolo9000.datasets.records import DetectionDataset
 from yolo9000.errors import Yolo9000Error, file_error
+from yolo9000.eval.options import ValOptions
 from yolo9000.fileio import atomic_write, check_outputs, check_staged, staged_folder, write_json
 from yolo9000.metrics.analysis import confusion_matrix, recall_at_proposals
 from yolo9000.metrics.coco import COCOResult
@@ -27,7 +28,7 @@ from yolo9000.metrics.report import Result, evaluate, format_table, headline, pr
 from yolo9000.metrics.structures import DetectionSet, GroundTruth, detections_to_coco
 from yolo9000.metrics.voc import evaluate_voc
 from yolo9000.ops.boxes import box_convert
-from yolo9000.predict.predictor import Predictor
+from yolo9000.predict.predictor import HasPredictor, Predictor, as_predictor
 
 
 @dataclass(frozen=True)
@@ -96,13 +97,15 @@ def check_val_outputs(data: str | Path | DetectionDataset, files: dict[str, Any]
                   data_folders=paths.folders if paths else ())
 
 
-def validate(yolo: Predictor, data: str | Path | DetectionDataset, split: str = "val", metric: str = "voc07",
-             imgsz: int | None = None,
-             conf: float = 0.005, nms: float = 0.45, iou: float = 0.5, plus1: bool = True, batch: int = 4,
-             skip_bad: bool = False, save_dir: str | Path | None = None, save_json: str | Path | None = None,
-             save_voc: str | Path | None = None, exist_ok: bool = False, progress: bool = False,
+def validate(yolo: Predictor | HasPredictor, data: str | Path | DetectionDataset, split: str = ValOptions.split,
+             metric: str = ValOptions.metric, imgsz: int | None = None, conf: float = ValOptions.conf,
+             nms: float = ValOptions.nms, iou: float = ValOptions.iou, plus1: bool = ValOptions.plus1,
+             batch: int = ValOptions.batch, skip_bad: bool = False, save_dir: str | Path | None = None,
+             save_json: str | Path | None = None, save_voc: str | Path | None = None, exist_ok: bool = False,
+             progress: bool = False,
              max_images: int | None = None) -> ValResult:
-    """Predict on ``split`` of dataset YAML ``data`` and score it with ``metric`` (voc07, voc or coco).
+    """Predict on ``split`` of dataset YAML ``data`` and score it with ``metric`` (voc07, voc or coco). The
+    defaults are ``yolo9000 val``'s (:class:`~yolo9000.eval.options.ValOptions`).
     ``data`` may also be a split loaded already (a :class:`DetectionDataset`; ``split`` and ``skip_bad``
     then do not apply), as training passes the splits it checked before its first batch.
 
@@ -119,6 +122,7 @@ def validate(yolo: Predictor, data: str | Path | DetectionDataset, split: str = 
     before any work (:func:`~yolo9000.fileio.check_outputs`), and so is a file of ``save_dir`` or ``save_voc``
     that this call did not write (``exist_ok``: replaced).
     """
+    yolo = as_predictor(yolo)
     _check_val_args(yolo, metric, iou, max_images)
     check_val_outputs(data, {"the COCO results file": save_json},
                       {"the comp4 folder": save_voc, "the plots folder": save_dir})
@@ -233,7 +237,8 @@ class SizeRow:
                 "images_per_s": self.images_per_s}
 
 
-def validate_sizes(yolo: Predictor, data: str | Path | DetectionDataset, sizes: list[int], split: str = "val",
+def validate_sizes(yolo: Predictor | HasPredictor, data: str | Path | DetectionDataset, sizes: list[int],
+                   split: str = "val",
                    skip_bad: bool = False, save_dir: str | Path | None = None, **options: Any) -> list[SizeRow]:
     """Score one model at several input sizes (the paper's Table 3 / Figure 4), in one run on one machine.
 
@@ -241,9 +246,10 @@ def validate_sizes(yolo: Predictor, data: str | Path | DetectionDataset, sizes: 
     every row times the same work. ``options`` are :func:`validate`'s (metric, conf, nms, iou, batch, ...;
     not its output files). ``save_dir`` receives ``sizes.png`` (mAP against images/s) and ``sizes.json``.
     """
+    yolo = as_predictor(yolo)
     if not sizes or len(set(sizes)) != len(sizes):
         raise Yolo9000Error(f"imgsz={sizes}: give one or more different sizes")
-    stride = yolo.model.stride
+    stride = yolo.stride
     bad = [s for s in sizes if s < stride or s % stride]
     if bad:
         raise Yolo9000Error(f"imgsz {', '.join(map(str, bad))}: each size must be a positive multiple of {stride}")

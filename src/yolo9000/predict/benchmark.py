@@ -192,7 +192,7 @@ class BenchmarkConfig:
     batch: int = option(1, "images per forward pass (each timed call predicts one batch)", min=1)
     precision: str = option("fp32", "inference precision: fp32, bf16 or fp16 (CUDA only)", choices=PRECISIONS)
     compile: bool = option(False, "torch.compile the inference copy")
-    device: str = option("auto", "cpu, cuda, cuda:N or auto (CUDA when present, else CPU)")
+    device: str = option("auto", "cpu, cuda, cuda:N, a GPU index (0) or auto (CUDA when present, else CPU)")
     iters: int = option(20, "timed calls (each one batch)", min=1)
     warmup: int = option(3, "untimed calls first", min=0)
     image: str | None = option(None, "image predicted on; none: a fixed 768x576 noise image")
@@ -286,7 +286,7 @@ def run_benchmark(cfg: BenchmarkConfig) -> BenchmarkResult:
     check_benchmark_config(cfg)
     device = resolve_device(cfg.device)
     yolo = Predictor.load(cfg.model, cfg.weights, device=device, precision=cfg.precision, compile=cfg.compile)
-    stride = yolo.model.stride
+    stride = yolo.stride
     cfg = replace(cfg, imgsz=yolo.imgsz if cfg.imgsz is None else cfg.imgsz)
     if (problem := imgsz_problem(cfg.imgsz, stride)) is not None:
         raise Yolo9000Error(f"imgsz={cfg.imgsz}: {problem}")

@@ -3,8 +3,9 @@
 The export stores what prediction needs in the model's ``metadata_props`` (:class:`OnnxMetadata`):
 the network as darknet cfg text, the class names, anchors, class count, stride, input size, batch, and
 whether the graph ends in the raw head or in decoded boxes. :class:`OnnxBackend` stands in for the
-torch network inside :class:`yolo9000.YOLO`: it is called on a (B, 3, H, W) float32 batch and returns
-the raw head as a float32 torch tensor, so YOLO's own decode, WordTree walk and NMS run unchanged.
+torch network behind a :class:`~yolo9000.predict.predictor.Predictor` (it is a
+:class:`~yolo9000.predict.backend.Backend`): it is called on a (B, 3, H, W) float32 batch and returns the raw
+head as a float32 torch tensor, so the predictor's own decode, WordTree walk and NMS run unchanged.
 
 Only raw-head exports load this way; ``--with-decode`` files are meant for other runtimes, which run
 their own NMS on the (boxes, scores) outputs.
@@ -21,7 +22,7 @@ import torch
 from yolo9000.darknet.cfg import parse_cfg_text
 from yolo9000.devices import resolve_device
 from yolo9000.errors import Yolo9000Error, file_error, require_file
-from yolo9000.models.darknet import DarknetConfig
+from yolo9000.models.darknet import Darknet, DarknetConfig, native_imgsz
 from yolo9000.optional import require
 
 METADATA_FORMAT = "yolo9000-onnx"
@@ -138,15 +139,19 @@ def read_onnx_metadata(path: str | Path) -> OnnxMetadata:
 
 
 class OnnxBackend:
-    """A raw-head ONNX export run by onnxruntime, in the role of the torch network in ``YOLO``.
-
-    Attributes mirror :class:`yolo9000.models.Darknet` where YOLO reads them: ``config`` (with the class
-    names), ``stride``; plus ``metadata`` and ``path``.
+    """A raw-head ONNX export run by onnxruntime: a :class:`~yolo9000.predict.backend.Backend` with no torch
+    ``module``, whose runner is itself (float32, no fusing or compiling; inputs and outputs cross as CPU
+    arrays, the session's device is chosen here). ``imgsz`` is the size the graph was traced at (a
+    ``--dynamic`` graph: its cfg's); ``metadata`` and ``path`` say where it came from.
     """
+
+    module: Darknet | None = None
+    fuse, precision, compile = False, "fp32", False
 
     def __init__(self, path: str | Path, device: str | torch.device = "cpu") -> None:
         self.path = require_file(path, "ONNX file")
-        self.session = open_session(self.path, device, self.path)
+        self.device = resolve_device(device)
+        self.session = open_session(self.path, self.device, self.path)
         props = dict(self.session.get_modelmeta().custom_metadata_map)
         self.metadata = OnnxMetadata.from_props(props, self.path)
         config = parse_cfg_text(self.metadata.cfg_text, f"{self.path} (embedded cfg)", name=self.metadata.model_name)
@@ -164,11 +169,11 @@ class OnnxBackend:
     def names(self) -> tuple[str, ...]:
         return self.metadata.names
 
-    def eval(self) -> "OnnxBackend":
-        return self
+    @property
+    def imgsz(self) -> int:
+        return native_imgsz(self.config) if self.metadata.dynamic else self.metadata.imgsz
 
-    def to(self, device: str | torch.device) -> "OnnxBackend":
-        """Inputs and outputs cross as CPU arrays; the session's device was chosen at load."""
+    def runner(self) -> "OnnxBackend":
         return self
 
     def _check_shape(self, shape: tuple[int, ...]) -> None:

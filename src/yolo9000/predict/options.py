@@ -24,7 +24,7 @@ class PredictOptions:
                                          "(e.g. inet9k.map)")
     names: str | None = option(None, "class names file, one per line")
     batch: int = option(4, "images per forward pass")
-    device: str = option("auto", "cpu, cuda, cuda:N or auto (CUDA when present)")
+    device: str = option("auto", "cpu, cuda, cuda:N, a GPU index (0) or auto (CUDA when present)")
     precision: str = option("fp32", "inference precision: fp32 (darknet-exact), bf16 (CPU with AVX512-BF16/AMX, or "
                                     "CUDA), fp16 (CUDA only); the decode stays float32", choices=PRECISIONS)
     compile: bool = option(False, "compile the inference copy with torch.compile (slow first call; faster after)")

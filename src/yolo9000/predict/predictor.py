@@ -1,14 +1,15 @@
-"""The predictor below the ``YOLO`` facade: an in-memory network, its device and precision, and the path
+"""The predictor the ``YOLO`` facade holds: a network's backend (:mod:`yolo9000.predict.backend`), and the path
 from inputs (:mod:`yolo9000.predict.sources`) through letterbox, the network, the region decode and NMS to
 :class:`~yolo9000.predict.results.Results`. Training and validation predict through it directly."""
 from __future__ import annotations
 
+import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from numbers import Integral
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from tqdm import tqdm
@@ -17,21 +18,20 @@ from yolo9000.checkpoints.format import CHECKPOINT_EXTS
 from yolo9000.checkpoints.loading import load_model
 from yolo9000.darknet.hub import for_model
 from yolo9000.darknet.weights import WeightsHeader
-from yolo9000.devices import resolve_device
 from yolo9000.errors import Yolo9000Error
 from yolo9000.models.darknet import (
     AvgPoolSpec,
     CostSpec,
     Darknet,
+    DarknetConfig,
     SoftmaxSpec,
     imgsz_problem,
-    native_imgsz,
     require_rgb,
 )
-from yolo9000.models.inference import build_inference_model, check_inference_options, weights_version
 from yolo9000.names import read_names
 from yolo9000.ops.letterbox import letterbox
 from yolo9000.ops.region import decode_region, region_detections
+from yolo9000.predict.backend import Backend, TorchBackend
 from yolo9000.predict.onnx_backend import load_onnx_backend
 from yolo9000.predict.options import PredictOptions
 from yolo9000.predict.results import Results
@@ -41,6 +41,27 @@ from yolo9000.wordtree.tree import WordTree, group_softmax, load_label_map, load
 
 class RandomWeightsWarning(UserWarning):
     """A network built without weights (darknet's random initialisation) is predicting."""
+
+
+class HasPredictor(Protocol):
+    """Anything that holds a :class:`Predictor` (:class:`yolo9000.YOLO` does)."""
+
+    predictor: "Predictor"
+
+
+def as_predictor(model: "Predictor | HasPredictor") -> "Predictor":
+    """``model`` itself, or the predictor it holds: what the evaluation functions take a ``YOLO`` as."""
+    return model if isinstance(model, Predictor) else model.predictor
+
+
+def _outside_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning its caller issues at the first frame outside this package (the
+    user's call, whether it came through ``YOLO`` or straight to the predictor)."""
+    package = str(Path(__file__).resolve().parents[1])
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _chunks(frames: Iterator[Frame | Unreadable], size: int) -> Iterator[list[Frame] | Unreadable]:
@@ -85,68 +106,94 @@ class _Decode:
 
 
 class Predictor:
-    """An in-memory detector or classifier, ready to predict (what :class:`yolo9000.YOLO` builds from files).
+    """A network on a device, ready to predict: letterbox, :class:`~yolo9000.predict.backend.Backend`, region
+    decode and NMS, from inputs (:mod:`yolo9000.predict.sources`) to :class:`Results`. :class:`yolo9000.YOLO`
+    holds one; training and validation predict through one directly.
 
     Args:
-        model: the network; names: one per class; device: where it runs; header: its darknet header.
-        fuse, precision, compile: see :class:`yolo9000.YOLO`.
+        backend: what runs the network (:class:`~yolo9000.predict.backend.TorchBackend` or an ONNX
+            session, :class:`~yolo9000.predict.onnx_backend.OnnxBackend`).
+        names: one per class. header: the darknet header of its weights. source: what errors call the
+            network (its file, if it has one; default its cfg's name).
+        random_weights: the network was built without weights: the first prediction warns
+            (:class:`RandomWeightsWarning`).
 
-    ``imgsz`` is the square input size the network was trained and validated at (its cfg's ``[net] width``;
-    for an ONNX file traced at a fixed size, that size): ``predict`` and ``val`` run at it unless given
-    another.
+    Build one with :meth:`load` (from files, as ``YOLO`` takes them) or :meth:`from_module` (an in-memory
+    network). ``imgsz`` is the square input size the network was trained and validated at (its cfg's
+    ``[net] width``; for an ONNX file traced at a fixed size, that size): ``predict`` and ``val`` run at it
+    unless given another.
     """
 
-    def __init__(self, model: Darknet, names: Sequence[str], device: str | torch.device = "auto",
-                 header: WeightsHeader = WeightsHeader(), fuse: bool = True, precision: str = "fp32",
-                 compile: bool = False, source: str | None = None) -> None:
-        self._attach(model, header, tuple(names), device, fuse, precision, compile, source)
+    def __init__(self, backend: Backend, names: Sequence[str], header: WeightsHeader = WeightsHeader(),
+                 source: str | None = None, random_weights: bool = False) -> None:
+        self.backend = backend
+        self.names, self.header = tuple(names), header
+        self.source = source or backend.config.name
+        self.tree: WordTree | None = load_tree(self.config.tree) if self.config.tree else None
+        region = self.config.region
+        self._anchors = torch.tensor(region.anchors_grid, dtype=torch.float32) if region else None
+        self._random_weights = random_weights  # predict() warns once (see warn_random_weights)
 
     @classmethod
     def load(cls, model: str | Path, weights: str | Path | None = None, names: str | Path | None = None,
              device: str | torch.device = "auto", fuse: bool = True, precision: str = "fp32",
              compile: bool = False) -> "Predictor":
         """A network from files, as :class:`yolo9000.YOLO` takes them (a zoo name, ``.cfg``, checkpoint or
-        raw-head ``.onnx``; darknet ``.weights`` or a checkpoint)."""
-        self = cls.__new__(cls)
-        self._load(model, weights, names, device, fuse, precision, compile)
-        return self
-
-    def _load(self, model: str | Path, weights: str | Path | None, names: str | Path | None,
-              device: str | torch.device, fuse: bool, precision: str, compile: bool) -> None:
-        # --- ONNX backend (yolo9000.predict.onnx_backend): begin
+        raw-head ``.onnx``; darknet ``.weights`` or a checkpoint); ``fuse``, ``precision`` and ``compile`` as
+        :class:`~yolo9000.predict.backend.TorchBackend` takes them."""
         if Path(str(model)).suffix.lower() == ".onnx":
-            backend = load_onnx_backend(model, device, weights=weights, precision=precision, compile=compile)
-            onnx_names = read_names(names, backend.config.num_classes) if names is not None else backend.names
-            self._attach(backend, WeightsHeader(), onnx_names, device, fuse=False,  # type: ignore[arg-type]
-                         source=str(model))
-            return
-        # --- ONNX backend: end
+            onnx = load_onnx_backend(model, device, weights=weights, precision=precision, compile=compile)
+            onnx_names = read_names(names, onnx.config.num_classes) if names is not None else onnx.names
+            return cls(onnx, onnx_names, source=str(model))
         net, header, model_names = load_model(model, weights)
         if names is not None:
             model_names = read_names(names, net.config.num_classes)
-        self._attach(net, header, model_names, device, fuse, precision, compile, source=str(model))
-        # darknet's random initialisation: predict() warns once (see _warn_random_weights)
-        self._random_weights = weights is None and Path(str(model)).suffix.lower() not in CHECKPOINT_EXTS
+        random_weights = weights is None and Path(str(model)).suffix.lower() not in CHECKPOINT_EXTS
+        return cls(TorchBackend(net, device, fuse, precision, compile), model_names, header, str(model),
+                   random_weights)
 
-    def _attach(self, model: Darknet, header: WeightsHeader, names: tuple[str, ...], device: str | torch.device,
-                fuse: bool, precision: str = "fp32", compile: bool = False, source: str | None = None) -> None:
-        device = resolve_device(device)
-        check_inference_options(fuse, precision, compile, device)
-        self.precision, self.compile = precision, compile
-        self.source = source or model.config.name  # what errors call the network: its file, if it has one
-        self.model, self.header, self.names = model, header, tuple(names)
-        self.config = model.config
-        # the size it was trained and validated at (an ONNX graph traced without --dynamic: the traced size)
-        meta = getattr(model, "metadata", None)
-        self.imgsz = meta.imgsz if meta is not None and not meta.dynamic else native_imgsz(model.config)
-        self.device = torch.device(device)
-        self.model.to(self.device)
-        self.tree: WordTree | None = load_tree(self.config.tree) if self.config.tree else None
-        region = self.config.region
-        self._anchors = torch.tensor(region.anchors_grid, dtype=torch.float32) if region else None
-        self.fuse = fuse
-        self._fused: tuple[tuple[int, ...], torch.nn.Module] | None = None
-        self._random_weights = False  # set by __init__ for a network built without weights
+    @classmethod
+    def from_module(cls, model: Darknet, names: Sequence[str], device: str | torch.device = "auto",
+                    header: WeightsHeader = WeightsHeader(), fuse: bool = True, precision: str = "fp32",
+                    compile: bool = False) -> "Predictor":
+        """Wrap an in-memory network (e.g. one being trained) without reading any file; it is moved to
+        ``device``."""
+        return cls(TorchBackend(model, device, fuse, precision, compile), names, header)
+
+    @property
+    def model(self) -> Darknet:
+        """The torch network; a one-line error for a predictor that runs an ONNX file."""
+        if self.backend.module is None:
+            raise Yolo9000Error(f"{self.source}: runs an ONNX file, which holds no torch network")
+        return self.backend.module
+
+    @property
+    def config(self) -> DarknetConfig:
+        return self.backend.config
+
+    @property
+    def device(self) -> torch.device:
+        return self.backend.device
+
+    @property
+    def imgsz(self) -> int:
+        return self.backend.imgsz
+
+    @property
+    def stride(self) -> int:
+        return self.backend.stride
+
+    @property
+    def fuse(self) -> bool:
+        return self.backend.fuse
+
+    @property
+    def precision(self) -> str:
+        return self.backend.precision
+
+    @property
+    def compile(self) -> bool:
+        return self.backend.compile
 
     @property
     def files_read(self) -> tuple[str, ...]:
@@ -155,24 +202,10 @@ class Predictor:
         region = self.config.region
         return tuple(p for p in (self.config.tree, region.map if region is not None else None) if p)
 
-    @classmethod
-    def from_module(cls, model: Darknet, names: tuple[str, ...] | list[str], device: str | torch.device = "auto",
-                    header: WeightsHeader = WeightsHeader(), fuse: bool = True, precision: str = "fp32",
-                    compile: bool = False) -> "Predictor":
-        """Wrap an in-memory network (e.g. one being trained) without reading any file."""
-        self = cls.__new__(cls)
-        self._attach(model, header, tuple(names), device, fuse, precision, compile)
-        return self
-
-    def inference_model(self) -> torch.nn.Module:
-        """The module ``predict`` runs: ``.model`` itself, or its fused copy (in ``precision``, compiled if
-        asked), rebuilt whenever ``.model``'s weights change."""
-        if not self.fuse:
-            return self.model.eval()
-        version = weights_version(self.model)
-        if self._fused is None or self._fused[0] != version:
-            self._fused = (version, build_inference_model(self.model, self.precision, self.compile))
-        return self._fused[1]
+    def inference_model(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """What ``predict`` feeds a batch to: the backend's runner (the torch network or its fused copy, see
+        :class:`~yolo9000.predict.backend.TorchBackend`; an ONNX session)."""
+        return self.backend.runner()
 
     @property
     def is_detector(self) -> bool:
@@ -222,9 +255,8 @@ class Predictor:
             loop is too slow for, see :mod:`yolo9000.predict.sources`).
         """
         self._check_predictable()
-        stride = self.model.stride
         imgsz = self.imgsz if imgsz is None else imgsz
-        if (problem := imgsz_problem(imgsz, stride)) is not None:
+        if (problem := imgsz_problem(imgsz, self.stride)) is not None:
             raise Yolo9000Error(f"imgsz={imgsz}: {problem}")
         if not 0.0 <= conf < 1.0 or not 0.0 < nms <= 1.0:
             raise Yolo9000Error(f"conf={conf}, nms={nms}: conf must be in [0, 1) and nms in (0, 1]")
@@ -239,14 +271,15 @@ class Predictor:
         items = expand(source)
         if not stream and any(is_live(i) for i in items):
             warnings.warn("a camera or live stream runs until it ends: with stream=False its results pile up in "
-                          "memory until then; use stream=True", stacklevel=2)
-        self._warn_random_weights()
+                          "memory until then; use stream=True", stacklevel=_outside_stacklevel())
+        self.warn_random_weights()
         gen = self._predict_items(items, imgsz, decode, batch, keep_images, progress, skip_bad, exif)
         return gen if stream else list(gen)
 
-    def _warn_random_weights(self, what: str = "these are the predictions of random weights") -> None:
+    def warn_random_weights(self, what: str = "these are the predictions of random weights") -> None:
         """Warn (once per object, one line) that a network built without weights predicts from darknet's
-        random initialisation; networks from checkpoints, ONNX files and :meth:`from_module` never warn."""
+        random initialisation (``random_weights``); networks from checkpoints, ONNX files and
+        :meth:`from_module` never warn."""
         if not self._random_weights:
             return
         self._random_weights = False
@@ -254,7 +287,7 @@ class Predictor:
         hint = (f" (weights={entry.name!r} downloads darknet's trained ones)" if entry is not None
                 else " (pass weights=, a darknet .weights file or a checkpoint)")
         warnings.warn(f"{self.source}: no weights given: {what}{hint}",
-                      RandomWeightsWarning, stacklevel=3)
+                      RandomWeightsWarning, stacklevel=_outside_stacklevel())
 
     def _check_predictable(self) -> None:
         """One-line errors for networks ``predict`` cannot run on RGB images or cannot decode."""

@@ -21,7 +21,6 @@ from yolo9000.datasets import dataset_paths
 from yolo9000.errors import Yolo9000Error, file_error
 from yolo9000.fields import check_fields, flag_name
 from yolo9000.fileio import check_output_dir, check_outputs, remove_stale_temps
-from yolo9000.train.options import SEED_MAX  # noqa: F401  (re-exported: --seed's bound)
 
 
 def _fail(name: str, value: Any, need: str) -> Yolo9000Error:

@@ -8,6 +8,8 @@ contiguous slices, one per process, so N processes see exactly the images one pr
 from __future__ import annotations
 
 import os
+import shlex
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -15,7 +17,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import Sampler
 
-from yolo9000.devices import resolve_device
+from yolo9000.devices import cuda_indices, resolve_device
 from yolo9000.errors import Yolo9000Error
 
 
@@ -32,20 +34,42 @@ class DistInfo:
         return self.rank == 0
 
 
+def torchrun_command(gpus: int, argv: list[str] | None = None) -> str:
+    """The command that runs this training command over ``gpus`` processes: ``torchrun --nproc_per_node N -m
+    yolo9000.cli train ...`` with the command line's own subcommand and options (``argv``, default
+    ``sys.argv``), or with ``...`` in their place when the run was not started from the command line."""
+    argv = sys.argv if argv is None else argv
+    start = next((i for i, a in enumerate(argv[1:3], 1) if a.startswith("train")), None)
+    rest = argv[start:] if start is not None else ["train", "..."]
+    return shlex.join(["torchrun", "--nproc_per_node", str(gpus), "-m", "yolo9000.cli", *rest])
+
+
 def setup(device: str) -> DistInfo:
-    """Join the process group when launched by ``torchrun`` (gloo on CPU, nccl on CUDA); else one process."""
+    """Join the process group when launched by ``torchrun`` (gloo on CPU, nccl on CUDA); else one process.
+
+    ``device`` may list GPUs (``"0,1"``): under torchrun, process ``LOCAL_RANK`` trains on the
+    ``LOCAL_RANK``-th of them; in one process it is a one-line error that gives the torchrun command.
+    """
     world = int(os.environ.get("WORLD_SIZE", "1"))
+    gpus = cuda_indices(device)
     if world <= 1:
+        if gpus is not None and len(gpus) > 1:
+            raise Yolo9000Error(f"--device {device}: training on {len(gpus)} GPUs runs one process per GPU; "
+                                f"start it with: {torchrun_command(len(gpus))}")
         return DistInfo(0, 1, resolve_device(device))
     if str(device) == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
-    if device.startswith("cuda"):
-        if torch.cuda.device_count() <= local:
-            raise Yolo9000Error(f"--device {device}: process {rank} needs CUDA device {local}, "
-                                f"found {torch.cuda.device_count()}")
-        torch.cuda.set_device(local)
-        dev, backend = torch.device("cuda", local), "nccl"
+    if gpus is not None or str(device).startswith("cuda"):
+        if gpus is not None and len(gpus) != int(os.environ.get("LOCAL_WORLD_SIZE", world)):
+            raise Yolo9000Error(f"--device {device}: lists {len(gpus)} GPUs for {world} processes (give torchrun "
+                                f"--nproc_per_node {len(gpus)})")
+        index = gpus[local] if gpus is not None else local
+        if not torch.cuda.is_available() or torch.cuda.device_count() <= index:
+            raise Yolo9000Error(f"--device {device}: process {rank} needs CUDA device {index}, "
+                                f"found {torch.cuda.device_count() if torch.cuda.is_available() else 0}")
+        torch.cuda.set_device(index)
+        dev, backend = torch.device("cuda", index), "nccl"
     else:
         dev, backend = resolve_device(device), "gloo"
     if not dist.is_initialized():

@@ -25,7 +25,8 @@ class RunOptions:
     """Where a run goes and what runs it: every trainer's."""
 
     workers: int = option(2, "data-loading worker processes (0: in the main process)", min=0)
-    device: str = option("auto", "cpu, cuda, cuda:N or auto (CUDA when present, else CPU)")
+    device: str = option("auto", "cpu, cuda, cuda:N, a GPU index (0; 0,1: one training process per GPU under "
+                                 "torchrun) or auto (CUDA when present, else CPU)")
     seed: int = option(0, "seed of the initialisation, the augmentation and the sampling",
                        range=f"[0, {SEED_MAX}]")
     project: str = option("runs", "the folder that holds the run folders")
