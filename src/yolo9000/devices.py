@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from yolo9000.errors import Yolo9000Error
+from yolo9000.words import count
 
 
 def cuda_indices(device: str | int | torch.device) -> tuple[int, ...] | None:
@@ -49,7 +50,7 @@ def resolve_device(device: str | int | torch.device) -> torch.device:
             raise Yolo9000Error(f"device={device!s}: CUDA is not available on this machine (use --device cpu)")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             n = torch.cuda.device_count()
-            raise Yolo9000Error(f"device={device!s}: this machine has {n} CUDA device{'s' if n != 1 else ''}")
+            raise Yolo9000Error(f"device={device!s}: this machine has {count(n, 'CUDA device')}")
     elif dev.type == "mps":
         raise Yolo9000Error(f"device={device!s}: Apple's MPS is not supported yet (use --device cpu)")
     elif dev.type != "cpu":

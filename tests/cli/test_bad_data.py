@@ -195,7 +195,7 @@ CASES: list[Case] = [
          setup=lambda w: (w.voc(), w.write("voc/data.yaml", YAML + "val: list.txt\n")),
          names=lambda w: f"{w.p('voc/data.yaml')}:6", expect=("duplicate key 'val'", "line 4"), outcome="warning"),
     Case("yaml/names-twice-val", lambda w: val(w, w.p("voc/data.yaml"), "--weights", w.a.det_weights),
-         setup=lambda w: (w.voc(), w.write("voc/list.txt", "a\n"),  # one image: val's "1 images in ..." line
+         setup=lambda w: (w.voc(), w.write("voc/list.txt", "a\n"),  # one image: val's "1 image in ..." line
                           w.write("voc/data.yaml", "names: [dog]\n" + YAML)),
          names=lambda w: f"{w.p('voc/data.yaml')}:6", expect=("duplicate key 'names'", "line 1"),
          outcome="warning"),

@@ -911,7 +911,7 @@ def run_case(case: Case, assets: Assets, tmp_path: Path, monkeypatch, capfd) -> 
     else:
         assert rc == 0, shown
         warns = [x for x in lines if x.startswith("yolo9000: warning: ")]
-        others = [x for x in lines if not x.startswith("yolo9000: ") and not x.startswith(("1 images", "wrote "))]
+        others = [x for x in lines if not x.startswith("yolo9000: ") and not x.startswith(("1 image", "wrote "))]
         assert len(warns) == 1 and not others, f"expected one 'yolo9000: warning:' line\n{shown}"
         line = warns[0]
     if case.names is not None:

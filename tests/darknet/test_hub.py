@@ -387,11 +387,11 @@ def test_cli_predict_with_a_weights_name(server: Server, offline: Path, image: P
             "--device", "cpu"]
     assert main(argv) == 0
     err = capsys.readouterr().err
-    assert err.startswith("1 images, ") and "warning" not in err
+    assert err.startswith("1 image, ") and "warning" not in err
     assert (offline / NANO_FILE).is_file()
     server.stop()
     assert main(argv) == 0  # from the cache
-    assert capsys.readouterr().err.startswith("1 images, ")
+    assert capsys.readouterr().err.startswith("1 image, ")
 
 
 def test_cli_predict_offline_is_one_error_line(table, offline: Path, image: Path, capsys) -> None:
@@ -410,7 +410,7 @@ def test_cli_predict_random_weights_warns_once(image: Path, capsys) -> None:
     lines = capsys.readouterr().err.splitlines()
     warned = [x for x in lines if "random weights" in x]
     assert len(warned) == 1 and warned[0].startswith(f"yolo9000: warning: {NANO}: no weights given")
-    assert any(x.startswith("1 images, ") for x in lines)
+    assert any(x.startswith("1 image, ") for x in lines)
 
 
 # ------------------------------------------------------------------------------------------ the API warning

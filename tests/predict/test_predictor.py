@@ -209,7 +209,9 @@ def test_nms_leaves_no_pair_of_one_class_overlapping_above_it(nano, images, nms)
 
 
 @pytest.mark.parametrize("kwargs, words", [
-    ({"imgsz": 100}, "imgsz=100"), ({"imgsz": 0}, "imgsz=0"), ({"conf": 1.0}, r"conf must be in \[0, 1\)"),
+    ({"imgsz": 100}, "imgsz=100"), ({"imgsz": 0}, "imgsz=0"),
+    ({"imgsz": (480, 640)}, r"imgsz=\(480, 640\): must be one whole number, the side of the square"),
+    ({"conf": 1.0}, r"conf must be in \[0, 1\)"),
     ({"conf": -0.1}, "conf must be"), ({"nms": 0.0}, r"nms in \(0, 1\]"), ({"batch": 0}, "batch=0: must be at least 1"),
     ({"hier": 0.3}, "hier=0.3: .*WordTree heads"), ({"label_map": [0, 1]}, "label_map applies to WordTree heads"),
 ])

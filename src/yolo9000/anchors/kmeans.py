@@ -41,6 +41,7 @@ import numpy as np
 from yolo9000.datasets import load_dataset
 from yolo9000.errors import Yolo9000Error, file_error, require_file
 from yolo9000.ops.boxes import box_convert
+from yolo9000.words import count
 
 if TYPE_CHECKING:
     from yolo9000.datasets import DetectionDataset
@@ -325,8 +326,8 @@ def _check_inputs(shapes_norm: np.ndarray, k: int, source: str) -> np.ndarray:
 def _check_distinct(s: np.ndarray, k: int, source: str) -> None:
     distinct = len(np.unique(s, axis=0))
     if k > distinct:
-        raise Yolo9000Error(f"{source}: k={k} anchors asked for, but the {len(s)} boxes have only {distinct} "
-                            f"distinct shape{'s' if distinct != 1 else ''}")
+        raise Yolo9000Error(f"{source}: k={k} anchors asked for, but the {len(s)} boxes have only "
+                            f"{count(distinct, 'distinct shape')}")
 
 
 def _kmeanspp(points: np.ndarray, weights: np.ndarray, k: int, rng: np.random.Generator, cost_fn: CostFn,

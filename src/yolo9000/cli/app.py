@@ -31,9 +31,9 @@ from yolo9000.cli.score import add_score_parser, cmd_score
 from yolo9000.cli.shapes import add_shapes_parser, cmd_shapes
 from yolo9000.cli.wordtree import add_wordtree_parser, cmd_wordtree
 from yolo9000.errors import Yolo9000Error
-from yolo9000.fields import option
 from yolo9000.eval.options import ValOptions
 from yolo9000.eval.validate import check_val_outputs, format_sizes, validate_sizes
+from yolo9000.fields import option
 from yolo9000.fileio import (
     DISK_ERRNOS, HeldInterrupts, check_output_dir, check_outputs, check_staged, disk_error, staged_folder, write_json,
 )
@@ -45,6 +45,8 @@ from yolo9000.predict.sources import expand, output_stem
 from yolo9000.train.classify import ClassifyConfig, train_classifier
 from yolo9000.train.detect import TrainConfig, train
 from yolo9000.train.joint import JointConfig, train_joint
+from yolo9000.version import __version__
+from yolo9000.words import count
 
 
 def _add_model_args(p: argparse.ArgumentParser, weights_required: bool = False) -> None:
@@ -56,6 +58,7 @@ def _add_model_args(p: argparse.ArgumentParser, weights_required: bool = False) 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="yolo9000", description="YOLOv2 and YOLO9000, exact to darknet.")
+    parser.add_argument("--version", action="version", version=f"yolo9000 {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("predict", help="detect objects in images, folders, globs, videos, URLs, streams and cameras")
@@ -220,12 +223,12 @@ def _predict_summary(a: PredictOptions, yolo: YOLO, tally: _PredictTally, save_d
     if interrupted:
         kept = [f"the files done in {save_dir}"] if save_dir else []
         kept += [f"their JSON in {a.save_json}"] if a.save_json else []
-        print(f"yolo9000: interrupted after {tally.n_images} images; kept "
+        print(f"yolo9000: interrupted after {count(tally.n_images, 'image')}; kept "
               f"{' and '.join(kept) or 'nothing (no outputs asked)'}", file=sys.stderr)
         return 130
-    what = "detections" if yolo.is_detector else "top-5 rows"
+    what = "detection" if yolo.is_detector else "top-5 row"
     n = tally.n_dets if yolo.is_detector else len(tally.records) - len(tally.bad)
-    print(f"{tally.n_images} images, {n} {what}"
+    print(f"{count(tally.n_images, 'image')}, {count(n, what)}"
           + (f"; {len(tally.bad)} unreadable, skipped" if tally.bad else "")
           + (f"; annotated images in {save_dir}" if save_dir else "")
           + (f"; JSON in {a.save_json}" if a.save_json else ""), file=sys.stderr)
@@ -350,7 +353,7 @@ def cmd_val(args: argparse.Namespace) -> int:
     if a.json:  # first: a write that fails leaves no table behind
         write_result_json(v.result, a.json, protocol=v.protocol, settings=v.settings)
     print(v.table())
-    print(f"{v.settings['images']} images in {v.seconds:.1f} s", file=sys.stderr)
+    print(f"{count(v.settings['images'], 'image')} in {v.seconds:.1f} s", file=sys.stderr)
     return 0
 
 
@@ -363,7 +366,7 @@ def _val_sizes(a: ValOptions, yolo: YOLO) -> int:
                           metric=a.metric, conf=a.conf, nms=a.nms, iou=a.iou, plus1=a.plus1, batch=a.batch,
                           progress=not a.quiet and sys.stderr.isatty())
     print(format_sizes(rows, a.metric))
-    print(f"{rows[0].images} images per size, batch {a.batch}, device {yolo.device}"
+    print(f"{count(rows[0].images, 'image')} per size, batch {a.batch}, device {yolo.device}"
           + (f"; plot in {Path(a.save_dir) / 'sizes.png'}" if a.save_dir else ""), file=sys.stderr)
     if a.json:
         write_json([r.as_dict() for r in rows], a.json)
@@ -400,7 +403,7 @@ def cmd_info(a: argparse.Namespace) -> int:
     if (problem := imgsz_problem(imgsz, model.stride)) is not None:
         raise Yolo9000Error(f"--imgsz {imgsz}: {problem}")
     print(f"{c.name}: {len(c.layers)} layers, {darknet_float_count(model):,} darknet floats, "
-          f"{c.num_classes} classes, stride {model.stride}, input {imgsz}x{imgsz}")
+          f"{count(c.num_classes, 'class')}, stride {model.stride}, input {imgsz}x{imgsz}")
     if c.region is not None:
         print("anchors (grid cells): " + "  ".join(f"{w:g}x{h:g}" for w, h in c.region.anchors_grid))
     x = torch.zeros(1, c.net.channels, imgsz, imgsz)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from yolo9000.datasets.check import check_dataset
+from yolo9000.cli.args import add_dataclass_args, dataclass_from_args
+from yolo9000.datasets.check import CheckDataOptions, check_dataset
 
 
 def add_check_data_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -11,19 +12,16 @@ def add_check_data_parser(subparsers: argparse._SubParsersAction) -> argparse.Ar
     p = subparsers.add_parser("check-data", help="check a dataset: counts per class and split, and every bad record",
                               description="Check a dataset YAML: per-split, per-class counts and every bad record "
                                           "(exit 0 when clean, 1 when bad records were found).")
-    p.add_argument("data", help="dataset YAML")
-    p.add_argument("--split", action="extend", nargs="+", default=None, metavar="SPLIT",
-                   help="splits to check (default: all the YAML has)")
-    p.add_argument("--fast", action="store_true", help="read image headers only instead of decoding every image")
-    p.add_argument("--max-warnings", type=int, default=20, help="warnings printed per kind (default 20)")
+    add_dataclass_args(p, CheckDataOptions)
     return p
 
 
 def cmd_check_data(args: argparse.Namespace) -> int:
     """Print the table and the problems; 0 if no bad records, 1 otherwise (config errors raise)."""
-    report = check_dataset(args.data, args.split, decode=not getattr(args, "fast", False))
+    o = dataclass_from_args(CheckDataOptions, args)
+    report = check_dataset(o.data, o.split, decode=not o.fast)
     print(report.table())
-    problems = report.format_problems(getattr(args, "max_warnings", 20))
+    problems = report.format_problems(o.max_warnings)
     if problems:
         print()
         print(problems)

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from yolo9000.cli.args import add_dataclass_args, dataclass_from_args
-
 from yolo9000.darknet import hub
 from yolo9000.darknet.hub import DEFAULT_HOME, ENV_URL, WeightsFile, download, find
 from yolo9000.errors import Yolo9000Error

@@ -10,6 +10,8 @@ from yolo9000.datasets.config import load_dataset_config
 from yolo9000.datasets.loader import scan_split
 from yolo9000.datasets.records import Issue
 from yolo9000.errors import UnknownNameError
+from yolo9000.fields import option
+from yolo9000.words import count
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,16 @@ class SplitReport:
     @property
     def ok(self) -> bool:
         return not self.issues
+
+
+@dataclass(frozen=True)
+class CheckDataOptions:
+    """``yolo9000 check-data``'s options (field names are the flags)."""
+
+    data: str = option(help="dataset YAML", flags=("data",))
+    split: tuple[str, ...] | None = option(None, "splits to check; none: all the YAML has")
+    fast: bool = option(False, "read image headers only instead of decoding every image")
+    max_warnings: int = option(20, "warnings printed per kind", min=0)
 
 
 @dataclass(frozen=True)
@@ -68,8 +80,7 @@ class DatasetReport:
 
     def table(self) -> str:
         """The per-split summary and the per-class table (images / boxes per split)."""
-        lines = [f"{self.yaml}: {self.format} dataset in {self.root}, {len(self.names)} "
-                 f"class{'es' if len(self.names) != 1 else ''}"]
+        lines = [f"{self.yaml}: {self.format} dataset in {self.root}, {count(len(self.names), 'class')}"]
         for s in self.splits:
             bad_records = s.listed - s.images
             bad_boxes = sum(1 for i in s.issues if i.scope == "box")
@@ -84,17 +95,17 @@ class DatasetReport:
         lines.append(f"{'all':{w}}" + "".join(f"  {s.images:>8} {s.boxes:>8}" for s in self.splits))
         return "\n".join(lines)
 
-    def format_problems(self, max_warnings: int = 20) -> str:
+    def format_problems(self, max_warnings: int = CheckDataOptions.max_warnings) -> str:
         """Every bad record (one a line, ``[split] file[:line]: reason``), then the warnings (the first
         ``max_warnings`` of each kind)."""
         out = []
         issues = self.issues
         if issues:
-            out.append(f"{len(issues)} bad record{'s' if len(issues) != 1 else ''}:")
+            out.append(f"{count(len(issues), 'bad record')}:")
             out += [f"  [{i.split}] {i}" for i in issues]
         warnings = self.warnings
         if warnings:
-            out.append(f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''}:")
+            out.append(f"{count(len(warnings), 'warning')}:")
             by_kind: dict[str, list[Issue]] = {}
             for x in warnings:
                 by_kind.setdefault(x.kind, []).append(x)

@@ -21,6 +21,7 @@ from yolo9000.datasets.records import DetectionDataset, ImageRecord, Issue
 from yolo9000.errors import Yolo9000Error, file_error, require_file
 from yolo9000.images import load_image
 from yolo9000.ops.boxes import box_convert
+from yolo9000.words import count
 
 TOLERANCE = 1.0  # pixels a box may reach beyond the image before it is "outside"
 EXIF_ORIENTATION = 0x0112
@@ -260,13 +261,13 @@ def load_dataset(yaml_path: str | Path, split: str, skip_bad: bool = False, deco
     if scan.issues and not skip_bad:
         n = len(scan.issues)
         records = len({i.file for i in scan.issues})
-        raise file_error(cfg.yaml, f"split {split!r} has {n} bad record{'s' if n > 1 else ''} "
-                                   f"(in {records} file{'s' if records > 1 else ''}); the first: {scan.issues[0]} "
+        raise file_error(cfg.yaml, f"split {split!r} has {count(n, 'bad record')} "
+                                   f"(in {count(records, 'file')}); the first: {scan.issues[0]} "
                                    f"(list them all with 'yolo9000 check-data {cfg.yaml}', or skip them with --skip-bad, skip_bad=True in Python)")
     dropped = [w for w in scan.warnings if w.kind == "zero-area"]
     if dropped:
         listed = "; ".join(str(i) for i in dropped[:3]) + ("; ..." if len(dropped) > 3 else "")
-        _warnings.warn(f"{cfg.yaml}: split {split!r}: {len(dropped)} zero-area box{'es' if len(dropped) > 1 else ''} "
+        _warnings.warn(f"{cfg.yaml}: split {split!r}: {count(len(dropped), 'zero-area box')} "
                        f"dropped: {listed}", stacklevel=2)
     warn_skipped(f"{cfg.yaml}: split {split!r}", "bad record", scan.issues)  # skip_bad: say what is left out
     return DetectionDataset(cfg.names, split, cfg.root, scan.records, cfg.format)

@@ -42,6 +42,7 @@ import yaml
 from PIL import Image, ImageDraw
 
 from yolo9000.errors import Yolo9000Error, file_error
+from yolo9000.fields import option
 from yolo9000.fileio import atomic_write, check_output_dir
 from yolo9000.ops.boxes import box_convert
 
@@ -110,6 +111,19 @@ class ShapesImage:
     pixels: np.ndarray
     background: tuple[int, int, int]
     objects: tuple[ShapeObject, ...]
+
+
+@dataclass(frozen=True)
+class ShapesOptions:
+    """``yolo9000 shapes``' options (field names are the flags) and :func:`make_shapes`' defaults."""
+
+    out: str = option("datasets/shapes", "dataset folder")
+    train: int = option(2000, "train images")
+    val: int = option(100, "val images")
+    size: int = option(160, "image side in pixels")
+    seed: int = option(0, "random seed")
+    classes: str = option(",".join(DEFAULT_CLASSES),
+                          f"comma-separated shape names (available: {','.join(SHAPES)})")
 
 
 def _check_params(n_train: int, n_val: int, size: int, seed: int, classes: Sequence[str]) -> tuple[str, ...]:
@@ -369,7 +383,8 @@ def _build(root: Path, n_train: int, n_val: int, size: int, seed: int,
     return root / YAML_NAME, False
 
 
-def make_shapes(root: Path, n_train: int = 2000, n_val: int = 100, size: int = 160, seed: int = 0,
+def make_shapes(root: Path, n_train: int = ShapesOptions.train, n_val: int = ShapesOptions.val,
+                size: int = ShapesOptions.size, seed: int = ShapesOptions.seed,
                 classes: Sequence[str] = DEFAULT_CLASSES) -> Path:
     """Write the shapes dataset into ``root`` (reusing a complete set made with the same parameters) and
     return its YAML, ``root/shapes.yaml``.

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
+from numbers import Integral
 from typing import Any, Union
 
 import torch
@@ -388,6 +389,9 @@ def imgsz_problem(imgsz: int, stride: int) -> str | None:
 
     Returns a phrase to follow ``<flag> <value>:`` (``"must be a positive multiple of 32 ..."``).
     """
+    if isinstance(imgsz, bool) or not isinstance(imgsz, Integral):
+        return ("must be one whole number, the side of the square network input (a rectangular (h, w) input is "
+                "not supported)")
     if imgsz < stride or imgsz % stride or imgsz > MAX_IMGSZ:
         return (f"must be a positive multiple of {stride} up to {MAX_IMGSZ} (a larger input needs tens of GB for "
                 f"the network's activations)")

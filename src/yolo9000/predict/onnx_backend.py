@@ -24,6 +24,7 @@ from yolo9000.devices import resolve_device
 from yolo9000.errors import Yolo9000Error, file_error, require_file
 from yolo9000.models.darknet import Darknet, DarknetConfig, native_imgsz
 from yolo9000.optional import require
+from yolo9000.words import count
 
 METADATA_FORMAT = "yolo9000-onnx"
 METADATA_VERSION = 1
@@ -157,8 +158,8 @@ class OnnxBackend:
         config = parse_cfg_text(self.metadata.cfg_text, f"{self.path} (embedded cfg)", name=self.metadata.model_name)
         if config.num_classes != self.metadata.num_classes:  # names and num_classes agree (from_props checks)
             k = config.num_classes
-            raise file_error(self.path, f"metadata lists {len(self.metadata.names)} names, its embedded cfg has {k} "
-                                        f"class{'es' if k != 1 else ''}: damaged or edited metadata; export the "
+            raise file_error(self.path, f"metadata lists {len(self.metadata.names)} names, its embedded cfg has "
+                                        f"{count(k, 'class')}: damaged or edited metadata; export the "
                                         f"model again")
         self.config = DarknetConfig(config.name, config.net, config.layers, self.metadata.names)
         self.stride = self.metadata.stride

@@ -38,6 +38,7 @@ from yolo9000.train.init import initialise
 from yolo9000.train.loss import BOX_LOSSES, OBJ_LOSSES, region_loss, region_loss_problem
 from yolo9000.train.options import OPTIMIZERS, SIZE, DetectionOptions, EngineOptions, OptimOptions, RunOptions
 from yolo9000.train.report import save_predictions, save_val_montage
+from yolo9000.words import count
 
 
 # ----------------------------------------------------------------------------- presets
@@ -250,7 +251,7 @@ def build_model(cfg: TrainConfig, train_set: DetectionDataset, imgsz: int) -> tu
     if (problem := region_loss_problem(config.region)) is not None:
         raise Yolo9000Error(f"--model {cfg.model}: {problem}")
     if config.num_classes != len(names) and config.region.tree is not None:
-        classes = f"{len(names)} class{'es' if len(names) != 1 else ''}"
+        classes = count(len(names), "class")
         raise Yolo9000Error(f"--model {cfg.model}: a WordTree detector ({config.num_classes} tree nodes) cannot be "
                             f"trained on the dataset's {classes}; train it with 'yolo9000 train-joint' (--tree, "
                             f"--det-map), or choose a flat detector (e.g. yolov2-voc)")

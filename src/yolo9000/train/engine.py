@@ -43,6 +43,7 @@ from yolo9000.models.darknet import Darknet, DarknetConfig
 from yolo9000.train import distributed as dist
 from yolo9000.train.checks import check_run_folder, check_run_options, resume_config
 from yolo9000.train.report import Scalars, append_csv, plot_results
+from yolo9000.words import count
 
 
 # ----------------------------------------------------------------------------- what a task supplies
@@ -209,8 +210,8 @@ class EarlyStop:
 
     def message(self, epoch: int, epochs: int, metric: str) -> str:
         """The one line printed when the run stops early."""
-        return (f"early stop after epoch {epoch}/{epochs}: {metric} has not improved for {self.stale} "
-                f"validation{'s' if self.stale != 1 else ''} (--patience {self.patience}); the best, "
+        return (f"early stop after epoch {epoch}/{epochs}: {metric} has not improved for "
+                f"{count(self.stale, 'validation')} (--patience {self.patience}); the best, "
                 f"{self.best:.4f}, was at epoch {self.best_epoch} (weights/best.pt)")
 
 
