@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import filecmp
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from PIL import Image
 from yolo9000 import YOLO
 from yolo9000.cli.app import main
 from yolo9000.models.zoo import ZOO
+from yolo9000.words import count
 
 TINY = "yolov2-tiny-voc"
 TINY_FLOATS = 15_867_885
@@ -113,6 +115,34 @@ def test_predict_folder_saves_images_and_json(capsys, folder, tmp_path, tiny_voc
            [(r["image"], r["class_id"], r["class_name"]) for r in expected]
     np.testing.assert_allclose([r["score"] for r in records], [r["score"] for r in expected], rtol=1e-5)
     np.testing.assert_allclose([r["xyxy"] for r in records], [r["xyxy"] for r in expected], rtol=1e-4, atol=0.1)
+
+
+def test_predict_says_what_it_found_per_image(capsys, folder, video, tiny_voc_weights):
+    """One line per image (its number of all, path, input size, counts per class, time), darknet's per-box
+    lines with --ext-output, and the counts and speed at the end; --quiet keeps only the counts."""
+    api = YOLO(TINY, weights=tiny_voc_weights).predict(folder, imgsz=224, conf=0.2)
+    _, err = run_ok(capsys, ["predict", folder, "--model", TINY, "--weights", tiny_voc_weights, "--imgsz", "224",
+                             "--conf", "0.2", "--ext-output"])
+    lines = err.strip().splitlines()
+    at = 0
+    for k, r in enumerate(api, 1):
+        head = re.fullmatch(rf"image {k}/2 {re.escape(r.path)}: 224x224 (.+), (\d+\.\d) ms", lines[at])
+        assert head and head.group(1) == r.verbose() and float(head.group(2)) > 0
+        counts = {r.names[c]: n for c, n in zip(*np.unique(r.class_ids.numpy(), return_counts=True))}
+        assert head.group(1) == ", ".join(count(int(n), name) for name, n in counts.items())  # in class order
+        for j, box in enumerate(lines[at + 1:at + 1 + len(r)]):
+            x1, y1, x2, y2 = r.xyxy[j].tolist()
+            assert box == (f"{r.names[int(r.class_ids[j])]}: {float(r.scores[j]):.0%}  (left_x: {x1:.0f}  top_y: "
+                           f"{y1:.0f}  width: {x2 - x1:.0f}  height: {y2 - y1:.0f})")
+        at += 1 + len(r)
+    assert lines[at] == f"2 images, {sum(len(r) for r in api)} detections"
+    assert re.fullmatch(r"speed: [\d.]+ ms preprocess, [\d.]+ ms inference, [\d.]+ ms postprocess per image at "
+                        r"224x224, batch 4", lines[at + 1]) and len(lines) == at + 2
+    # a video: one line per frame; --quiet: only the counts
+    _, err = run_ok(capsys, ["predict", video, "--model", TINY, "--weights", tiny_voc_weights, "--imgsz", "224"])
+    assert [x.split(":")[0] for x in err.splitlines()[:3]] == [f"video {k}/3 {video} frame {k - 1}" for k in (1, 2, 3)]
+    _, err = run_ok(capsys, ["predict", folder, "--model", TINY, "--weights", tiny_voc_weights, *FAST, "--conf", "0.2"])
+    assert err.strip().splitlines() == [f"2 images, {sum(len(r) for r in api)} detections"]
 
 
 def test_predict_skip_bad_lists_the_unreadable_inputs(capsys, folder, tmp_path, tiny_voc_weights):
@@ -298,9 +328,9 @@ def test_every_training_flag_has_a_help_line_and_its_default(command: str, capsy
     import dataclasses
 
     from yolo9000.cli.app import build_parser
-    from yolo9000.train.joint import JointConfig
-    from yolo9000.train.detect import TrainConfig
     from yolo9000.train.classify import ClassifyConfig
+    from yolo9000.train.detect import TrainConfig
+    from yolo9000.train.joint import JointConfig
 
     cls = {"train": TrainConfig, "train-classifier": ClassifyConfig, "train-joint": JointConfig}[command]
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))

@@ -542,3 +542,23 @@ def test_cli_save_crop_refused_for_a_classifier(capsys, pics, tmp_path):
     lines = (tmp_path / "o" / "labels" / "a.txt").read_text().splitlines()
     assert len(lines) == 2 and {line.split()[1] for line in lines} == {"class0", "class1"}  # top-5 of 2
     assert math.isclose(sum(float(line.split()[0]) for line in lines), 1.0, abs_tol=1e-6)
+
+
+def test_verbose_counts_the_detections_per_class_in_class_order():
+    boxes = torch.tensor([[0.0, 0.0, 4.0, 4.0]] * 3)
+    r = Results(boxes, torch.tensor([0.9, 0.8, 0.7]), torch.tensor([2, 0, 2]), ("cat", "dog", "box"), "x.jpg",
+                (8, 8))
+    assert r.verbose() == "1 cat, 2 boxes"
+    assert r[r.class_ids == 0].verbose() == "1 cat" and r[[]].verbose() == "no detections"
+    clf = Results(torch.zeros(0, 4), torch.zeros(0), torch.zeros(0, dtype=torch.int64), ("a", "b", "c"), "x.jpg",
+                  (8, 8), probs=torch.tensor([0.2, 0.7, 0.1]))
+    assert clf.verbose() == "b 0.70, a 0.20, c 0.10"
+
+
+def test_predict_times_each_stage_per_image(nano):
+    """Results.speed: the milliseconds of letterbox, network and decode + NMS, a batch's time shared by its
+    images (the same for both images of one batch); indexing keeps it."""
+    a, b = nano.predict([noise_image(seed=1), noise_image(seed=2)], imgsz=IMGSZ, conf=CONF, batch=2)
+    assert set(a.speed) == {"preprocess", "inference", "postprocess"} and all(v > 0 for v in a.speed.values())
+    assert a.speed == b.speed and a.speed is not b.speed and a[:1].speed == a.speed
+    assert Results.unreadable("x.jpg", "x.jpg: bad", nano.names).speed is None

@@ -41,7 +41,8 @@ from yolo9000.metrics.report import write_result_json
 from yolo9000.models.darknet import darknet_float_count, imgsz_problem, native_imgsz
 from yolo9000.models.zoo import ZOO
 from yolo9000.predict.options import PredictOptions
-from yolo9000.predict.sources import expand, output_stem
+from yolo9000.predict.results import Results
+from yolo9000.predict.sources import count_frames, expand, output_stem
 from yolo9000.train.classify import ClassifyConfig, train_classifier
 from yolo9000.train.detect import TrainConfig, train
 from yolo9000.train.joint import JointConfig, train_joint
@@ -164,6 +165,14 @@ class _PredictTally:
         self.bad: list[str] = []
         self.n_images = 0
         self.n_dets = 0
+        self.ms = {"preprocess": 0.0, "inference": 0.0, "postprocess": 0.0}  # summed over the images
+
+    def add(self, r: Results) -> None:
+        """Count a predicted image, its detections and its time."""
+        self.n_images += 1
+        self.n_dets += len(r)
+        for stage, ms in (r.speed or {}).items():
+            self.ms[stage] += ms
 
     def progress(self) -> tuple[int, int, int]:
         """(records, images, detections) so far: what :class:`_KeepOnInterrupt` keeps at a Ctrl-C."""
@@ -193,15 +202,18 @@ def _predict_loop(a: PredictOptions, yolo: YOLO, items: list, stage: Path | None
     results = yolo.predict(items, imgsz=a.imgsz, conf=a.conf, nms=a.nms, hier=a.hier, batch=a.batch,
                            tree_depth=a.tree_depth, label_map=a.label_map, skip_bad=a.skip_bad,
                            classes=a.classes, max_det=a.max_det, stream=True,
-                           keep_images=stage is not None, exif=a.exif,
-                           progress=not a.quiet and sys.stderr.isatty())
+                           keep_images=stage is not None, exif=a.exif)
+    total = None if a.quiet else count_frames(items)
+    imgsz = yolo.imgsz if a.imgsz is None else a.imgsz
     for r in interrupted.track(results):
         if r.error is not None:
             tally.bad.append(r.error)
             tally.records.append({"image": r.path, "error": r.error.removeprefix(f"{r.path}: ")})
             continue
-        tally.n_images += 1
-        tally.n_dets += len(r)
+        tally.add(r)
+        if not a.quiet:
+            lines = [_image_line(r, tally.n_images, total, imgsz)] + (_box_lines(r) if a.ext_output else [])
+            print("\n".join(lines), file=sys.stderr)
         if yolo.is_detector:
             tally.records += r.to_records()
         else:
@@ -214,6 +226,26 @@ def _predict_loop(a: PredictOptions, yolo: YOLO, items: list, stage: Path | None
             _write_video_frame(writers, r, stage, used)
         if a.save_txt or a.save_crop:
             _save_labels_and_crops(a, r, stage, label_names)
+
+
+def _image_line(r: Results, index: int, total: int | None, imgsz: int) -> str:
+    """``image 3/10 dog.jpg: 416x416 1 bicycle, 1 dog, 30.2 ms`` (a video frame: ``video 12/300 clip.mp4
+    frame 11: ...``; an unknown total, e.g. a camera: ``image 3 ...``): what one image gave and its time."""
+    kind, where = ("image", r.path) if r.frame is None else ("video", f"{r.path} frame {r.frame}")
+    ms = sum((r.speed or {}).values())
+    return f"{kind} {index}{'' if total is None else f'/{total}'} {where}: {imgsz}x{imgsz} {r.verbose()}, {ms:.1f} ms"
+
+
+def _box_lines(r: Results) -> list[str]:
+    """darknet's lines for one image: ``dog: 99%  (left_x: 128  top_y: 224  width: 184  height: 316)`` per
+    detection, pixels of the original image (a classifier: its top 5, ``dog: 91%``)."""
+    if r.probs is not None:
+        return [f"{name}: {p:.0%}" for _, name, p in r.top(5)]
+    lines = []
+    for (x1, y1, x2, y2), score, c in zip(r.xyxy.tolist(), r.scores.tolist(), r.class_ids.tolist()):
+        lines.append(f"{r.names[c]}: {score:.0%}  (left_x: {x1:.0f}  top_y: {y1:.0f}  width: {x2 - x1:.0f}  "
+                     f"height: {y2 - y1:.0f})")
+    return lines
 
 
 def _predict_summary(a: PredictOptions, yolo: YOLO, tally: _PredictTally, save_dir: Path | None,
@@ -232,6 +264,10 @@ def _predict_summary(a: PredictOptions, yolo: YOLO, tally: _PredictTally, save_d
           + (f"; {len(tally.bad)} unreadable, skipped" if tally.bad else "")
           + (f"; annotated images in {save_dir}" if save_dir else "")
           + (f"; JSON in {a.save_json}" if a.save_json else ""), file=sys.stderr)
+    if tally.n_images and not a.quiet:
+        ms = ", ".join(f"{t / tally.n_images:.1f} ms {stage}" for stage, t in tally.ms.items())
+        imgsz = yolo.imgsz if a.imgsz is None else a.imgsz
+        print(f"speed: {ms} per image at {imgsz}x{imgsz}, batch {a.batch}", file=sys.stderr)
     for error in tally.bad:
         print(f"yolo9000: warning: skipped {error}", file=sys.stderr)
     return 0

@@ -39,4 +39,6 @@ class PredictOptions:
     classes: tuple[int, ...] | None = option(None, "keep only detections of these class ids")
     max_det: int | None = option(None, "keep at most this many detections per image (none: all, as darknet)")
     skip_bad: bool = option(False, "go on past unreadable inputs; they are listed on stderr and in the JSON")
-    quiet: bool = option(False, "no progress bar")
+    ext_output: bool = option(False, "after each image's line, one line per detection as darknet prints them: "
+                                     "class, score and the box in pixels (left_x, top_y, width, height)")
+    quiet: bool = option(False, "no line per image and no speed line: only the closing counts")

@@ -26,6 +26,7 @@ from PIL import Image, ImageDraw
 from yolo9000.errors import UsageError, file_error
 from yolo9000.fileio import atomic_write, check_output_file, first_non_finite
 from yolo9000.ops.boxes import box_convert
+from yolo9000.words import count
 
 # labels in black on a box of the class colour where torchvision can (0.23 and newer), else in the class colour
 _LABEL_STYLE: dict[str, Any] = (
@@ -217,6 +218,9 @@ class Results:
             detections, no image and ``orig_shape`` (0, 0). None for every image that was read.
         fps: frames per second of the video, stream or camera the frame came from, as it reports them
             (None for still images, or when unknown).
+        speed: milliseconds this image took in each stage, Ultralytics' keys: ``preprocess`` (letterbox),
+            ``inference`` (the network), ``postprocess`` (decode and NMS); a batch's time shared equally by
+            its images. None where no prediction ran (an unreadable input, a result built by hand).
 
     Ultralytics' names work too: ``r.boxes`` (a :class:`Boxes`: ``xyxy``, ``xywh``, ``xyxyn``, ``xywhn``,
     ``conf``, ``cls``, ``data``), ``r.plot()``, ``r.save_txt()``, ``r.save_crop()``, ``r.summary()`` and
@@ -230,7 +234,7 @@ class Results:
     ``r[index]`` (an int, slice, index list or tensor, or boolean mask, e.g. ``r[r.scores > 0.5]`` or
     ``r[r.boxes.cls == 2]``) is a new Results whose per-detection fields (:attr:`PER_DETECTION`) are indexed
     together and whose per-image fields (``names``, ``path``, ``orig_shape``, ``frame``, ``orig_img``,
-    ``error``, ``fps``) are kept; an int keeps one detection (``len(r[0]) == 1``), as ``r.boxes[0]``.
+    ``error``, ``fps``, ``speed``) are kept; an int keeps one detection (``len(r[0]) == 1``), as ``r.boxes[0]``.
     Iterating yields one such single-detection Results per detection. A classifier's result (``probs``) has
     no detections to index: a UsageError.
     """
@@ -250,6 +254,7 @@ class Results:
     orig_img: np.ndarray | None = field(default=None, repr=False)
     error: str | None = None
     fps: float | None = None
+    speed: dict[str, float] | None = None
 
     @classmethod
     def unreadable(cls, path: str, error: str, names: tuple[str, ...]) -> "Results":
@@ -324,6 +329,16 @@ class Results:
             raise UsageError("top() is for classifier results; this image has detections")
         p, i = self.probs.topk(min(k, self.probs.numel()))
         return [(int(c), self.names[int(c)], float(v)) for v, c in zip(p, i)]
+
+    def verbose(self) -> str:
+        """What was found, in words (Ultralytics' ``verbose``): the detections counted per class in class
+        order, ``"1 dog, 2 cars"`` (``"no detections"`` when none); a classifier's top 5, ``"dog 0.91, cat
+        0.05, ..."``."""
+        if self.probs is not None:
+            return ", ".join(f"{name} {p:.2f}" for _, name, p in self.top(5))
+        ids, counts = self.class_ids.unique(return_counts=True) if len(self) else ([], [])
+        found = [count(int(n), self.names[int(c)]) for c, n in zip(ids, counts)]
+        return ", ".join(found) or "no detections"
 
     def to_records(self) -> list[dict[str, Any]]:
         """One dict per detection: image, class_id, class_name, score, xyxy (and frame for videos)."""
