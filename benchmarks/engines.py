@@ -169,7 +169,7 @@ def main() -> int:
     import lightnet as ln
 
     torch.manual_seed(0)
-    yolo = YOLO("yolov2-voc", device="cpu")  # random weights, 20 VOC classes, 5 anchors
+    yolo = YOLO("yolov2-voc", weights="random", device="cpu")  # random weights, 20 VOC classes, 5 anchors
     yolo.model.eval()
     torch.manual_seed(0)
     lnet = ln.models.YoloV2(20).eval()  # random (lightnet's init), 20 classes, 5 VOC anchors

@@ -88,7 +88,7 @@ def main() -> None:
     a = ap.parse_args()
 
     dtype = precision_dtype(a.precision)
-    net = fuse_for_inference(YOLO(a.model).model, dtype=dtype)
+    net = fuse_for_inference(YOLO(a.model, weights="random").model, dtype=dtype)  # timing: any weights
     x = torch.rand(1, 3, a.imgsz, a.imgsz).to(dtype).contiguous(memory_format=torch.channels_last)
     rows, forward_ms = profile_convs(net, x, a.iters)
     peak = gemm_peak_gflops(precision=a.precision).best

@@ -43,7 +43,9 @@ class YOLO:
     Args:
         model: zoo name (``yolov2-voc``, ``yolo9000``, ...), darknet ``.cfg`` path, or checkpoint (or a
             :class:`~yolo9000.predict.predictor.Predictor`, held as it is).
-        weights: darknet ``.weights`` or checkpoint (see :func:`load_model`).
+        weights: darknet ``.weights`` or checkpoint (see :func:`load_model`); ``"random"``: darknet's random
+            initialisation; None: a zoo name's published weights (``yolov2-voc`` -> ``yolov2-voc.weights``,
+            downloaded once into the cache), a checkpoint's own, else the random initialisation (which warns).
         names: optional names file; must list exactly one name per class.
         device: torch device for inference.
         fuse: predict with a copy that folds batch norm into the convolutions and uses channels-last

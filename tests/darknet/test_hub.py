@@ -434,10 +434,39 @@ def test_api_warns_once_when_a_network_without_weights_predicts(tmp_path: Path) 
         YOLO(NANO, device="cpu").predict(arr, imgsz=64)
 
 
-def test_api_hint_names_the_downloadable_file(table) -> None:
-    (w,) = _random_weight_warnings(lambda: YOLO(NANO, device="cpu").predict(np.zeros((64, 64, 3), np.uint8),
-                                                                            imgsz=64))
-    assert f"weights={NANO_FILE!r}" in str(w.message)
+def test_a_zoo_name_brings_its_published_weights(server: Server, offline: Path, nano_bytes: bytes,
+                                                 tmp_path: Path) -> None:
+    """YOLO(name) with no weights: darknet's file for that network, downloaded once into the cache, and no
+    random-weights warning; the same network as YOLO(name, weights=<that file>)."""
+    arr = np.zeros((64, 64, 3), np.uint8)
+    yolo = YOLO(NANO, device="cpu")
+    assert _random_weight_warnings(lambda: yolo.predict(arr, imgsz=64)) == []
+    assert (offline / NANO_FILE).read_bytes() == nano_bytes and server.requests == [f"/mirror/{NANO_FILE}"]
+    local = tmp_path / NANO_FILE
+    local.write_bytes(nano_bytes)
+    expected = YOLO(NANO, weights=local, device="cpu")
+    for a, b in zip(yolo.model.state_dict().values(), expected.model.state_dict().values()):
+        assert torch.equal(a, b)
+    YOLO(NANO, device="cpu")
+    assert len(server.requests) == 1  # the cache serves the second
+
+
+def test_random_weights_are_one_choice_away_and_offline_says_so(table, offline: Path, image: Path, capsys) -> None:
+    """weights="random" (--weights random) starts from darknet's initialisation without a download or a
+    warning; without it, an offline machine gets one line offering that choice."""
+    arr = np.zeros((64, 64, 3), np.uint8)
+    with pytest.raises(Yolo9000Error) as e:
+        YOLO(NANO, device="cpu")
+    line = _one_line(e)
+    assert line.startswith("could not download ") and line.endswith(
+        "or choose darknet's random initialisation with --weights random (weights='random')")
+    torch.manual_seed(0)
+    chosen = YOLO(NANO, weights="random", device="cpu")
+    assert _random_weight_warnings(lambda: chosen.predict(arr, imgsz=64)) == [] and _cache_listing(offline) == []
+    assert main(["predict", str(image), "--model", NANO, "--weights", "random", "--imgsz", "64", "--quiet",
+                 "--device", "cpu"]) == 0
+    (line,) = capsys.readouterr().err.splitlines()  # no warning
+    assert line.startswith("1 image, ")
 
 
 def test_api_does_not_warn_with_weights_checkpoints_or_in_memory_networks(tmp_path: Path, nano_bytes: bytes) -> None:

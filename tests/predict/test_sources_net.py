@@ -571,4 +571,4 @@ def test_an_error_still_keeps_nothing(monkeypatch, mixed_inputs, tmp_path, capsy
 def test_interrupt_without_outputs(monkeypatch, mixed_inputs, capsys):
     interrupt_after(monkeypatch, 1, KeyboardInterrupt())
     assert main(["predict", *mixed_inputs, *FAST]) == 130
-    assert one_line(capsys.readouterr().err) == "yolo9000: interrupted after 1 images; kept nothing (no outputs asked)"
+    assert one_line(capsys.readouterr().err) == "yolo9000: interrupted after 1 image; kept nothing (no outputs asked)"

@@ -10,7 +10,7 @@ from typing import Any
 
 from yolo9000.checkpoints.format import CHECKPOINT_EXTS, checkpoint_header, load_checkpoint, load_state
 from yolo9000.darknet.cfg import parse_cfg, parse_cfg_text
-from yolo9000.darknet.hub import resolve_weights
+from yolo9000.darknet.hub import for_model, resolve_weights
 from yolo9000.darknet.weights import WeightsHeader, load_darknet_weights
 from yolo9000.errors import Yolo9000Error, file_error
 from yolo9000.models.darknet import Darknet, DarknetConfig, darknet_float_count
@@ -61,6 +61,21 @@ def _checkpoint_config(ckpt: dict[str, Any], path: Path) -> DarknetConfig:
         warnings.warn(f"{path}: {problem}: using the default names ({', '.join(default[:2])}, ...; --names "
                       f"gives others)", stacklevel=3)
     return DarknetConfig(config.name, config.net, config.layers, tuple(names) if names and not problem else ())
+
+
+#: ``weights=`` (``--weights``) that asks for darknet's random initialisation instead of published weights
+RANDOM_WEIGHTS = "random"
+
+
+def weights_for(model: str | Path, weights: str | Path | None) -> str | Path | None:
+    """The weights :func:`load_model` reads for ``weights`` as a user gives them with ``model``: None
+    brings a zoo name's published file (``yolov2-voc`` -> ``yolov2-voc.weights``, downloaded once, see
+    :data:`yolo9000.darknet.hub.WEIGHTS`; a model with none: None); :data:`RANDOM_WEIGHTS` is None,
+    darknet's random initialisation (a checkpoint keeps its own weights); any other value as it is."""
+    if weights is None:
+        entry = for_model(str(model)) if str(model) in ZOO else None
+        return entry.name if entry is not None else None
+    return None if str(weights) == RANDOM_WEIGHTS else weights
 
 
 def load_model(model: str | Path, weights: str | Path | None = None

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from yolo9000.api import YOLO, load_model
+from yolo9000.checkpoints.loading import RANDOM_WEIGHTS
 from yolo9000.cli.anchors import add_anchors_parser, cmd_anchors
 from yolo9000.cli.args import add_dataclass_args, dataclass_from_args, given_flags
 from yolo9000.cli.benchmark import add_benchmark_parser, cmd_benchmark
@@ -183,10 +184,10 @@ def _predict_setup(args: argparse.Namespace, a: PredictOptions, save_dir: Path |
     """The checks before any work, then the model, the sources expanded into single items, and every path the
     run reads (inputs, model, weights, names, label map: no output may be one of them)."""
     _check_label_flags(a, save_dir)
+    items = expand(args.source)  # a missing input stops the run before the weights are downloaded
     yolo = YOLO(a.model, a.weights, names=a.names, device=a.device, precision=a.precision, compile=a.compile)
     if a.save_crop and not yolo.is_detector:
         raise Yolo9000Error(f"--save-crop crops detections; {a.model} is a classifier")
-    items = expand(args.source)
     reads = [*args.source, *(i for i in items if isinstance(i, (str, Path))), a.model, a.weights, a.names,
              a.label_map, *yolo.files_read]
     check_outputs({"--save-json": a.save_json}, {"--save-dir": save_dir}, reads=reads)
@@ -358,7 +359,8 @@ class ConvertOptions:
 
     model: str = option(help="zoo name, darknet .cfg, or a checkpoint (.pt)")
     weights: str | None = option(None, "darknet .weights or checkpoint (.pt); a name from 'yolo9000 download --list' "
-                                       "(e.g. yolov2-voc.weights) downloads once into the cache")
+                                       "(e.g. yolov2-voc.weights) downloads once into the cache; none: a "
+                                       "checkpoint's own weights, else a fresh initialisation (--seed)")
     output: str = option(help="output file: .weights (darknet's), .cfg (the network as darknet cfg text) or .pt",
                          flags=("-o", "--output"))
     seed: int = option(0, "seed of the fresh initialisation (no --weights)")
@@ -370,7 +372,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     check_outputs({"-o": a.output}, reads=[a.model, a.weights])
     if a.weights is None:
         torch.manual_seed(a.seed)
-    out = YOLO(a.model, a.weights).save(a.output)
+    out = YOLO(a.model, a.weights if a.weights is not None else RANDOM_WEIGHTS).save(a.output)
     print(f"wrote {out}", file=sys.stderr)
     return 0
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from yolo9000.checkpoints.format import CHECKPOINT_EXTS
-from yolo9000.checkpoints.loading import load_model
+from yolo9000.checkpoints.loading import load_model, weights_for
 from yolo9000.cli.args import add_dataclass_args, dataclass_from_args
 from yolo9000.fileio import check_outputs
 from yolo9000.predict.export import (
@@ -19,6 +19,7 @@ from yolo9000.predict.export import (
     boxes_scores_for_nms,
     export_onnx,
 )
+from yolo9000.predict.options import WEIGHTS_HELP
 
 
 # ----------------------------------------------------------------------------- CLI
@@ -30,7 +31,7 @@ def add_export_parser(sub: argparse._SubParsersAction) -> None:
                        description="Export a network to ONNX: the raw head (YOLO('x.onnx') loads it) or, with "
                                    "--with-decode, boxes (xyxy, network-input pixels) and scores for NMS.")
     p.add_argument("--model", required=True, help="zoo name, darknet .cfg, or a checkpoint (.pt)")
-    p.add_argument("--weights", default=None, help="darknet .weights or checkpoint (.pt)")
+    p.add_argument("--weights", default=None, help=WEIGHTS_HELP)
     p.add_argument("--format", choices=FORMATS, default="onnx")
     add_dataclass_args(p, ExportOptions)
     p.add_argument("-o", "--output", required=True, help="output .onnx file")
@@ -40,10 +41,11 @@ def cmd_export(a: argparse.Namespace) -> int:
     """Load the network, export it, print one summary line."""
     options = dataclass_from_args(ExportOptions, a)
     check_outputs({"-o": a.output}, reads=[a.model, a.weights])
-    model, _header, names = load_model(a.model, a.weights)
+    weights = weights_for(a.model, a.weights)
+    model, _header, names = load_model(a.model, weights)
     report = export_onnx(model, a.output, names, options)
     print(report.summary(), file=sys.stderr)
-    if a.weights is None and Path(a.model).suffix.lower() not in CHECKPOINT_EXTS:
+    if weights is None and a.weights is None and Path(a.model).suffix.lower() not in CHECKPOINT_EXTS:
         print("yolo9000: warning: no --weights given: the export holds random weights", file=sys.stderr)
     return 0
 

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from yolo9000.fields import option
 from yolo9000.metrics.report import METRICS
 from yolo9000.models.inference import PRECISIONS
+from yolo9000.predict.options import WEIGHTS_HELP
 
 
 @dataclass(frozen=True)
 class ValOptions:
     data: str = option(help="dataset YAML")
     model: str = option(help="zoo name, darknet .cfg, a checkpoint (.pt) or an exported raw-head .onnx")
-    weights: str | None = option(None, "darknet .weights or checkpoint (.pt); a name from 'yolo9000 download --list' "
-                                       "downloads once into the cache")
+    weights: str | None = option(None, WEIGHTS_HELP)
     metric: str = option("voc07", "voc07 (11-point, darknet's and the paper's VOC 2007), voc (area) or coco",
                          choices=METRICS)
     split: str = option("val", "the split scored")

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from yolo9000.checkpoints.loading import RANDOM_WEIGHTS
 from yolo9000.devices import resolve_device
 from yolo9000.errors import Yolo9000Error
 from yolo9000.fields import check_fields, option
@@ -285,7 +286,9 @@ def run_benchmark(cfg: BenchmarkConfig) -> BenchmarkResult:
     """Load the model, time end to end and forward only, measure the GEMM peak; see the module doc."""
     check_benchmark_config(cfg)
     device = resolve_device(cfg.device)
-    yolo = Predictor.load(cfg.model, cfg.weights, device=device, precision=cfg.precision, compile=cfg.compile)
+    onnx = Path(cfg.model).suffix.lower() == ".onnx"  # carries its weights
+    weights = RANDOM_WEIGHTS if cfg.weights is None and not onnx else cfg.weights  # speed needs no download
+    yolo = Predictor.load(cfg.model, weights, device=device, precision=cfg.precision, compile=cfg.compile)
     stride = yolo.stride
     cfg = replace(cfg, imgsz=yolo.imgsz if cfg.imgsz is None else cfg.imgsz)
     if (problem := imgsz_problem(cfg.imgsz, stride)) is not None:

@@ -8,11 +8,16 @@ from yolo9000.fields import option
 from yolo9000.models.inference import PRECISIONS
 
 
+#: ``--weights`` of the commands that load a network to run it (predict, val, export, convert)
+WEIGHTS_HELP = ("darknet .weights or checkpoint (.pt); a name from 'yolo9000 download --list' (e.g. "
+                "yolov2-voc.weights) downloads once into the cache; 'random': darknet's random initialisation; "
+                "none: a zoo name's published weights (downloaded once), a checkpoint's own, else random")
+
+
 @dataclass(frozen=True)
 class PredictOptions:
     model: str = option(help="zoo name, darknet .cfg, a checkpoint (.pt) or an exported raw-head .onnx")
-    weights: str | None = option(None, "darknet .weights or checkpoint (.pt); a name from 'yolo9000 download --list' "
-                                       "(e.g. yolov2-voc.weights) downloads once into the cache")
+    weights: str | None = option(None, WEIGHTS_HELP)
     imgsz: int | None = option(None, "network input size, a multiple of 32; none: the model's own (the size it was "
                                      "trained and validated at, its cfg's [net] width)")
     exif: bool = option(True, "turn photos upright by their EXIF orientation (--no-exif: darknet's exact decode)")

@@ -16,7 +16,7 @@ import torch
 from tqdm import tqdm
 
 from yolo9000.checkpoints.format import CHECKPOINT_EXTS
-from yolo9000.checkpoints.loading import load_model
+from yolo9000.checkpoints.loading import RANDOM_WEIGHTS, load_model, weights_for
 from yolo9000.darknet.hub import for_model
 from yolo9000.darknet.weights import WeightsHeader
 from yolo9000.errors import Yolo9000Error
@@ -141,15 +141,29 @@ class Predictor:
              compile: bool = False) -> "Predictor":
         """A network from files, as :class:`yolo9000.YOLO` takes them (a zoo name, ``.cfg``, checkpoint or
         raw-head ``.onnx``; darknet ``.weights`` or a checkpoint); ``fuse``, ``precision`` and ``compile`` as
-        :class:`~yolo9000.predict.backend.TorchBackend` takes them."""
+        :class:`~yolo9000.predict.backend.TorchBackend` takes them.
+
+        A zoo name without ``weights`` brings darknet's trained weights for it (``yolov2-voc`` ->
+        ``yolov2-voc.weights``, :data:`yolo9000.darknet.hub.WEIGHTS`), downloaded once into the verified
+        cache; ``weights="random"`` keeps darknet's random initialisation instead. A network with no
+        published weights (``yolov2-nano``, a ``.cfg``) starts from that initialisation, and its first
+        prediction warns (:class:`RandomWeightsWarning`)."""
         if Path(str(model)).suffix.lower() == ".onnx":
             onnx = load_onnx_backend(model, device, weights=weights, precision=precision, compile=compile)
             onnx_names = read_names(names, onnx.config.num_classes) if names is not None else onnx.names
             return cls(onnx, onnx_names, source=str(model))
-        net, header, model_names = load_model(model, weights)
+        chosen = weights_for(model, weights)
+        try:
+            net, header, model_names = load_model(model, chosen)
+        except Yolo9000Error as e:
+            if weights is None and chosen is not None:  # the published weights a zoo name brings: offline?
+                raise Yolo9000Error(f"{e}; or choose darknet's random initialisation with --weights "
+                                    f"{RANDOM_WEIGHTS} (weights={RANDOM_WEIGHTS!r})") from None
+            raise
         if names is not None:
             model_names = read_names(names, net.config.num_classes)
-        random_weights = weights is None and Path(str(model)).suffix.lower() not in CHECKPOINT_EXTS
+        own = Path(str(model)).suffix.lower() in CHECKPOINT_EXTS  # a checkpoint holds its weights
+        random_weights = weights is None and chosen is None and not own  # not asked for: predict warns
         return cls(TorchBackend(net, device, fuse, precision, compile), model_names, header, str(model),
                    random_weights)
 
