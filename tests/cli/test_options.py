@@ -152,5 +152,5 @@ def test_python_only_fields_and_one_batch_default() -> None:
     # validate's: each of its defaults is `yolo9000 val`'s
     params = inspect.signature(validate).parameters
     defaults = ValOptions(data="d", model="m")
-    for name in ("split", "metric", "conf", "nms", "iou", "plus1", "batch", "skip_bad", "exist_ok"):
+    for name in ("split", "metric", "conf", "nms", "iou", "plus1", "batch", "conf_report", "skip_bad", "exist_ok"):
         assert params[name].default == getattr(defaults, name), name

@@ -86,6 +86,12 @@ def perfect_predict(yolo: YOLO, truth: dict[str, np.ndarray]):
     return predict
 
 
+def test_the_report_of_a_validation_reads_as_ultralytics_metrics(one_class: YOLO) -> None:
+    v = validate(one_class, RACCOON, split="val", imgsz=64, max_images=5, conf_report=0.01)
+    assert v.box.map50 == v.mAP == v.summary.totals["ap"] and v.settings["conf_report"] == 0.01
+    assert v.summary.conf == 0.01 and v.summary.tp.sum() + v.summary.fp.sum() == (v.dets.scores > 0.01).sum()
+
+
 def test_validate_takes_a_yolo_or_its_predictor(one_class: YOLO) -> None:
     """validate() scores what the predictor a YOLO holds predicts: the same detections either way."""
     a = validate(one_class, RACCOON, split="val", imgsz=64, max_images=3)
@@ -137,9 +143,15 @@ def test_val_cli(one_class: YOLO, tmp_path: Path, capsys) -> None:
     rc = main(["val", "--data", str(RACCOON), "--model", str(ckpt), "--imgsz", "64", "--metric", "voc",
                "--json", str(out), "--quiet"])
     assert rc == 0
-    assert "VOC2010+ area AP" in capsys.readouterr().out
+    printed = capsys.readouterr().out.splitlines()
+    assert "VOC2010+ area AP" in printed[0] and printed[2].split()[:3] == ["class", "images", "instances"]
     got = json.loads(out.read_text())
     assert got["metric"] == "voc" and set(got["per_class"]) == {"raccoon"} and "protocol" in got
+    # the per-class report: the working point at --conf-report, the metric's AP beside COCO's
+    report = got["report"]
+    assert report["conf"] == 0.25 and set(report["per_class"]) == {"raccoon"}
+    assert report["all"]["ap"] == got["mAP"] and report["all"]["images"] == 40
+    assert report["all"]["tp"] + report["all"]["fn"] == report["all"]["instances"] > 40
 
 
 def test_val_at_several_sizes_scores_each_as_a_single_val(one_class: YOLO, tmp_path: Path, capsys) -> None:

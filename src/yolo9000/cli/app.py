@@ -384,12 +384,12 @@ def cmd_val(args: argparse.Namespace) -> int:
     yolo = YOLO(a.model, a.weights, device=a.device, precision=a.precision, compile=a.compile)
     if a.imgsz is not None and len(a.imgsz) > 1:
         return _val_sizes(a, yolo)
-    v = yolo.val(a.data, split=a.split, metric=a.metric, imgsz=a.imgsz[0] if a.imgsz else None, conf=a.conf, nms=a.nms, iou=a.iou,
-                 plus1=a.plus1, batch=a.batch, skip_bad=a.skip_bad, save_dir=a.save_dir,
-                 save_json=a.save_coco, save_voc=a.save_voc, exist_ok=a.exist_ok,
+    v = yolo.val(a.data, split=a.split, metric=a.metric, imgsz=a.imgsz[0] if a.imgsz else None, conf=a.conf,
+                 nms=a.nms, iou=a.iou, plus1=a.plus1, batch=a.batch, conf_report=a.conf_report, skip_bad=a.skip_bad,
+                 save_dir=a.save_dir, save_json=a.save_coco, save_voc=a.save_voc, exist_ok=a.exist_ok,
                  progress=not a.quiet and sys.stderr.isatty())
     if a.json:  # first: a write that fails leaves no table behind
-        write_result_json(v.result, a.json, protocol=v.protocol, settings=v.settings)
+        write_result_json(v.result, a.json, protocol=v.protocol, settings=v.settings, report=v.summary.to_json())
     print(v.table())
     print(f"{count(v.settings['images'], 'image')} in {v.seconds:.1f} s", file=sys.stderr)
     return 0

@@ -24,6 +24,8 @@ class ValOptions:
     nms: float = option(0.45, "NMS IoU threshold")
     iou: float = option(0.5, "IoU threshold of the VOC metrics (strictly above)")
     plus1: bool = option(True, "VOC metrics: widths x2 - x1 + 1, as the reference code (--no-plus1: x2 - x1)")
+    conf_report: float = option(0.25, "the working confidence of the report's TP, FP, FN, precision, recall, F1 and "
+                                      "IoU (darknet's map: 0.25); AP counts every detection", range="[0, 1)")
     batch: int = option(4, "images per forward pass")
     device: str = option("auto", "cpu, cuda, cuda:N, a GPU index (0) or auto (CUDA when present)")
     precision: str = option("fp32", "inference precision: fp32 (darknet-exact), bf16, fp16 (CUDA only)",

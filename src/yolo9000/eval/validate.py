@@ -8,6 +8,7 @@ other formats, 0-based corners clipped to [0, size] (``print_cocos``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 from dataclasses import dataclass, replace
@@ -26,9 +27,11 @@ from yolo9000.metrics.coco import COCOResult
 from yolo9000.metrics.plots import plot_confusion_matrix, plot_pr_curves, plot_recall_at_proposals, plot_speed_accuracy
 from yolo9000.metrics.report import Result, evaluate, format_table, headline, protocol, write_result_json
 from yolo9000.metrics.structures import DetectionSet, GroundTruth, detections_to_coco
+from yolo9000.metrics.summary import BoxMetrics, DetectionSummary, summarize
 from yolo9000.metrics.voc import evaluate_voc
 from yolo9000.ops.boxes import box_convert
 from yolo9000.predict.predictor import HasPredictor, Predictor, as_predictor
+from yolo9000.words import count
 
 
 @dataclass(frozen=True)
@@ -50,10 +53,25 @@ class ValResult:
     def protocol(self) -> str:
         s = self.settings
         return (f"{protocol(self.result)}; darknet validation settings: letterbox {s['imgsz']}, "
-                f"objectness > {s['conf']}, NMS {s['nms']}, {s['split']} split ({s['images']} images)")
+                f"objectness > {s['conf']}, NMS {s['nms']}, {s['split']} split ({count(s['images'], 'image')})")
+
+    @functools.cached_property
+    def summary(self) -> DetectionSummary:
+        """The per-class report (:mod:`yolo9000.metrics.summary`): TP, FP, FN, P, R, F1 and the true
+        positives' IoU at ``conf_report``, the metric's AP and COCO's AP@[.50:.95]; computed once, when asked."""
+        s = self.settings
+        return summarize(self.gt, self.dets, self.result, s["conf_report"], s["iou"], s["plus1"])
+
+    @property
+    def box(self) -> BoxMetrics:
+        """Ultralytics' ``metrics.box``: ``map50``, ``map`` (AP@[.50:.95]), ``mp``, ``mr``, and per class
+        ``p``, ``r``, ``f1``, ``ap50``, ``ap``."""
+        return self.summary.box
 
     def table(self) -> str:
-        return f"{self.protocol}\n{format_table(self.result)}"
+        """The protocol line, COCO's twelve numbers (``metric="coco"``), then the per-class report."""
+        coco = format_table(self.result).splitlines()[1:3] if isinstance(self.result, COCOResult) else []
+        return "\n".join([self.protocol, *coco, self.summary.table()])
 
 
 def ground_truth_from_dataset(ds: Any) -> GroundTruth:
@@ -100,9 +118,9 @@ def check_val_outputs(data: str | Path | DetectionDataset, files: dict[str, Any]
 def validate(yolo: Predictor | HasPredictor, data: str | Path | DetectionDataset, split: str = ValOptions.split,
              metric: str = ValOptions.metric, imgsz: int | None = None, conf: float = ValOptions.conf,
              nms: float = ValOptions.nms, iou: float = ValOptions.iou, plus1: bool = ValOptions.plus1,
-             batch: int = ValOptions.batch, skip_bad: bool = False, save_dir: str | Path | None = None,
-             save_json: str | Path | None = None, save_voc: str | Path | None = None, exist_ok: bool = False,
-             progress: bool = False,
+             batch: int = ValOptions.batch, conf_report: float = ValOptions.conf_report, skip_bad: bool = False,
+             save_dir: str | Path | None = None, save_json: str | Path | None = None,
+             save_voc: str | Path | None = None, exist_ok: bool = False, progress: bool = False,
              max_images: int | None = None) -> ValResult:
     """Predict on ``split`` of dataset YAML ``data`` and score it with ``metric`` (voc07, voc or coco). The
     defaults are ``yolo9000 val``'s (:class:`~yolo9000.eval.options.ValOptions`).
@@ -132,7 +150,8 @@ def validate(yolo: Predictor | HasPredictor, data: str | Path | DetectionDataset
     dets, seconds = _predict_split(yolo, ds, imgsz, conf, nms, batch, progress)
     result = evaluate(gt, dets, metric, iou, plus1)
     settings = {"imgsz": imgsz, "conf": conf, "nms": nms, "split": split, "images": len(ds.records),
-                "metric": metric, "data": str(ds.root if isinstance(data, DetectionDataset) else data)}
+                "metric": metric, "iou": iou, "plus1": plus1, "conf_report": conf_report,
+                "data": str(ds.root if isinstance(data, DetectionDataset) else data)}
     out = ValResult(result, gt, dets, settings, seconds)
     _write_val_outputs(out, save_dir, save_json, save_voc, exist_ok)
     return out
