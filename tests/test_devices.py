@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from PIL import Image
 
 from yolo9000.cli.app import main
 from yolo9000.devices import cuda_indices, resolve_device
@@ -82,8 +83,26 @@ def test_under_torchrun_each_process_takes_its_gpu_of_the_list(two_gpus, monkeyp
         distributed.setup("0,1,1")
 
 
-def test_cli_device_errors_are_one_line(capsys):
-    """On this machine (no MPS backend is used anywhere), `predict --device mps` stops before any work."""
-    assert main(["predict", "x.jpg", "--model", "yolov2-nano", "--device", "mps"]) == 2
+def test_cli_device_errors_are_one_line(capsys, tmp_path):
+    """`predict --device mps` stops before any work, in the command line's words."""
+    image = tmp_path / "x.png"
+    Image.new("RGB", (32, 32)).save(image)
+    assert main(["predict", str(image), "--model", "yolov2-nano", "--device", "mps"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "yolo9000: error: device=mps: Apple's MPS is not supported yet (use --device cpu)"
+    assert err == "yolo9000: error: --device mps: Apple's MPS is not supported yet (use --device cpu)"
+
+
+@pytest.mark.parametrize("message, expect", [
+    ("device='tpu0': not a device name", "--device tpu0: not a device name"),
+    ("conf=1.0, nms=0.45: conf must be in [0, 1)", "--conf 1.0, --nms 0.45: conf must be in [0, 1)"),
+    ("precision='bf16'/compile=True: x", "--precision bf16/--compile True: x"),
+    ("tree_depth=9: too deep", "--tree-depth 9: too deep"),
+    ("gain=2: not an option of predict", "gain=2: not an option of predict"),
+    ("/data/model=x.jpg: unreadable", "/data/model=x.jpg: unreadable"),
+    ("no prefix, device=cpu here", "no prefix, device=cpu here"),
+])
+def test_cli_errors_name_flags_as_flags(message, expect):
+    from yolo9000.cli.app import as_flags, build_parser
+
+    a = build_parser().parse_args(["predict", "x.jpg", "--model", "m"])
+    assert as_flags(message, a) == expect

@@ -170,13 +170,13 @@ CASES: list[Case] = [
          setup=lambda w: w.cfg(old="[maxpool]\nsize=2\nstride=2\n", new="[maxpool]\nsize=2\nstride=2\npadding=-3\n"),
          names=lambda w: f"{w.p('bad.cfg')}:{line_of(DET_CFG, '[maxpool]') + 3}", expect=("padding=-3",)),
     Case("options/predict-imgsz-1048576", lambda w: predict(w, extra=("--imgsz", "1048576")),
-         expect=("imgsz=1048576", "8192")),
+         expect=("--imgsz 1048576", "8192")),
     Case("options/predict-imgsz-2**70", lambda w: predict(w, extra=("--imgsz", str(2**70))),
-         expect=(f"imgsz={2**70}", "8192")),
+         expect=(f"--imgsz {2**70}", "8192")),
     Case("options/val-imgsz-16384", lambda w: val(w, w.voc(), "--weights", w.a.det_weights, "--imgsz", "16384"),
-         expect=("imgsz=16384", "8192")),
+         expect=("--imgsz 16384", "8192")),
     Case("options/export-imgsz-1048576", lambda w: ["export", "--model", w.a.det_cfg, "--imgsz", "1048576",
-                                                    "-o", w.p("x.onnx")], expect=("imgsz=1048576", "8192")),
+                                                    "-o", w.p("x.onnx")], expect=("--imgsz 1048576", "8192")),
 
     # ---------------------------------------------------------------- 12: difficult / iscrowd as strings
     *[Case(f"score/difficult-{type(v).__name__}-{v}", lambda w: score(w, "--json", w.p("score.json")),

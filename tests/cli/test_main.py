@@ -219,8 +219,9 @@ def test_error_corrupt_image(capsys, folder, tiny_voc_weights):
     run_error(capsys, ["predict", folder, "--model", TINY, "--weights", tiny_voc_weights, "--imgsz", "224"], bad)
 
 
-def test_error_weights_too_short(capsys, tiny_voc_weights):
-    line = run_error(capsys, ["predict", "unused.jpg", "--model", "yolov2-voc", "--weights", tiny_voc_weights],
+def test_error_weights_too_short(capsys, tiny_voc_weights, reference_dir):
+    dog = reference_dir / "images" / "dog.jpg"  # the sources are checked first
+    line = run_error(capsys, ["predict", dog, "--model", "yolov2-voc", "--weights", tiny_voc_weights],
                      tiny_voc_weights, "expected")
     digits = line.replace(",", "")
     assert "202704264" in digits  # what yolov2-voc needs
@@ -253,7 +254,7 @@ def test_error_names_count(capsys, tmp_path, reference_dir, tiny_voc_weights):
 
 def test_error_bad_imgsz(capsys, reference_dir, tiny_voc_weights):
     run_error(capsys, ["predict", reference_dir / "images" / "dog.jpg", "--model", TINY,
-                       "--weights", tiny_voc_weights, "--imgsz", "300"], "imgsz=300")
+                       "--weights", tiny_voc_weights, "--imgsz", "300"], "--imgsz 300")
 
 
 def test_usage_error_exits_2(capsys):

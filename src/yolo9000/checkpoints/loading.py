@@ -30,8 +30,8 @@ def resolve_config(model: str | Path) -> DarknetConfig:
         ckpt = load_checkpoint(p)
         return _checkpoint_config(ckpt, p)
     if p.suffix.lower() == ".weights":
-        raise Yolo9000Error(f"{p}: a .weights file holds no architecture; pass it as weights= with a model "
-                            f"name or .cfg")
+        raise Yolo9000Error(f"{p}: a .weights file holds no architecture; give it as the weights (--weights, "
+                            f"weights=) of a model: a zoo name or a .cfg")
     raise Yolo9000Error(f"{s}: not a zoo model ({', '.join(ZOO)}), a .cfg file or a checkpoint")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -457,6 +458,25 @@ def cmd_info(a: argparse.Namespace) -> int:
     return 0
 
 
+_KEYWORD = re.compile(r"\b([a-z][a-z0-9_]*)=('[^']*'|[^\s,:/()]+)")
+
+
+def as_flags(message: str, a: argparse.Namespace) -> str:
+    """An error of the code shared with the Python API, in the command line's words: where the part before
+    its first ``": "`` (what it is about) is nothing but ``name=value`` pairs, each whose name is an option of
+    this command becomes ``--name value`` (``device='mps': ...`` -> ``--device mps: ...``); a message about a
+    file, and the rest of every message, are left as written."""
+    head, sep, rest = message.partition(": ")
+    if not sep or _KEYWORD.sub("", head).strip(" ,/"):
+        return message
+
+    def flag(m: re.Match) -> str:
+        name, value = m.group(1), m.group(2).strip("'")
+        return f"--{name.replace('_', '-')} {value}" if hasattr(a, name) else m.group(0)
+
+    return _KEYWORD.sub(flag, head) + sep + rest
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # errors must stay one line: keep FFmpeg (inside OpenCV) from printing its own complaints
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
@@ -466,7 +486,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return a.func(a)
     except Yolo9000Error as e:
-        print(f"yolo9000: error: {e}", file=sys.stderr)
+        print(f"yolo9000: error: {as_flags(str(e), a)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("yolo9000: interrupted", file=sys.stderr)

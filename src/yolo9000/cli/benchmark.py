@@ -25,7 +25,9 @@ def add_benchmark_parser(sub: argparse._SubParsersAction) -> None:
     ``--imgsz``, ``--batch``, ``--precision``, ``--compile``, ``--device``, ``--iters``, ``--warmup``,
     ``--image``, ``--conf``, ``--nms``, ``--peak-seconds``, ``--cuda-graphs``)."""
     p = sub.add_parser("benchmark", help="prediction speed: images/s, latency, fraction of the GEMM peak",
-                       description=__doc__.split("\n\n")[0] if __doc__ else None)
+                       description="Time prediction end to end (letterbox, network, decode, NMS) and the forward "
+                                   "pass alone, and compare the network's arithmetic rate with this machine's "
+                                   "measured matrix-multiply peak.")
     add_dataclass_args(p, BenchmarkConfig)
     p.add_argument("--json", default=None, help="write the figures as JSON here")
 
