@@ -41,6 +41,7 @@ from typing import Any
 import yaml
 
 from yolo9000.datasets import coco, voc, yolo
+from yolo9000.datasets.darknet_data import DATA_SUFFIX, load_darknet_data
 from yolo9000.datasets.records import DatasetConfig
 from yolo9000.errors import file_error, require_file
 from yolo9000.names import bundled, read_names
@@ -213,11 +214,14 @@ def _infer_format(cfg: DatasetConfig) -> str:
 
 
 def load_dataset_config(yaml_path: str | Path) -> DatasetConfig:
-    """Read and check a dataset YAML; every problem is a one-line error naming the YAML file.
+    """Read and check a dataset YAML (or darknet's ``.data`` file, :mod:`yolo9000.datasets.darknet_data`);
+    every problem is a one-line error naming the file.
 
     Unknown keys and ``download`` are ignored with a one-line :func:`warnings.warn` each; ``format`` is
     inferred when absent (see the module docstring).
     """
+    if Path(yaml_path).suffix.lower() == DATA_SUFFIX:  # darknet's obj.data
+        return load_darknet_data(require_file(yaml_path, "darknet .data file"))
     p = require_file(yaml_path, "dataset YAML")
     try:
         data = _load_yaml(p.read_text(encoding="utf-8"), p)
