@@ -8,6 +8,7 @@ extra          packages                             used by
 ``onnx``       onnx, onnxscript, onnxruntime        ``export``, ``YOLO("x.onnx")``
 ``coco``       pycocotools, faster-coco-eval        the library COCO engines (``engine=``)
 ``tensorboard`` tensorboard                          TensorBoard scalars while training
+``video``      av (PyAV)                            H.264 videos from ``predict`` (else mp4v)
 =============  ===================================  ======================================
 
 Each is imported where it is used, through :func:`require`, never at package import.
@@ -28,6 +29,7 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "pycocotools": ("coco", "pycocotools"),
     "faster_coco_eval": ("coco", "faster-coco-eval"),
     "tensorboard": ("tensorboard", "tensorboard"),
+    "av": ("video", "av"),
 }
 
 

@@ -45,6 +45,7 @@ from yolo9000.models.zoo import ZOO
 from yolo9000.predict.options import PredictOptions
 from yolo9000.predict.results import Results
 from yolo9000.predict.sources import count_frames, expand, output_stem
+from yolo9000.predict.video import VideoOut, open_video
 from yolo9000.train.classify import ClassifyConfig, train_classifier
 from yolo9000.train.detect import TrainConfig, train
 from yolo9000.train.joint import JointConfig, train_joint
@@ -140,7 +141,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         held = stack.enter_context(HeldInterrupts())  # exits last: after the staged files are in place
         stage = stack.enter_context(staged_folder(save_dir, "--save-dir", a.exist_ok, reads)) if save_dir else None
-        writers: dict[str, object] = {}  # videos: closed before the staged files move into place
+        writers: dict[str, VideoOut] = {}  # videos: closed before the staged files move into place
         stack.callback(_release_writers, writers)
         # .track notes what each finished result added; a Ctrl-C ends this block only
         with _KeepOnInterrupt(tally.progress) as interrupted:
@@ -195,7 +196,7 @@ def _predict_setup(args: argparse.Namespace, a: PredictOptions, save_dir: Path |
     return yolo, items, reads
 
 
-def _predict_loop(a: PredictOptions, yolo: YOLO, items: list, stage: Path | None, writers: dict[str, object],
+def _predict_loop(a: PredictOptions, yolo: YOLO, items: list, stage: Path | None, writers: dict[str, VideoOut],
                   tally: _PredictTally, interrupted: _KeepOnInterrupt) -> None:
     """Predict every item, adding each result to ``tally`` and, with a ``stage`` folder, writing its annotated
     image (or video frame, through ``writers``), labels and crops there; ``interrupted`` tracks the results."""
@@ -341,16 +342,13 @@ class _KeepOnInterrupt:
         return self.caught
 
 
-def _write_video_frame(writers: dict[str, object], r, save_dir: Path, used: set[str]) -> None:
-    import cv2  # OpenCV only when a video is written
-
+def _write_video_frame(writers: dict[str, VideoOut], r: Results, save_dir: Path, used: set[str]) -> None:
+    """Add ``r``'s annotated frame to its video in ``save_dir`` (H.264 where PyAV is installed, else mp4v)."""
     if r.path not in writers:
         fps = r.fps or 25.0  # as the video or stream reports it (a camera's nominal rate: dropped frames speed it up)
         h, w = r.orig_shape
-        out = save_dir / _unique_name(output_stem(r.path), ".mp4", used)
-        writers[r.path] = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-    frame = np.asarray(r.draw())[:, :, ::-1]
-    writers[r.path].write(np.ascontiguousarray(frame))  # type: ignore[attr-defined]
+        writers[r.path] = open_video(save_dir / _unique_name(output_stem(r.path), ".mp4", used), fps, (w, h))
+    writers[r.path].write(np.asarray(r.draw()))
 
 
 @dataclass(frozen=True, kw_only=True)
