@@ -227,3 +227,58 @@ def test_skip_bad_holds_for_the_kmeans_anchors(shapes_yaml: Path, small_cfg: Pat
     with pytest.warns(UserWarning, match="bad record"):
         run = train(replace(cfg, skip_bad=True))
     assert load_checkpoint(run / "weights" / "last.pt")["train_config"]["anchors"] == "auto"
+
+
+# ----------------------------------------------------------------------------- a darknet cfg's own [net] recipe
+NET_RECIPE = ("learning_rate=0.002\nbatch=16\nsubdivisions=2\nmomentum=0.85\ndecay=0.0004\nburn_in=10\n"
+              "max_batches=30\npolicy=steps\nsteps=15,24\nscales=.1,.2\n")
+
+
+@pytest.fixture
+def darknet_cfg(tmp_path: Path) -> Path:
+    """SMALL_CFG with darknet's training settings in its [net] section."""
+    p = tmp_path / "yolo-obj.cfg"
+    p.write_text(SMALL_CFG.replace("[net]\n", "[net]\n" + NET_RECIPE, 1))
+    return p
+
+
+def test_a_darknet_cfg_gives_its_net_training_settings(darknet_cfg: Path, shapes_yaml: Path) -> None:
+    """As darknet trains the file: SGD at its lr, batch, subdivisions, momentum, decay, burn-in and steps
+    (fractions of max_batches), and max_batches as the run's length (12 training images: 30 x 16 / 12 = 40
+    epochs); the options given win, and an lr of the cfg follows a batch given instead of its own."""
+    r = resolve_recipe(TrainConfig(data=str(shapes_yaml), model=str(darknet_cfg)), given=set())
+    assert (r.optimizer, r.lr, r.batch, r.subdivisions, r.momentum, r.decay, r.burn_in) == (
+        "sgd", 0.002, 16, 2, 0.85, 0.0004, 10)
+    assert r.steps == (0.5, 0.8) and r.scales == (0.1, 0.2) and r.epochs == 40
+    assert set(r.from_cfg) == {"lr", "batch", "subdivisions", "momentum", "decay", "burn_in", "steps", "scales",
+                               "epochs"}
+    given = resolve_recipe(TrainConfig(data=str(shapes_yaml), model=str(darknet_cfg), batch=4, epochs=2,
+                                       momentum=0.9), given={"batch", "epochs", "momentum"})
+    assert (given.batch, given.lr, given.epochs, given.momentum) == (4, pytest.approx(0.002 * 4 / 16), 2, 0.9)
+    assert "batch" not in given.from_cfg and "momentum" not in given.from_cfg and "lr" in given.from_cfg
+    # from Python (no flags): a value that differs from its default counts as given
+    py = resolve_recipe(TrainConfig(data=str(shapes_yaml), model=str(darknet_cfg), decay=0.001, optimizer="adamw"))
+    assert (py.decay, py.optimizer, py.batch) == (0.001, "adamw", 16)
+    # a zoo name and a resume take nothing from a file
+    assert resolve_recipe(TrainConfig(data=str(shapes_yaml), model="yolov2-nano")).from_cfg == ()
+    kept = resolve_recipe(TrainConfig(data=str(shapes_yaml), model=str(darknet_cfg), resume=True, epochs=3,
+                                      optimizer="sgd", lr=0.01))
+    assert (kept.batch, kept.lr, kept.from_cfg) == (8, 0.01, ())
+
+
+def test_the_recipe_line_says_what_came_from_the_cfg(darknet_cfg: Path, shapes_yaml: Path, tmp_path: Path,
+                                                    capsys) -> None:
+    assert cli_main(["train", "--data", str(shapes_yaml), "--model", str(darknet_cfg), "--epochs", "1",
+                     "--imgsz", "64", "--batch", "4", "--subdivisions", "1", "--workers", "0", "--no-multiscale",
+                     "--train-eval", "0", "--no-tensorboard", "--project", str(tmp_path), "--name", "dn"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith(f"recipe (scratch): {darknet_cfg} from scratch, 1 epochs at 64, batch 4, sgd lr 0.0005, "
+                            f"burn-in 10,")
+    assert first.endswith("; from yolo-obj.cfg [net]: learning_rate, momentum, decay, burn_in, steps, scales")
+    saved = load_checkpoint(tmp_path / "dn" / "weights" / "last.pt")["train_config"]
+    assert tuple(saved["from_cfg"]) == ("lr", "momentum", "decay", "burn_in", "steps", "scales")
+    # a resume keeps them (the run's own, not the file's again)
+    assert cli_main(["train", "--resume", "--project", str(tmp_path), "--name", "dn", "--epochs", "2"]) == 0
+    resumed = load_checkpoint(tmp_path / "dn" / "weights" / "last.pt")["train_config"]
+    assert (resumed["batch"], resumed["lr"], resumed["epochs"]) == (4, 0.0005, 2)
+    assert resumed["from_cfg"] == saved["from_cfg"]

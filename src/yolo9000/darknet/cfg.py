@@ -267,6 +267,14 @@ def parse_cfg_text(text: str, source: str = "<cfg>", cfg_dir: Path | None = None
     return config
 
 
+def net_options(path: str | Path) -> dict[str, str]:
+    """The options a darknet ``.cfg`` file's first section (``[net]``) sets, as written (whitespace removed):
+    which of its training settings the file gives, not :class:`NetSpec`'s defaults."""
+    p, text = read_text_file(path, "cfg file")
+    sections = _sections(text, str(p))
+    return {k: v for k, (v, _) in sections[0].options.items()} if sections else {}
+
+
 def parse_cfg(path: str | Path) -> DarknetConfig:
     """Parse a darknet ``.cfg`` file."""
     p, text = read_text_file(path, "cfg file")

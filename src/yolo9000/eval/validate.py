@@ -69,9 +69,11 @@ class ValResult:
         return self.summary.box
 
     def table(self) -> str:
-        """The protocol line, COCO's twelve numbers (``metric="coco"``), then the per-class report."""
-        coco = format_table(self.result).splitlines()[1:3] if isinstance(self.result, COCOResult) else []
-        return "\n".join([self.protocol, *coco, self.summary.table()])
+        """The protocol line, COCO's twelve numbers (``metric="coco"``), the per-class report, then the headline
+        (``mAP 0.8601``: VOC's mean AP, or COCO's AP@[.50:.95]) to four decimals."""
+        coco = isinstance(self.result, COCOResult)
+        stats = format_table(self.result).splitlines()[1:3] if coco else []
+        return "\n".join([self.protocol, *stats, self.summary.table(), f"{'AP' if coco else 'mAP'} {self.mAP:.4f}"])
 
 
 def ground_truth_from_dataset(ds: Any) -> GroundTruth:

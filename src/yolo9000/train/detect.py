@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,6 +19,7 @@ import torch
 
 from yolo9000.anchors.kmeans import anchors_for_dataset, dataset_box_shapes, hand_picked_anchors
 from yolo9000.checkpoints.loading import resolve_config
+from yolo9000.darknet.cfg import net_options, parse_cfg
 from yolo9000.datasets.config import load_dataset_config
 from yolo9000.datasets.loader import load_dataset
 from yolo9000.datasets.records import DetectionDataset
@@ -163,12 +164,74 @@ class TrainConfig(DetectionOptions, OptimOptions, EngineOptions, RunOptions):
                              min=0, note="0: off")
     name: str = option("train", "the run's folder in --project (one folder name); an existing one is kept: "
                        "the run goes to <name>2, <name>3, ...")
+    from_cfg: tuple[str, ...] = option((), "the options a darknet .cfg's [net] gave (set by the recipe's "
+                                           "resolution, recorded in the checkpoints)", flags=())
 
 
-def resolve_recipe(cfg: TrainConfig) -> TrainConfig:
+#: TrainConfig fields a darknet ``.cfg``'s ``[net]`` section gives, by its keys (``steps`` and ``scales`` with
+#: ``policy=steps`` and ``max_batches``, which also sets the run's length)
+CFG_NET_KEYS = {"lr": "learning_rate", "batch": "batch", "subdivisions": "subdivisions", "momentum": "momentum",
+                "decay": "decay", "burn_in": "burn_in"}
+
+
+_FROM_CFG_WORDS = {"lr": "learning_rate", "burn_in": "burn_in", "epochs": "max_batches (as epochs)"}
+
+
+def cfg_training_settings(model: str | None) -> dict[str, Any]:
+    """The training settings a darknet ``.cfg`` file's ``[net]`` section gives, as TrainConfig values: ``lr``
+    (darknet's learning_rate, for its batch), ``batch``, ``subdivisions``, ``momentum``, ``decay``,
+    ``burn_in``; with ``policy=steps`` and ``max_batches``, ``steps`` as fractions of max_batches with their
+    ``scales``, and ``max_batches``. Empty for a zoo name or a checkpoint, which carry no darknet recipe."""
+    if model is None or Path(model).suffix.lower() != ".cfg":
+        return {}
+    net = parse_cfg(model).net  # checked values, defaults for what the file leaves out
+    given = net_options(model)
+    out: dict[str, Any] = {f: getattr(net, key) for f, key in CFG_NET_KEYS.items() if key in given}
+    if net.max_batches > 0 and "max_batches" in given:
+        out["max_batches"] = net.max_batches
+        if net.policy == "steps" and net.steps and len(net.steps) == len(net.scales):
+            out["steps"] = tuple(s / net.max_batches for s in net.steps)
+            out["scales"] = tuple(net.scales)
+    return out
+
+
+def _not_given(cfg: TrainConfig, name: str, given: Collection[str] | None) -> bool:
+    """Whether option ``name`` was left to its default (``given`` None: it equals the field's default)."""
+    if given is not None:
+        return name not in given
+    return getattr(cfg, name) == next(f.default for f in fields(cfg) if f.name == name)
+
+
+def _with_cfg_settings(cfg: TrainConfig, given: Collection[str] | None) -> TrainConfig:
+    """``cfg`` with the training settings of its ``--model`` ``.cfg`` (:func:`cfg_training_settings`) for the
+    options it was not given, as darknet trains that file: SGD, the cfg's lr (scaled linearly when
+    ``--batch`` is given instead of the cfg's), its steps, and ``max_batches`` as the run's length in batches
+    (epochs of the training split, rounded); ``from_cfg`` names what the file gave."""
+    settings = cfg_training_settings(cfg.model)
+    taken = {k: v for k, v in settings.items() if k != "max_batches" and _not_given(cfg, k, given)}
+    if not settings or cfg.resume:  # a resume keeps the run's own values
+        return cfg
+    if "lr" in taken and "batch" not in taken and "batch" in settings:
+        taken["lr"] = settings["lr"] * cfg.batch / settings["batch"]
+    if cfg.optimizer is None:
+        taken["optimizer"] = "sgd"
+    if "max_batches" in settings and cfg.epochs is None:
+        with warnings.catch_warnings():  # the task loads the split again and says what it drops
+            warnings.simplefilter("ignore")
+            images = len(load_dataset(cfg.data, "train", skip_bad=cfg.skip_bad).records)
+        batch = taken.get("batch", cfg.batch)
+        taken["epochs"] = max(1, round(settings["max_batches"] * batch / max(images, 1)))
+    return replace(cfg, **taken, from_cfg=tuple(k for k in taken if k != "optimizer"))
+
+
+def resolve_recipe(cfg: TrainConfig, given: Collection[str] | None = None) -> TrainConfig:
     """``cfg`` with its preset and every recipe option it left out made concrete, as the checkpoints record
     it (the engine resolves after a resume has merged the saved options, so a resume keeps them). ``--data
-    shapes`` generates the demo's set under ``<project>/shapes-data`` and names its YAML."""
+    shapes`` generates the demo's set under ``<project>/shapes-data`` and names its YAML. A darknet ``.cfg``
+    as ``--model`` gives its ``[net]`` training settings for the options not ``given`` (None: those at their
+    defaults), before the preset fills the rest (:func:`_with_cfg_settings`)."""
+    if cfg.data != DEMO_DATA:
+        cfg = _with_cfg_settings(cfg, given)
     preset = cfg.preset or ("demo" if cfg.data == DEMO_DATA else "scratch")
     p = PRESETS[preset]
     if cfg.data == DEMO_DATA and cfg.model is not None:
@@ -204,7 +267,9 @@ def describe_recipe(cfg: TrainConfig, config: DarknetConfig, sizes: list[int]) -
             f"{cfg.obj_loss}, box loss {cfg.box_loss}, class scale {config.region.class_scale:g}, augmentation jitter "
             f"{aug['jitter']:g} hue {aug['hue']:g} saturation "
             f"{aug['saturation']:g} exposure {aug['exposure']:g} scale {aug['scale_range'][0]:g}-"
-            f"{aug['scale_range'][1]:g}{' flips' if aug['flip'] else ''}")
+            f"{aug['scale_range'][1]:g}{' flips' if aug['flip'] else ''}"
+            + (f"; from {Path(cfg.model).name} [net]: {', '.join(_FROM_CFG_WORDS.get(k, k) for k in cfg.from_cfg)}"
+               if cfg.from_cfg else ""))
 
 
 def resolve_sizes(cfg: TrainConfig, yaml_imgsz: int | None) -> tuple[int, list[int]]:
@@ -345,8 +410,8 @@ class DetectTask(Task):
         self.collate = collate
 
     @classmethod
-    def resolve(cls, cfg: TrainConfig) -> TrainConfig:
-        return resolve_recipe(cfg)
+    def resolve(cls, cfg: TrainConfig, given: Collection[str] | None = None) -> TrainConfig:
+        return resolve_recipe(cfg, given)
 
     def lr_factor(self, total_batches: int):
         return steps_lr(self.cfg, total_batches)

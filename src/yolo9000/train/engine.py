@@ -81,9 +81,10 @@ class Task(Protocol):
     collate: Callable[[list], tuple[torch.Tensor, torch.Tensor]] | None
 
     @classmethod
-    def resolve(cls, cfg: Any) -> Any:
+    def resolve(cls, cfg: Any, given: Collection[str] | None = None) -> Any:
         """The config with its defaults made concrete, as the checkpoints record it (process 0 runs it first:
-        it may generate a demo's data). Default: ``cfg`` as given."""
+        it may generate a demo's data); ``given``: the options the caller set (None: those that differ from
+        their defaults). Default: ``cfg`` as given."""
         return cfg
 
     @classmethod
@@ -404,7 +405,7 @@ def _prepare(cfg: Any, info: dist.DistInfo, stack: contextlib.ExitStack, task_cl
     if cfg.resume:
         state, cfg = resume_config(cfg, last, task_class.resume_forced(cfg), type(cfg).TRAINER, given)
         check_run_options(cfg)
-    cfg = _main_first(info, lambda: task_class.resolve(cfg))
+    cfg = _main_first(info, lambda: task_class.resolve(cfg, given))
     check_run_folder(run, cfg)
     seed_all(cfg.seed)
     if cfg.deterministic:

@@ -396,7 +396,7 @@ class JointTask(Task):
                   f"nodes, objectness rule {cfg.objectness}", flush=True)
 
     @classmethod
-    def resolve(cls, cfg: JointConfig) -> JointConfig:
+    def resolve(cls, cfg: JointConfig, given: Collection[str] | None = None) -> JointConfig:
         return _resolved(cfg)
 
     @classmethod
