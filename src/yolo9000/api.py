@@ -102,6 +102,11 @@ class YOLO:
     def __call__(self, source: Source, **kwargs: Any) -> list[Results] | Iterator[Results]:
         return self.predictor.predict(source, **kwargs)
 
+    def track(self, source: Source, **kwargs: Any) -> list[Results] | Iterator[Results]:
+        """Follow objects across the frames of a video, stream, camera or image sequence (ByteTrack): ids in
+        ``r.boxes.id``; see :meth:`Predictor.track` for the options."""
+        return self.predictor.track(source, **kwargs)
+
     def inference_model(self) -> Callable[[torch.Tensor], torch.Tensor]:
         """What ``predict`` feeds a batch to; see :meth:`Predictor.inference_model`."""
         return self.predictor.inference_model()

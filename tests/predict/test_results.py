@@ -503,7 +503,7 @@ def test_cli_corrupt_later_input_writes_nothing(capsys, pics, nano_pt, tmp_path)
 @pytest.mark.parametrize("extra,words", [
     (["--classes", "20"], "20 out of range"),
     (["--classes", "0", "-2"], "-2 out of range"),
-    (["--max-det", "0"], "max_det=0"),
+    (["--max-det", "0"], "--max-det 0"),
     (["--save-txt"], "give --save-dir"),
     (["--save-crop"], "give --save-dir"),
     (["--save-dir", "{tmp}/o", "--save-conf"], "give --save-txt"),

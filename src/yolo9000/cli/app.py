@@ -37,12 +37,14 @@ from yolo9000.eval.options import ValOptions
 from yolo9000.eval.validate import check_val_outputs, format_sizes, validate_sizes
 from yolo9000.fields import option
 from yolo9000.fileio import (
-    DISK_ERRNOS, HeldInterrupts, check_output_dir, check_outputs, check_staged, disk_error, staged_folder, write_json,
+    DISK_ERRNOS, HeldInterrupts, atomic_write, check_output_dir, check_outputs, check_staged, disk_error, staged_folder,
+    write_json,
 )
 from yolo9000.metrics.report import write_result_json
 from yolo9000.models.darknet import darknet_float_count, imgsz_problem, native_imgsz
 from yolo9000.models.zoo import ZOO
-from yolo9000.predict.options import PredictOptions
+from yolo9000.ops.boxes import box_convert
+from yolo9000.predict.options import PredictOptions, TrackOptions
 from yolo9000.predict.results import Results
 from yolo9000.predict.sources import count_frames, expand, output_stem
 from yolo9000.predict.video import VideoOut, open_video
@@ -70,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="image, folder, glob pattern or video file(s); an image or video URL (http(s)://), a "
                         "stream (rtsp://, rtmp://) or a camera index (0)")
     add_dataclass_args(p, PredictOptions)
+
+    p = sub.add_parser("track", help="follow objects across the frames of videos, streams and cameras (ByteTrack)",
+                       description="Predict as `predict` does and give each object an id it keeps across frames "
+                                   "(ByteTrack); ids are drawn, in --save-json and, with --save-mot, in MOT Challenge "
+                                   "text files.")
+    p.add_argument("source", nargs="+", help="video file(s), stream URL, camera index, or images in order")
+    add_dataclass_args(p, TrackOptions)
 
     p = sub.add_parser("convert", help="convert between darknet .cfg/.weights and yolo9000 checkpoints")
     add_dataclass_args(p, ConvertOptions)
@@ -101,11 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
         add(sub)
     sub.add_parser("zoo", help="list the built-in networks").set_defaults(zoo=list(ZOO))
     # each subcommand's function: main() calls a.func(a)
-    commands = {"predict": cmd_predict, "convert": cmd_convert, "info": cmd_info, "score": cmd_score,
-                "val": cmd_val, "train": cmd_train, "train-classifier": cmd_train_classifier,
-                "export": cmd_export, "benchmark": cmd_benchmark, "anchors": cmd_anchors, "train-joint": cmd_train_joint,
-                "wordtree": cmd_wordtree, "shapes": cmd_shapes, "check-data": cmd_check_data,
-                "download": cmd_download, "zoo": cmd_zoo}
+    commands = {"predict": cmd_predict, "track": cmd_track, "convert": cmd_convert, "info": cmd_info,
+                "score": cmd_score, "val": cmd_val, "train": cmd_train, "train-classifier": cmd_train_classifier,
+                "export": cmd_export, "benchmark": cmd_benchmark, "anchors": cmd_anchors,
+                "train-joint": cmd_train_joint, "wordtree": cmd_wordtree, "shapes": cmd_shapes,
+                "check-data": cmd_check_data, "download": cmd_download, "zoo": cmd_zoo}
     assert set(commands) == set(sub.choices), "every subcommand needs its function"
     for name, func in commands.items():
         sub.choices[name].set_defaults(func=func)
@@ -134,7 +143,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
     then) and keeps what is complete: the files written so far (videos closed, so playable) and the JSON
     of every frame predicted; one line says so, and the exit code is 130. A second Ctrl-C while those are
     moved into place is held back, so the files and the JSON are kept together."""
-    a = dataclass_from_args(PredictOptions, args)
+    return _predict_command(args, PredictOptions)
+
+
+def cmd_track(args: argparse.Namespace) -> int:
+    """``predict`` with ByteTrack's ids (see :func:`cmd_predict`); ``--save-mot`` adds MOT text files."""
+    return _predict_command(args, TrackOptions)
+
+
+def _predict_command(args: argparse.Namespace, options: type[PredictOptions]) -> int:
+    """``predict`` or ``track`` (``options``: its dataclass), as :func:`cmd_predict` says."""
+    a = dataclass_from_args(options, args)
     save_dir = Path(a.save_dir) if a.save_dir else None
     yolo, items, reads = _predict_setup(args, a, save_dir)
     tally = _PredictTally()
@@ -146,6 +165,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         # .track notes what each finished result added; a Ctrl-C ends this block only
         with _KeepOnInterrupt(tally.progress) as interrupted:
             _predict_loop(a, yolo, items, stage, writers, tally, interrupted)
+        if stage is not None and tally.mot:
+            _write_mot(stage, tally.mot)
         # the commit: files and JSON together, a second Ctrl-C held back until both are in place
         held.hold()
         _release_writers(writers)
@@ -169,6 +190,7 @@ class _PredictTally:
         self.n_images = 0
         self.n_dets = 0
         self.ms = {"preprocess": 0.0, "inference": 0.0, "postprocess": 0.0}  # summed over the images
+        self.mot: dict[str, list[str]] = {}  # track --save-mot: each video's MOT lines
 
     def add(self, r: Results) -> None:
         """Count a predicted image, its detections and its time."""
@@ -202,10 +224,10 @@ def _predict_loop(a: PredictOptions, yolo: YOLO, items: list, stage: Path | None
     image (or video frame, through ``writers``), labels and crops there; ``interrupted`` tracks the results."""
     used: set[str] = set()
     label_names: set[str] = set()  # labels/*.txt (and the crops' stems), unique as the images' names
-    results = yolo.predict(items, imgsz=a.imgsz, conf=a.conf, nms=a.nms, hier=a.hier, batch=a.batch,
-                           tree_depth=a.tree_depth, label_map=a.label_map, skip_bad=a.skip_bad,
-                           classes=a.classes, max_det=a.max_det, stream=True,
-                           keep_images=stage is not None, exif=a.exif)
+    run = yolo.track if isinstance(a, TrackOptions) else yolo.predict
+    results = run(items, imgsz=a.imgsz, conf=a.conf, nms=a.nms, hier=a.hier, batch=a.batch,
+                  tree_depth=a.tree_depth, label_map=a.label_map, skip_bad=a.skip_bad,
+                  classes=a.classes, max_det=a.max_det, stream=True, keep_images=stage is not None, exif=a.exif)
     total = None if a.quiet else count_frames(items)
     imgsz = yolo.imgsz if a.imgsz is None else a.imgsz
     for r in interrupted.track(results):
@@ -229,6 +251,8 @@ def _predict_loop(a: PredictOptions, yolo: YOLO, items: list, stage: Path | None
             _write_video_frame(writers, r, stage, used)
         if a.save_txt or a.save_crop:
             _save_labels_and_crops(a, r, stage, label_names)
+        if isinstance(a, TrackOptions) and a.save_mot:
+            tally.mot.setdefault(r.path, []).extend(_mot_lines(r))
 
 
 def _image_line(r: Results, index: int, total: int | None, imgsz: int) -> str:
@@ -284,6 +308,8 @@ def _release_writers(writers: dict[str, Any]) -> None:
 
 def _check_label_flags(a: PredictOptions, save_dir: Path | None) -> None:
     """One-line errors for ``--save-txt`` / ``--save-conf`` / ``--save-crop`` that cannot apply."""
+    if isinstance(a, TrackOptions) and a.save_mot and save_dir is None:
+        raise Yolo9000Error("--save-mot writes into --save-dir/mot: give --save-dir too")
     if (a.save_txt or a.save_crop) and save_dir is None:
         raise Yolo9000Error("--save-txt and --save-crop write into --save-dir/labels and --save-dir/crops: "
                             "give --save-dir too")
@@ -294,6 +320,23 @@ def _check_label_flags(a: PredictOptions, save_dir: Path | None) -> None:
             check_output_dir(save_dir / "labels", "--save-dir/labels")
         if a.save_crop:
             check_output_dir(save_dir / "crops", "--save-dir/crops")
+
+
+def _mot_lines(r: Results) -> list[str]:
+    """The MOT Challenge lines of one tracked frame: ``frame,id,x,y,w,h,score,-1,-1,-1`` (frames from 1; a
+    still image of a sequence counts as frame 1)."""
+    frame = 1 if r.frame is None else r.frame + 1
+    xywh = box_convert(r.xyxy.double(), "xyxy", "xywh").tolist()
+    return [f"{frame},{i},{x:.2f},{y:.2f},{w:.2f},{h:.2f},{s:.4f},-1,-1,-1"
+            for i, (x, y, w, h), s in zip(r.track_ids.tolist(), xywh, r.scores.tolist())]
+
+
+def _write_mot(stage: Path, mot: dict[str, list[str]]) -> None:
+    """``stage/mot/<stem>.txt`` per video (stems unique in the run)."""
+    used: set[str] = set()
+    for path, lines in mot.items():
+        with atomic_write(stage / "mot" / _unique_name(output_stem(path), ".txt", used), "w") as f:
+            f.write("".join(line + "\n" for line in lines))
 
 
 def _save_labels_and_crops(a: PredictOptions, r, stage: Path, label_names: set[str]) -> None:  # noqa: ANN001

@@ -47,3 +47,14 @@ class PredictOptions:
     ext_output: bool = option(False, "after each image's line, one line per detection as darknet prints them: "
                                      "class, score and the box in pixels (left_x, top_y, width, height)")
     quiet: bool = option(False, "no line per image and no speed line: only the closing counts")
+
+
+@dataclass(frozen=True)
+class TrackOptions(PredictOptions):
+    """``yolo9000 track``'s options: ``predict``'s, a lower ``--conf`` (ByteTrack matches low-scored boxes
+    too) and the MOT text files."""
+
+    conf: float = option(0.1, "the least score predicted (ByteTrack's low threshold: its second matching uses "
+                              "boxes from here to 0.5)")
+    save_mot: bool = option(False, "write each video's tracks to --save-dir/mot/<stem>.txt in the MOT Challenge "
+                                   "format: frame,id,x,y,w,h,score,-1,-1,-1 (frames from 1, pixels)")

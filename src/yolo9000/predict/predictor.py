@@ -37,6 +37,7 @@ from yolo9000.predict.onnx_backend import load_onnx_backend
 from yolo9000.predict.options import PredictOptions
 from yolo9000.predict.results import Results
 from yolo9000.predict.sources import Frame, Source, Unreadable, count_frames, expand, is_live, prefetch_frames
+from yolo9000.predict.track import ByteTracker, TrackerConfig
 from yolo9000.wordtree.tree import WordTree, group_softmax, load_label_map, load_tree
 
 
@@ -134,6 +135,7 @@ class Predictor:
         region = self.config.region
         self._anchors = torch.tensor(region.anchors_grid, dtype=torch.float32) if region else None
         self._random_weights = random_weights  # predict() warns once (see warn_random_weights)
+        self._trackers: dict[str, ByteTracker] = {}  # track(): one per sequence (a video, or the still images)
 
     @classmethod
     def load(cls, model: str | Path, weights: str | Path | None = None, names: str | Path | None = None,
@@ -290,6 +292,42 @@ class Predictor:
         self.warn_random_weights()
         gen = self._predict_items(items, imgsz, decode, batch, keep_images, progress, skip_bad, exif)
         return gen if stream else list(gen)
+
+    def track(self, source: Source, tracker: TrackerConfig | None = None, persist: bool = False,
+              stream: bool = False, conf: float | None = None, **predict_options: Any
+              ) -> list[Results] | Iterator[Results]:
+        """Predict on a video, stream, camera or image sequence and follow the objects across frames
+        (ByteTrack, :mod:`yolo9000.predict.track`): each result holds the tracked detections only, with their
+        ids in ``r.track_ids`` (``r.boxes.id``). Frames of one video (or camera, or stream) are one
+        sequence; still images given together are another, in their order.
+
+        Args:
+            tracker: ByteTrack's thresholds (:class:`~yolo9000.predict.track.TrackerConfig`).
+            persist: go on with the tracks of the previous call (a video fed in pieces) instead of new ones.
+            conf: the least score predicted; None: the tracker's ``low`` (0.1), since ByteTrack matches
+                low-scored boxes too.
+            predict_options: :meth:`predict`'s (``imgsz``, ``nms``, ``classes``, ``batch``, ...).
+        """
+        config = tracker or TrackerConfig()
+        if not self.is_detector:
+            raise Yolo9000Error(f"{self.source}: track follows detections; this network is a classifier")
+        if not persist:
+            self._trackers = {}
+        results = self.predict(source, stream=True, conf=config.low if conf is None else conf, **predict_options)
+        gen = self._tracked(results, config)
+        return gen if stream else list(gen)
+
+    def _tracked(self, results: Iterator[Results], config: TrackerConfig) -> Iterator[Results]:
+        for r in results:
+            if r.error is not None:
+                yield r
+                continue
+            sequence = r.path if r.frame is not None else "<images>"
+            tracker = self._trackers.setdefault(sequence, ByteTracker(config))
+            ids = tracker.update(r.xyxy.numpy(), r.scores.numpy(), r.class_ids.numpy())
+            tracked = r[torch.from_numpy(ids > 0)]
+            tracked.track_ids = torch.from_numpy(ids[ids > 0])
+            yield tracked
 
     def warn_random_weights(self, what: str = "these are the predictions of random weights") -> None:
         """Warn (once per object, one line) that a network built without weights predicts from darknet's

@@ -93,6 +93,7 @@ class Boxes:
         cls: (N,) int64 class ids, indices into ``Results.names`` (:attr:`Results.class_ids`). Ultralytics
             holds them as float32; ``int(b.cls)``, ``names[int(c)]`` and ``cls == 0`` read the same on both.
         orig_shape: (height, width) of the original image, the normaliser of ``xyxyn`` and ``xywhn``.
+        id: (N,) int64 track ids (:meth:`yolo9000.YOLO.track`), None when the boxes were not tracked.
 
     ``boxes[i]`` with an int is a Boxes of one detection whose fields keep the leading dimension
     (``xyxy`` (1, 4), ``conf`` (1,)), as Ultralytics'; slices, index lists and boolean masks select
@@ -103,10 +104,12 @@ class Boxes:
     conf: Array
     cls: Array
     orig_shape: tuple[int, int]
+    id: Array | None = None
 
     def __post_init__(self) -> None:
         n = len(self.xyxy)
-        if tuple(self.xyxy.shape) != (n, 4) or tuple(self.conf.shape) != (n,) or tuple(self.cls.shape) != (n,):
+        if tuple(self.xyxy.shape) != (n, 4) or tuple(self.conf.shape) != (n,) or tuple(self.cls.shape) != (n,) or (
+                self.id is not None and tuple(self.id.shape) != (n,)):
             raise UsageError(f"Boxes: xyxy (N, 4), conf (N,) and cls (N,) must agree; got {tuple(self.xyxy.shape)}, "
                              f"{tuple(self.conf.shape)}, {tuple(self.cls.shape)}")
 
@@ -125,14 +128,9 @@ class Boxes:
         return (len(self), 6)
 
     @property
-    def id(self) -> None:
-        """Track ids: always None (yolo9000 does not track; Ultralytics' untracked boxes say None too)."""
-        return None
-
-    @property
     def is_track(self) -> bool:
-        """False: there are no track ids."""
-        return False
+        """Whether the boxes carry track ids (:attr:`id`)."""
+        return self.id is not None
 
     @property
     def xywh(self) -> Array:
@@ -158,7 +156,8 @@ class Boxes:
 
     def __getitem__(self, idx: Any) -> "Boxes":
         idx = _detection_index(idx, len(self), self.xyxy)
-        return Boxes(self.xyxy[idx], self.conf[idx], self.cls[idx], self.orig_shape)
+        return Boxes(self.xyxy[idx], self.conf[idx], self.cls[idx], self.orig_shape,
+                     None if self.id is None else self.id[idx])
 
     def __iter__(self) -> Iterator["Boxes"]:
         return (self[i] for i in range(len(self)))
@@ -167,7 +166,8 @@ class Boxes:
         return f"Boxes(n={len(self)}, orig_shape={self.orig_shape}, data={self.data!r})"
 
     def _map(self, fn: Any) -> "Boxes":
-        return Boxes(fn(self.xyxy), fn(self.conf), fn(self.cls), self.orig_shape)
+        return Boxes(fn(self.xyxy), fn(self.conf), fn(self.cls), self.orig_shape,
+                     None if self.id is None else fn(self.id))
 
     def cpu(self) -> "Boxes":
         """These boxes with their tensors in CPU memory (numpy boxes: themselves)."""
@@ -182,7 +182,8 @@ class Boxes:
         only and stays int64. Numpy boxes become tensors first."""
         t = self if isinstance(self.xyxy, torch.Tensor) else self._map(torch.as_tensor)
         xyxy = t.xyxy.to(*args, **kwargs)
-        return Boxes(xyxy, t.conf.to(*args, **kwargs), t.cls.to(device=xyxy.device), self.orig_shape)
+        return Boxes(xyxy, t.conf.to(*args, **kwargs), t.cls.to(device=xyxy.device), self.orig_shape,
+                     None if t.id is None else t.id.to(device=xyxy.device))
 
     def cuda(self) -> "Boxes":
         """These boxes on the current CUDA device."""
@@ -218,6 +219,7 @@ class Results:
             detections, no image and ``orig_shape`` (0, 0). None for every image that was read.
         fps: frames per second of the video, stream or camera the frame came from, as it reports them
             (None for still images, or when unknown).
+        track_ids: (N,) int64 ids of the tracked objects (:meth:`yolo9000.YOLO.track`), None when not tracked.
         speed: milliseconds this image took in each stage, Ultralytics' keys: ``preprocess`` (letterbox),
             ``inference`` (the network), ``postprocess`` (decode and NMS); a batch's time shared equally by
             its images. None where no prediction ran (an unreadable input, a result built by hand).
@@ -240,7 +242,7 @@ class Results:
     """
 
     #: the fields holding one row per detection, which indexing selects together (None ones stay None)
-    PER_DETECTION = ("xyxy", "scores", "class_ids", "det_index")
+    PER_DETECTION = ("xyxy", "scores", "class_ids", "det_index", "track_ids")
 
     xyxy: torch.Tensor
     scores: torch.Tensor
@@ -255,6 +257,7 @@ class Results:
     error: str | None = None
     fps: float | None = None
     speed: dict[str, float] | None = None
+    track_ids: torch.Tensor | None = None
 
     @classmethod
     def unreadable(cls, path: str, error: str, names: tuple[str, ...]) -> "Results":
@@ -289,7 +292,7 @@ class Results:
         classifier's result (``probs`` set), as Ultralytics. An unreadable input gives empty Boxes."""
         if self.probs is not None:
             return None
-        return Boxes(self.xyxy, self.scores, self.class_ids, self.orig_shape)
+        return Boxes(self.xyxy, self.scores, self.class_ids, self.orig_shape, self.track_ids)
 
     @property
     def class_names(self) -> list[str]:
@@ -341,13 +344,17 @@ class Results:
         return ", ".join(found) or "no detections"
 
     def to_records(self) -> list[dict[str, Any]]:
-        """One dict per detection: image, class_id, class_name, score, xyxy (and frame for videos)."""
+        """One dict per detection: image, class_id, class_name, score, xyxy (and frame for videos, track_id
+        for tracked objects)."""
         out = []
-        for box, score, cid in zip(self.xyxy.tolist(), self.scores.tolist(), self.class_ids.tolist()):
+        tracks = [None] * len(self) if self.track_ids is None else self.track_ids.tolist()
+        for box, score, cid, tid in zip(self.xyxy.tolist(), self.scores.tolist(), self.class_ids.tolist(), tracks):
             rec: dict[str, Any] = {"image": self.path, "class_id": cid, "class_name": self.names[cid],
                                    "score": score, "xyxy": box}
             if self.frame is not None:
                 rec["frame"] = self.frame
+            if tid is not None:
+                rec["track_id"] = tid
             out.append(rec)
         return out
 
@@ -360,8 +367,9 @@ class Results:
 
     def draw(self, image: np.ndarray | None = None, line_width: int | None = None, *, conf: bool = True,
              labels: bool = True) -> Image.Image:
-        """The RGB image with boxes and ``name score`` labels drawn (classifier: top-5 as text); ``conf=False``
-        leaves the scores out of the labels, ``labels=False`` draws bare boxes."""
+        """The RGB image with boxes and ``name score`` labels drawn (``id:7 name score`` for tracked objects;
+        classifier: top-5 as text); ``conf=False`` leaves the scores out of the labels, ``labels=False`` draws
+        bare boxes."""
         img = self.orig_img if image is None else image
         if img is None:
             raise UsageError("no image to draw on: pass image= (results were made without keeping images)")
@@ -377,6 +385,8 @@ class Results:
         texts = None
         if labels:
             texts = [f"{n} {s:.2f}" if conf else n for n, s in zip(self.class_names, self.scores.tolist())]
+            if self.track_ids is not None:  # tracked: the id first, as Ultralytics draws it
+                texts = [f"id:{i} {t}" for i, t in zip(self.track_ids.tolist(), texts)]
         colors = [class_color(c) for c in self.class_ids.tolist()]
         width = line_width or max(1, round(max(self.orig_shape) / 300))
         drawn = torchvision.utils.draw_bounding_boxes(t, self.xyxy_clipped, labels=texts, colors=colors, width=width,
