@@ -295,6 +295,22 @@ class Results:
         return Boxes(self.xyxy, self.scores, self.class_ids, self.orig_shape, self.track_ids)
 
     @property
+    def masks(self) -> None:
+        """Ultralytics' segmentation masks: None (a YOLOv2 detector gives boxes only); tools that read Ultralytics
+        results (supervision's ``Detections.from_ultralytics``) look for it."""
+        return None
+
+    @property
+    def obb(self) -> None:
+        """Ultralytics' oriented boxes: None (YOLOv2's boxes are axis-aligned, :attr:`boxes`)."""
+        return None
+
+    @property
+    def keypoints(self) -> None:
+        """Ultralytics' pose keypoints: None."""
+        return None
+
+    @property
     def class_names(self) -> list[str]:
         """Name of each detection's class, (N) strings."""
         return [self.names[i] for i in self.class_ids.tolist()]
