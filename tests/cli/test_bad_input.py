@@ -369,6 +369,8 @@ CASES: list[Case] = [
     # ---------------------------------------------------------------- every subcommand, main input missing
     Case("missing/predict", lambda w: predict(w, w.p("nowhere/")), names=lambda w: w.p("nowhere"),
          expect=("no such",)),
+    Case("missing/track", lambda w: ["track", *predict(w, w.p("nowhere.mp4"))[1:]],
+         names=lambda w: w.p("nowhere.mp4"), expect=("no such",)),
     Case("missing/convert", lambda w: ["convert", "--model", w.p("missing.cfg"), "-o", w.p("out.weights")],
          names=lambda w: w.p("missing.cfg"), expect=("no such",)),
     Case("missing/info", lambda w: ["info", "--model", w.p("missing.pt")], names=lambda w: w.p("missing.pt"),
