@@ -1,4 +1,5 @@
-"""Where yolo9000 keeps its files on this machine: the home folder and the datasets folder.
+"""Where yolo9000 keeps its files on this machine: the home folder and the datasets folder; and where
+commands put what they write by default (``runs/``, below the working directory, as Ultralytics does).
 
 - ``yolo9000_home()``: ``$YOLO9000_HOME``, else ``~/.cache/yolo9000``.
 - ``datasets_dir()``: ``$YOLO9000_DATASETS``, else ``<yolo9000_home()>/datasets``. A dataset YAML's
@@ -15,6 +16,8 @@ from pathlib import Path
 
 HOME_ENV = "YOLO9000_HOME"
 DATASETS_ENV = "YOLO9000_DATASETS"
+#: the folder of the run folders (training: runs/train, ...; val's plots: runs/val, ...), below the working one
+DEFAULT_PROJECT = "runs"
 
 
 def _env_path(name: str) -> Path | None:

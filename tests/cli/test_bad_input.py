@@ -289,7 +289,7 @@ def predict(w: W, *source: Any, model: Any = NANO, weights: Any = _DEFAULT, extr
 
 
 def val(w: W, data: Any, *extra: Any, model: Any = None) -> list[Any]:
-    return ["val", "--data", data, "--model", model or w.a.det_cfg, *fast(*extra)]
+    return ["val", "--data", data, "--model", model or w.a.det_cfg, "--no-plots", *fast(*extra)]
 
 
 def train(w: W, data: Any, *extra: Any, model: Any = None) -> list[Any]:

@@ -136,10 +136,11 @@ def test_val_refuses_wrong_class_count(tiny_voc_weights) -> None:
         YOLO("yolov2-tiny-voc", tiny_voc_weights).val(RACCOON)
 
 
-def test_val_cli(one_class: YOLO, tmp_path: Path, capsys) -> None:
+def test_val_cli(one_class: YOLO, tmp_path: Path, capsys, monkeypatch) -> None:
     ckpt = tmp_path / "one.pt"
     one_class.save(ckpt)
     out = tmp_path / "val.json"
+    monkeypatch.chdir(tmp_path)  # the plots' default folder: ./runs/val
     rc = main(["val", "--data", str(RACCOON), "--model", str(ckpt), "--imgsz", "64", "--metric", "voc",
                "--json", str(out), "--quiet"])
     assert rc == 0
@@ -148,13 +149,20 @@ def test_val_cli(one_class: YOLO, tmp_path: Path, capsys) -> None:
     got = json.loads(out.read_text())
     assert got["metric"] == "voc" and set(got["per_class"]) == {"raccoon"} and "protocol" in got
     # the per-class report: the working point at --conf-report, the metric's AP beside COCO's
+    plots = sorted(p.name for p in (tmp_path / "runs" / "val").iterdir())  # written by default, as Ultralytics
+    assert "confusion_matrix.png" in plots and "pr_curves.png" in plots
+    assert main(["val", "--data", str(RACCOON), "--model", str(ckpt), "--imgsz", "64", "--quiet"]) == 0
+    assert (tmp_path / "runs" / "val2").is_dir()  # a fresh folder each time
+    assert main(["val", "--data", str(RACCOON), "--model", str(ckpt), "--imgsz", "64", "--quiet", "--no-plots"]) == 0
+    assert not (tmp_path / "runs" / "val3").exists()
     report = got["report"]
     assert report["conf"] == 0.25 and set(report["per_class"]) == {"raccoon"}
     assert report["all"]["ap"] == got["mAP"] and report["all"]["images"] == 40
     assert report["all"]["tp"] + report["all"]["fn"] == report["all"]["instances"] > 40
 
 
-def test_val_at_several_sizes_scores_each_as_a_single_val(one_class: YOLO, tmp_path: Path, capsys) -> None:
+def test_val_at_several_sizes_scores_each_as_a_single_val(one_class: YOLO, tmp_path: Path, capsys,
+                                                            monkeypatch) -> None:
     """``val --imgsz 64 96 128``: each row's mAP is what ``val`` at that one size gives; the table, JSON
     and the speed/accuracy plot are written; bad sizes and per-size outputs are one-line errors."""
     from yolo9000.eval.validate import format_sizes, validate_sizes
@@ -171,8 +179,10 @@ def test_val_at_several_sizes_scores_each_as_a_single_val(one_class: YOLO, tmp_p
     ckpt = tmp_path / "one.pt"
     one_class.save(ckpt)
     out = tmp_path / "sizes.json"
+    monkeypatch.chdir(tmp_path)  # its plot's default folder: ./runs/val
     assert main(["val", "--data", str(RACCOON), "--model", str(ckpt), "--imgsz", "64", "128", "--json", str(out),
                  "--quiet"]) == 0
+    assert (tmp_path / "runs" / "val" / "sizes.png").is_file()
     printed = capsys.readouterr()
     assert printed.out.splitlines()[2].startswith(f"| 64 | {rows[0].mAP:.4f} |") and "40 images per size" in printed.err
     assert [r["imgsz"] for r in json.loads(out.read_text())] == [64, 128]

@@ -14,7 +14,7 @@ import re
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +37,14 @@ from yolo9000.eval.options import ValOptions
 from yolo9000.eval.validate import check_val_outputs, format_sizes, validate_sizes
 from yolo9000.fields import option
 from yolo9000.fileio import (
-    DISK_ERRNOS, HeldInterrupts, atomic_write, check_output_dir, check_outputs, check_staged, disk_error, staged_folder,
-    write_json,
+    DISK_ERRNOS, HeldInterrupts, atomic_write, check_output_dir, check_outputs, check_staged, disk_error, run_folder,
+    staged_folder, write_json,
 )
 from yolo9000.metrics.report import write_result_json
 from yolo9000.models.darknet import darknet_float_count, imgsz_problem, native_imgsz
 from yolo9000.models.zoo import ZOO
 from yolo9000.ops.boxes import box_convert
+from yolo9000.paths import DEFAULT_PROJECT
 from yolo9000.predict.options import PredictOptions, TrackOptions
 from yolo9000.predict.results import Results
 from yolo9000.predict.sources import count_frames, expand, output_stem
@@ -420,7 +421,11 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_val(args: argparse.Namespace) -> int:
+    """Score a model on a split; the plots go to ``--save-dir``, by default a fresh ``runs/val``, ``runs/val2``,
+    ... (as Ultralytics writes them), none with ``--no-plots``."""
     a = dataclass_from_args(ValOptions, args)
+    if a.save_dir is None and a.plots:
+        a = replace(a, save_dir=str(run_folder(DEFAULT_PROJECT, "val")))
     check_val_outputs(a.data, {"--json": a.json, "--save-coco": a.save_coco},
                       {"--save-dir": a.save_dir, "--save-voc": a.save_voc}, reads=(a.model, a.weights))
     yolo = YOLO(a.model, a.weights, device=a.device, precision=a.precision, compile=a.compile)
@@ -433,7 +438,8 @@ def cmd_val(args: argparse.Namespace) -> int:
     if a.json:  # first: a write that fails leaves no table behind
         write_result_json(v.result, a.json, protocol=v.protocol, settings=v.settings, report=v.summary.to_json())
     print(v.table())
-    print(f"{count(v.settings['images'], 'image')} in {v.seconds:.1f} s", file=sys.stderr)
+    print(f"{count(v.settings['images'], 'image')} in {v.seconds:.1f} s"
+          + (f"; plots in {a.save_dir}" if a.save_dir else ""), file=sys.stderr)
     return 0
 
 

@@ -33,7 +33,9 @@ class ValOptions:
     compile: bool = option(False, "compile the inference copy with torch.compile")
     skip_bad: bool = option(False, "drop bad dataset records instead of stopping")
     json: str | None = option(None, "write the scores as JSON here")
-    save_dir: str | None = option(None, "write plots (PR curves, confusion matrix, recall) here")
+    save_dir: str | None = option(None, "write the plots (PR curves, confusion matrix, recall; with several "
+                                        "--imgsz, mAP against speed) here; none: a fresh runs/val, runs/val2, ...")
+    plots: bool = option(True, "write the plots (--no-plots: none, unless --save-dir is given)")
     save_coco: str | None = option(None, "write the detections as COCO results JSON here")
     save_voc: str | None = option(None, "write darknet/VOC comp4_det_test_<class>.txt files here")
     exist_ok: bool = option(False, "replace files of the same names already in --save-dir / --save-voc (default: "

@@ -8,6 +8,7 @@ from functools import partial
 
 from yolo9000.fields import option
 from yolo9000.models.darknet import imgsz_problem
+from yolo9000.paths import DEFAULT_PROJECT
 from yolo9000.train.loss import BOX_LOSSES, OBJ_LOSSES
 
 AMP_CHOICES = ("auto", "fp16", "bf16")  # --amp-dtype
@@ -29,7 +30,7 @@ class RunOptions:
                                  "torchrun) or auto (CUDA when present, else CPU)")
     seed: int = option(0, "seed of the initialisation, the augmentation and the sampling",
                        range=f"[0, {SEED_MAX}]")
-    project: str = option("runs", "the folder that holds the run folders")
+    project: str = option(DEFAULT_PROJECT, "the folder that holds the run folders")
     exist_ok: bool = option(False, "write into runs/<name> even if it exists")
     skip_bad: bool = option(False, "leave unreadable images and records out of training and validation (listed in a "
                                    "warning) instead of stopping before the first batch")
