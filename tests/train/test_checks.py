@@ -24,7 +24,7 @@ from yolo9000.train.classify import ClassifyConfig
     ({"ema": 1.0}, "--ema 1.0"),
     ({"steps": (0.9, 0.8)}, "--steps 0.9 0.8: must be ascending"),
     ({"steps": (0.8, 0.9), "scales": (0.1,)}, "need one factor >= 0 per step (2 steps)"),
-    ({"scale": (2.0, 1.0)}, "--scale 2.0 1.0: must be two numbers LOW HIGH"),
+    ({"scale": (2.0, 1.0)}, "--rescale 2.0 1.0: must be two numbers LOW HIGH"),
     ({"min_size": 320, "max_size": 288}, "--min-size 320 is above --max-size 288"),
     ({"imgsz": 100}, "--imgsz 100: must be a positive multiple of 32"),
 ])

@@ -80,7 +80,7 @@ def check_run_options(cfg: Any) -> None:
                                 f"({len(steps)} steps)")
     scale = values.get("scale")
     if scale is not None and (len(scale) != 2 or not 0 < scale[0] <= scale[1]):
-        raise _fail("scale", " ".join(map(str, scale)), "must be two numbers LOW HIGH with 0 < LOW <= HIGH")
+        raise Yolo9000Error(f"--rescale {' '.join(map(str, scale))}: must be two numbers LOW HIGH with 0 < LOW <= HIGH")
     if "name" in values:
         check_run_name(values["name"])
     if "project" in values:

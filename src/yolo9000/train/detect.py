@@ -158,7 +158,9 @@ class TrainConfig(DetectionOptions, OptimOptions, EngineOptions, RunOptions):
                                              "network); none: the preset's (scratch, demo: 5, the cross-entropy "
                                              "objectness's weight, object_scale, so that it does not outweigh the "
                                              "class head; darknet: the model's)", min=0)
-    scale: tuple[float, ...] = option((1.0, 1.0), "random rescale range: (1, 1) as darknet HEAD, (0.25, 2) as 2017-18")
+    scale: tuple[float, ...] = option((1.0, 1.0), "augmentation: random rescale range LOW HIGH: (1, 1) as darknet "
+                                                  "HEAD, (0.25, 2) as 2017-18 (not --scales, the lr steps' factors)",
+                                      flags=("--rescale", "--scale"))
     val_split: str = option("val", "the split scored every --val-every epochs")
     train_eval: int = option(100, "training images scored beside the validation mAP (an even sample; 0: off)",
                              min=0, note="0: off")

@@ -78,7 +78,8 @@ class JointConfig(DetectionOptions, OptimOptions, EngineOptions, RunOptions):
     batch: int = option(16, "images per weight update", min=1)
     lr: float = option(0.001, "learning rate", min=0)
     burn_in: int = option(100, "batches of darknet's burn-in: lr * (i / burn_in)^4", min=0)
-    scale: tuple[float, ...] = option((0.25, 2.0), "random rescale range LOW HIGH")
+    scale: tuple[float, ...] = option((0.25, 2.0), "augmentation: random rescale range LOW HIGH (not --scales, the "
+                                                   "lr steps' factors)", flags=("--rescale", "--scale"))
     val: bool = option(True, "score the detection val split (VOC07 mAP through the map) every --val-every epochs "
                              "and at the end (val.json)")
     name: str = option("joint", "the run's folder in --project (one folder name); an existing one is kept: "
