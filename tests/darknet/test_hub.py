@@ -469,6 +469,18 @@ def test_random_weights_are_one_choice_away_and_offline_says_so(table, offline: 
     assert line.startswith("1 image, ")
 
 
+def test_training_a_zoo_name_starts_from_scratch_without_a_download(table, offline: Path, tmp_path: Path) -> None:
+    """Training keeps its own default: a zoo name with published weights trains from darknet's
+    initialisation unless --weights is given (offline, nothing is fetched, nothing fails)."""
+    from yolo9000.datasets.shapes import make_shapes
+
+    data = make_shapes(tmp_path / "shapes", n_train=4, n_val=2, size=64, seed=0)
+    assert main(["train", "--data", str(data), "--model", NANO, "--epochs", "1", "--imgsz", "64", "--batch", "2",
+                 "--workers", "0", "--no-multiscale", "--train-eval", "0", "--no-tensorboard", "--project",
+                 str(tmp_path / "runs")]) == 0
+    assert _cache_listing(offline) == []
+
+
 def test_api_does_not_warn_with_weights_checkpoints_or_in_memory_networks(tmp_path: Path, nano_bytes: bytes) -> None:
     arr = np.zeros((64, 64, 3), np.uint8)
     weights = tmp_path / NANO_FILE
