@@ -270,9 +270,9 @@ def _box_lines(r: Results) -> list[str]:
     if r.probs is not None:
         return [f"{name}: {p:.0%}" for _, name, p in r.top(5)]
     lines = []
-    for (x1, y1, x2, y2), score, c in zip(r.xyxy.tolist(), r.scores.tolist(), r.class_ids.tolist()):
-        lines.append(f"{r.names[c]}: {score:.0%}  (left_x: {x1:.0f}  top_y: {y1:.0f}  width: {x2 - x1:.0f}  "
-                     f"height: {y2 - y1:.0f})")
+    xywh = box_convert(r.xyxy.double(), "xyxy", "xywh").tolist()
+    for (x, y, w, h), score, c in zip(xywh, r.scores.tolist(), r.class_ids.tolist()):
+        lines.append(f"{r.names[c]}: {score:.0%}  (left_x: {x:.0f}  top_y: {y:.0f}  width: {w:.0f}  height: {h:.0f})")
     return lines
 
 
