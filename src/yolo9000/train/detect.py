@@ -209,10 +209,12 @@ def _with_cfg_settings(cfg: TrainConfig, given: Collection[str] | None) -> Train
     options it was not given, as darknet trains that file: SGD, the cfg's lr (scaled linearly when
     ``--batch`` is given instead of the cfg's), its steps, and ``max_batches`` as the run's length in batches
     (epochs of the training split, rounded); ``from_cfg`` names what the file gave."""
-    settings = cfg_training_settings(cfg.model)
-    taken = {k: v for k, v in settings.items() if k != "max_batches" and _not_given(cfg, k, given)}
-    if not settings or cfg.resume:  # a resume keeps the run's own values
+    if cfg.resume:  # a resume keeps the run's own values (the file is not read again)
         return cfg
+    settings = cfg_training_settings(cfg.model)
+    if not settings:
+        return cfg
+    taken = {k: v for k, v in settings.items() if k != "max_batches" and _not_given(cfg, k, given)}
     if "lr" in taken and "batch" not in taken and "batch" in settings:
         taken["lr"] = settings["lr"] * cfg.batch / settings["batch"]
     if cfg.optimizer is None:
